@@ -1,0 +1,103 @@
+//! Error types of the library.
+//!
+//! Every error that comes from a user's file names the file and, where it can, the line,
+//! the column and the offending value, so that the message alone is enough to fix the input.
+//! The binary maps [`Error::exit_code`] to the process exit code; nothing else in the
+//! library knows about exit codes.
+
+use std::path::PathBuf;
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can stop a run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input is wrong in a way that stops the run (missing file, missing column, not CSV,
+    /// or a row-level problem under `--strict`).
+    #[error(transparent)]
+    Input(#[from] InputError),
+
+    /// A configuration file or a command-line value is wrong.
+    #[error("{0}")]
+    Usage(String),
+
+    /// Writing reports failed (disk full, permissions).
+    #[error("cannot write {path}: {source}")]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The run was interrupted (SIGINT/SIGTERM); temporary files were removed.
+    #[error("interrupted; no report was changed")]
+    Interrupted,
+
+    /// A table operation failed. This is a bug in rumour, not a problem with the input.
+    #[error("internal table error (please report): {0}")]
+    Table(#[from] polars::error::PolarsError),
+}
+
+impl Error {
+    /// Process exit code: 1 bad input, 2 usage, 3 output, 130 interrupted, 70 internal.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) => 1,
+            Error::Usage(_) => 2,
+            Error::Output { .. } => 3,
+            Error::Interrupted => 130,
+            Error::Table(_) => 70,
+        }
+    }
+}
+
+/// A problem with an input file.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{file}: cannot read: {source}")]
+    Unreadable {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{file}: the file is empty; expected a header row with the columns {expected}")]
+    Empty { file: PathBuf, expected: String },
+
+    #[error("{file}: line {line}: not valid CSV: {message}")]
+    NotCsv {
+        file: PathBuf,
+        line: u64,
+        message: String,
+    },
+
+    #[error("{file}: missing required column `{column}`{hint}")]
+    MissingColumn {
+        file: PathBuf,
+        column: String,
+        /// e.g. " (did you mean `published`? found `publised`)"
+        hint: String,
+    },
+
+    #[error("{file}: column `{column}` appears {count} times in the header (columns {positions})")]
+    DuplicateColumn {
+        file: PathBuf,
+        column: String,
+        count: usize,
+        positions: String,
+    },
+
+    #[error("{file}: {message}")]
+    Header { file: PathBuf, message: String },
+
+    /// A row-level problem made fatal by `--strict`.
+    #[error("{file}: line {line}, column `{column}`: {reason} (value: {value:?})")]
+    Row {
+        file: PathBuf,
+        line: u64,
+        column: String,
+        value: String,
+        reason: String,
+    },
+}

@@ -1,0 +1,129 @@
+//! Typed parsing of single fields. Each parser returns the value or the reason it is wrong,
+//! phrased for a person reading `rejects.csv`.
+
+use chrono::{DateTime, NaiveDate};
+
+use crate::stage::Stage;
+use crate::windows::Window;
+
+/// `YYYY-MM-DD`, strictly (four-digit year, two-digit month and day, a day that exists).
+pub fn date(s: &str) -> Result<NaiveDate, String> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return Err("not a date: expected YYYY-MM-DD".into());
+    }
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
+    NaiveDate::from_ymd_opt(num(0..4) as i32, num(5..7), num(8..10))
+        .ok_or_else(|| "no such day in the calendar".to_string())
+}
+
+/// `YYYY-MM-DD` or an RFC 3339 date-time (`2025-09-04T10:30:00+02:00`); a date-time gives its
+/// local calendar date as written.
+pub fn date_or_datetime(s: &str) -> Result<NaiveDate, String> {
+    if s.len() <= 10 {
+        return date(s);
+    }
+    match DateTime::parse_from_rfc3339(s) {
+        Ok(dt) => Ok(dt.date_naive()),
+        Err(_) => match date(&s[..s.len().min(10)]) {
+            Err(e) => Err(e),
+            Ok(_) => Err("not a date: expected YYYY-MM-DD or an RFC 3339 date-time".into()),
+        },
+    }
+}
+
+/// A contract end: `YYYY-MM-DD`, or a bare year `YYYY` (read as 30 June, when contracts end).
+pub fn contract_end(s: &str) -> Result<NaiveDate, String> {
+    if s.len() == 4 && s.bytes().all(|c| c.is_ascii_digit()) {
+        let y: i32 = s.parse().map_err(|_| "not a year".to_string())?;
+        return NaiveDate::from_ymd_opt(y, 6, 30).ok_or_else(|| "not a year".into());
+    }
+    date(s).map_err(|e| format!("{e} (or a year YYYY)"))
+}
+
+/// A stage name.
+pub fn stage(s: &str) -> Result<Stage, String> {
+    Stage::parse(s).ok_or_else(|| format!("unknown stage; expected one of {}", Stage::NAMES.join(", ")))
+}
+
+/// A window label `YYYY-summer` / `YYYY-winter`.
+pub fn window(s: &str) -> Result<Window, String> {
+    Window::parse(s).ok_or_else(|| "unknown window; expected YYYY-summer or YYYY-winter".into())
+}
+
+/// A finite number in `[min, max]`.
+pub fn number(s: &str, min: f64, max: f64) -> Result<f64, String> {
+    let v: f64 = s
+        .replace('_', "")
+        .parse()
+        .map_err(|_| "not a number".to_string())?;
+    if !v.is_finite() {
+        return Err("not a finite number".into());
+    }
+    if v < min || v > max {
+        return Err(format!("out of range: expected {min} to {max}"));
+    }
+    Ok(v)
+}
+
+/// Kind of a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferKind {
+    Permanent = 0,
+    Loan = 1,
+    Free = 2,
+    EndOfLoan = 3,
+}
+
+impl TransferKind {
+    pub const NAMES: [&'static str; 4] = ["permanent", "loan", "free", "end_of_loan"];
+
+    pub fn parse(s: &str) -> Result<TransferKind, String> {
+        let norm: String = s
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c == ' ' || c == '-' { '_' } else { c })
+            .collect();
+        match norm.as_str() {
+            "permanent" | "transfer" => Ok(TransferKind::Permanent),
+            "loan" => Ok(TransferKind::Loan),
+            "free" | "free_transfer" => Ok(TransferKind::Free),
+            "end_of_loan" | "loan_return" => Ok(TransferKind::EndOfLoan),
+            _ => Err(format!("unknown kind; expected one of {}", TransferKind::NAMES.join(", "))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(date("2025-09-04"), Ok(NaiveDate::from_ymd_opt(2025, 9, 4).expect("d")));
+        assert_eq!(date("2025-02-30"), Err("no such day in the calendar".into()));
+        assert!(date("2025-9-4").is_err());
+        assert!(date("04/09/2025").is_err());
+        assert_eq!(
+            date_or_datetime("2025-09-04T23:30:00-02:00"),
+            Ok(NaiveDate::from_ymd_opt(2025, 9, 4).expect("d"))
+        );
+        assert!(date_or_datetime("2025-09-04 banana").is_err());
+        assert_eq!(contract_end("2028"), Ok(NaiveDate::from_ymd_opt(2028, 6, 30).expect("d")));
+    }
+
+    #[test]
+    fn numbers_and_kinds() {
+        assert_eq!(number("20000000", 0.0, 1e9), Ok(2e7));
+        assert!(number("-5", 0.0, 1e9).is_err());
+        assert!(number("NaN", 0.0, 1e9).is_err());
+        assert!(number("300", 14.0, 50.0).is_err());
+        assert_eq!(TransferKind::parse("End of loan"), Ok(TransferKind::EndOfLoan));
+        assert!(TransferKind::parse("swap").is_err());
+    }
+}

@@ -1,0 +1,11 @@
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod normalise;
+pub mod progress;
+pub mod resolve;
+pub mod score;
+pub mod stage;
+pub mod stats;
+pub mod stories;
+pub mod windows;

@@ -1,0 +1,346 @@
+//! Name normalisation: one key per player, club, source and author, whatever the spelling.
+//!
+//! A raw name becomes a key by Unicode folding (`deunicode`: `Ødegaard` → `Odegaard`,
+//! `Weißhaupt` → `Weisshaupt`), lower case, punctuation to spaces, collapsed whitespace; club
+//! names also lose noise words (`FC`, `AFC`, `CF`, …) and bare numbers (`Schalke 04`); then the
+//! alias table maps the key to its canonical name's key. A leading `www.` is dropped from
+//! sources, which are often domains.
+//!
+//! Ingest calls [`NameTable::intern`] once per field; the folding work is done once per
+//! distinct raw spelling, and tables carry `u32` ids. [`NameTable::canonical_order`] then
+//! renumbers ids in key order, so that ids — and everything sorted or tied by them — do not
+//! depend on the order of input rows.
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// What a name names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NameKind {
+    Player,
+    Club,
+    Source,
+    Author,
+}
+
+impl NameKind {
+    pub fn parse(s: &str) -> Option<NameKind> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "player" => Some(NameKind::Player),
+            "club" => Some(NameKind::Club),
+            "source" => Some(NameKind::Source),
+            "author" => Some(NameKind::Author),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NameKind::Player => "player",
+            NameKind::Club => "club",
+            NameKind::Source => "source",
+            NameKind::Author => "author",
+        }
+    }
+}
+
+/// Words that do not tell clubs apart (compared after folding).
+const CLUB_NOISE: &[&str] = &[
+    "fc", "afc", "cf", "sc", "ac", "as", "ss", "ssc", "cd", "ud", "sd", "rc", "rcd", "fk", "sk",
+    "sv", "vfb", "vfl", "tsg", "bsc", "club", "de", "calcio", "the", "football", "futbol",
+];
+
+/// Unicode folding, lower case, punctuation to spaces, single spaces, trimmed.
+pub fn fold(raw: &str) -> String {
+    let ascii = deunicode::deunicode(raw);
+    let mut out = String::with_capacity(ascii.len());
+    let mut pending_space = false;
+    for c in ascii.chars() {
+        if c.is_ascii_alphanumeric() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(c.to_ascii_lowercase());
+        } else if c == '\'' {
+            // "N'Golo" and "Ngolo", "St. Mirren's": apostrophes join.
+        } else {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+/// The key of a raw name of the given kind (before aliases).
+pub fn key(kind: NameKind, raw: &str) -> String {
+    let folded = fold(raw);
+    match kind {
+        NameKind::Club => {
+            let kept: Vec<&str> = folded
+                .split(' ')
+                .filter(|w| !CLUB_NOISE.contains(w) && !w.bytes().all(|b| b.is_ascii_digit()))
+                .collect();
+            if kept.is_empty() {
+                folded
+            } else {
+                kept.join(" ")
+            }
+        }
+        NameKind::Source => folded.strip_prefix("www ").map(str::to_string).unwrap_or(folded),
+        NameKind::Player | NameKind::Author => folded,
+    }
+}
+
+/// The alias table: `(kind, key of alias)` → canonical name.
+#[derive(Debug, Clone, Default)]
+pub struct Aliases {
+    map: FastMap<(NameKind, String), String>,
+}
+
+impl Aliases {
+    /// Adds an alias. Returns the canonical name already recorded for this alias when it
+    /// differs (a conflicting row).
+    pub fn insert(&mut self, kind: NameKind, alias: &str, canonical: &str) -> Option<String> {
+        let k = key(kind, alias);
+        let canonical = canonical.trim().to_string();
+        match self.map.get(&(kind, k.clone())) {
+            Some(existing) if key(kind, existing) != key(kind, &canonical) => Some(existing.clone()),
+            Some(_) => None,
+            None => {
+                self.map.insert((kind, k), canonical);
+                None
+            }
+        }
+    }
+
+    /// The canonical name of a key, if aliased.
+    pub fn canonical(&self, kind: NameKind, key: &str) -> Option<&str> {
+        self.map.get(&(kind, key.to_string())).map(String::as_str)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// Interned names of one kind: raw spelling → id, id → key and display name.
+#[derive(Debug, Clone)]
+pub struct NameTable {
+    kind: NameKind,
+    raw: FastMap<Box<str>, u32>,
+    /// Per id: the key.
+    keys: Vec<String>,
+    key_ids: FastMap<String, u32>,
+    /// Per id: the canonical name from the alias table, if any.
+    aliased: Vec<Option<String>>,
+    /// Per raw spelling (same index as insertion): (id, trimmed spelling, count).
+    spellings: Vec<(u32, Box<str>, u64)>,
+}
+
+impl NameTable {
+    pub fn new(kind: NameKind) -> NameTable {
+        NameTable {
+            kind,
+            raw: FastMap::default(),
+            keys: Vec::new(),
+            key_ids: FastMap::default(),
+            aliased: Vec::new(),
+            spellings: Vec::new(),
+        }
+    }
+
+    pub fn kind(&self) -> NameKind {
+        self.kind
+    }
+
+    /// The id of a raw name (non-empty after trimming). Folding runs once per distinct
+    /// spelling.
+    pub fn intern(&mut self, raw: &str, aliases: &Aliases) -> u32 {
+        if let Some(&slot) = self.raw.get(raw) {
+            let entry = &mut self.spellings[slot as usize];
+            entry.2 += 1;
+            return entry.0;
+        }
+        let mut k = key(self.kind, raw);
+        let mut canonical = None;
+        if let Some(c) = aliases.canonical(self.kind, &k) {
+            canonical = Some(c.to_string());
+            k = key(self.kind, c);
+        }
+        let id = match self.key_ids.get(&k) {
+            Some(&id) => id,
+            None => {
+                let id = self.keys.len() as u32;
+                self.keys.push(k.clone());
+                self.key_ids.insert(k, id);
+                self.aliased.push(None);
+                id
+            }
+        };
+        if canonical.is_some() {
+            self.aliased[id as usize] = canonical;
+        }
+        let slot = self.spellings.len() as u32;
+        self.spellings.push((id, raw.trim().into(), 1));
+        self.raw.insert(raw.into(), slot);
+        id
+    }
+
+    /// Number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key of an id.
+    pub fn key_of(&self, id: u32) -> &str {
+        &self.keys[id as usize]
+    }
+
+    /// Renumbers ids in the order of their keys and returns `old id → new id`. Apply it to
+    /// every id column with [`remap_ids`].
+    pub fn canonical_order(&mut self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.keys.len() as u32).collect();
+        order.sort_by(|a, b| self.keys[*a as usize].cmp(&self.keys[*b as usize]));
+        let mut old_to_new = vec![0u32; order.len()];
+        for (new, old) in order.iter().enumerate() {
+            old_to_new[*old as usize] = new as u32;
+        }
+        let keys = order.iter().map(|o| std::mem::take(&mut self.keys[*o as usize])).collect();
+        let aliased = order.iter().map(|o| self.aliased[*o as usize].take()).collect();
+        self.keys = keys;
+        self.aliased = aliased;
+        self.key_ids = self.keys.iter().enumerate().map(|(i, k)| (k.clone(), i as u32)).collect();
+        for s in &mut self.spellings {
+            s.0 = old_to_new[s.0 as usize];
+        }
+        old_to_new
+    }
+
+    /// Display name of every id: the alias table's canonical name, else the most used raw
+    /// spelling (ties: the smallest in byte order).
+    pub fn display_names(&self) -> Vec<String> {
+        let mut best: Vec<Option<(&str, u64)>> = vec![None; self.keys.len()];
+        for (id, spelling, count) in &self.spellings {
+            let slot = &mut best[*id as usize];
+            let better = match slot {
+                None => true,
+                Some((s, c)) => *count > *c || (*count == *c && spelling.as_ref() < *s),
+            };
+            if better {
+                *slot = Some((spelling, *count));
+            }
+        }
+        best.iter()
+            .enumerate()
+            .map(|(i, b)| match &self.aliased[i] {
+                Some(c) => c.clone(),
+                None => b.map(|(s, _)| s.to_string()).unwrap_or_else(|| self.keys[i].clone()),
+            })
+            .collect()
+    }
+
+    /// The raw spellings seen for every id, most used first (for the unmatched-names report).
+    pub fn spellings_by_id(&self) -> Vec<Vec<&str>> {
+        let mut by_id: Vec<Vec<(&str, u64)>> = vec![Vec::new(); self.keys.len()];
+        for (id, spelling, count) in &self.spellings {
+            by_id[*id as usize].push((spelling, *count));
+        }
+        by_id
+            .into_iter()
+            .map(|mut v| {
+                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                v.into_iter().map(|s| s.0).collect()
+            })
+            .collect()
+    }
+
+    /// A two-column table `id` (`UInt32`) → `name` (display name), to join onto reports.
+    pub fn display_frame(&self, id_col: &str, name_col: &str) -> PolarsResult<DataFrame> {
+        let ids: Vec<u32> = (0..self.keys.len() as u32).collect();
+        DataFrame::new_infer_height(vec![
+            Column::new(id_col.into(), ids),
+            Column::new(name_col.into(), self.display_names()),
+        ])
+    }
+}
+
+/// Applies an `old → new` id map to a `UInt32` column of `df` in place.
+pub fn remap_ids(df: &mut DataFrame, column: &str, old_to_new: &[u32]) -> PolarsResult<()> {
+    let ca = df.column(column)?.u32()?;
+    let mapped: UInt32Chunked = ca.apply_values(|v| old_to_new[v as usize]);
+    df.with_column(mapped.with_name(column.into()).into_column())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_matches_ascii_spellings() {
+        assert_eq!(fold("Martin Ødegaard"), fold("martin odegaard"));
+        assert_eq!(fold("Luka Modrić"), "luka modric");
+        assert_eq!(fold("Weißhaupt"), "weisshaupt");
+        assert_eq!(fold("  Duje  Caleta-Car "), "duje caleta car");
+        assert_eq!(fold("N'Golo Kanté"), "ngolo kante");
+    }
+
+    #[test]
+    fn club_keys_drop_noise_words_and_numbers() {
+        assert_eq!(key(NameKind::Club, "Olympique de Marseille"), "olympique marseille");
+        assert_eq!(key(NameKind::Club, "Juventus FC"), "juventus");
+        assert_eq!(key(NameKind::Club, "FC Schalke 04"), "schalke");
+        assert_eq!(key(NameKind::Club, "1.FC Köln"), "koln");
+        assert_eq!(key(NameKind::Club, "AC Milan"), key(NameKind::Club, "Milan"));
+        assert_eq!(key(NameKind::Club, "FC"), "fc", "never empty");
+        assert_eq!(key(NameKind::Source, "www.dailymail.co.uk"), "dailymail co uk");
+    }
+
+    #[test]
+    fn aliases_and_display_names() {
+        let mut aliases = Aliases::default();
+        assert!(aliases.insert(NameKind::Club, "Man Utd", "Manchester United").is_none());
+        assert_eq!(aliases.insert(NameKind::Club, "man utd", "Manchester City").as_deref(), Some("Manchester United"));
+        let mut t = NameTable::new(NameKind::Club);
+        let a = t.intern("Man Utd", &aliases);
+        let b = t.intern("manchester united", &aliases);
+        let c = t.intern("Manchester United FC", &aliases);
+        let d = t.intern("Arsenal", &aliases);
+        t.intern("arsenal", &aliases);
+        t.intern("arsenal", &aliases);
+        assert!(a == b && b == c && a != d);
+        let names = t.display_names();
+        assert_eq!(names[a as usize], "Manchester United");
+        assert_eq!(names[d as usize], "arsenal", "most used spelling");
+    }
+
+    #[test]
+    fn canonical_order_is_independent_of_insertion_order() {
+        let aliases = Aliases::default();
+        let mut t1 = NameTable::new(NameKind::Player);
+        let mut t2 = NameTable::new(NameKind::Player);
+        for n in ["Zed", "Amy", "Bob"] {
+            t1.intern(n, &aliases);
+        }
+        for n in ["Bob", "Zed", "Amy"] {
+            t2.intern(n, &aliases);
+        }
+        let m1 = t1.canonical_order();
+        let m2 = t2.canonical_order();
+        assert_eq!(t1.display_names(), vec!["Amy", "Bob", "Zed"]);
+        assert_eq!(t1.display_names(), t2.display_names());
+        assert_eq!(m1, vec![2, 0, 1]);
+        assert_eq!(m2, vec![1, 2, 0]);
+    }
+}

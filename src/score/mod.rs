@@ -1,0 +1,3 @@
+//! Scoring: reliability tables and deal likelihoods.
+
+pub mod reliability;

@@ -1,0 +1,254 @@
+//! Empirical-Bayes Beta-Binomial shrinkage.
+//!
+//! Each group (a source, a club, …) has `hits` out of `trials` resolved stories. The groups'
+//! true rates are modelled as draws from a common `Beta(alpha, beta)` prior, fitted by maximum
+//! marginal likelihood over all groups; a group's estimate is then its posterior
+//! `Beta(alpha + hits, beta + trials - hits)`: a thin record is pulled towards the crowd, a
+//! long one speaks for itself. Counts may be fractional (time-decayed weights).
+
+use statrs::distribution::{Beta, ContinuousCDF};
+use statrs::function::beta::ln_beta;
+use statrs::function::gamma::digamma;
+
+/// How the prior was obtained.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PriorMethod {
+    /// Maximum marginal likelihood over this many groups.
+    Fitted { groups: usize, iterations: usize },
+    /// Too few groups (or a degenerate fit): pooled rate with a fixed strength.
+    Fallback { reason: String },
+}
+
+/// A Beta prior over group rates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BetaPrior {
+    pub alpha: f64,
+    pub beta: f64,
+    pub method: PriorMethod,
+}
+
+impl BetaPrior {
+    /// Prior mean `alpha / (alpha + beta)`.
+    pub fn mean(&self) -> f64 {
+        self.alpha / (self.alpha + self.beta)
+    }
+
+    /// Prior strength `alpha + beta`, in "stories' worth" of evidence.
+    pub fn strength(&self) -> f64 {
+        self.alpha + self.beta
+    }
+
+    /// A short description for the run summary.
+    pub fn describe(&self) -> String {
+        match &self.method {
+            PriorMethod::Fitted { groups, .. } => format!("fitted on {groups} groups"),
+            PriorMethod::Fallback { reason } => format!("fallback: {reason}"),
+        }
+    }
+}
+
+/// Options of [`fit_prior`].
+#[derive(Debug, Clone, Copy)]
+pub struct FitOptions {
+    /// Fewer groups with `trials > 0` than this: fallback prior.
+    pub min_groups: usize,
+    /// Strength of the fallback prior.
+    pub fallback_strength: f64,
+    /// Cap on the fitted strength `alpha + beta`.
+    pub max_strength: f64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        FitOptions {
+            min_groups: 5,
+            fallback_strength: 2.0,
+            max_strength: 1000.0,
+        }
+    }
+}
+
+/// Log marginal likelihood of `Beta(alpha, beta)` for groups `(hits, trials)`, without the
+/// binomial coefficients (constant in the parameters):
+/// `sum_i ln B(k_i + a, n_i - k_i + b) - ln B(a, b)`.
+pub fn log_marginal_likelihood(groups: &[(f64, f64)], alpha: f64, beta: f64) -> f64 {
+    let lb = ln_beta(alpha, beta);
+    groups
+        .iter()
+        .filter(|(_, n)| *n > 0.0)
+        .map(|(k, n)| ln_beta(k + alpha, n - k + beta) - lb)
+        .sum()
+}
+
+/// Fits the prior by maximum marginal likelihood with Minka's fixed-point iteration
+/// (T. Minka, "Estimating a Dirichlet distribution", 2000, eq. 55, two categories):
+///
+/// `a <- a * sum_i [psi(k_i + a) - psi(a)] / sum_i [psi(n_i + a + b) - psi(a + b)]`
+/// `b <- b * sum_i [psi(n_i - k_i + b) - psi(b)] / sum_i [psi(n_i + a + b) - psi(a + b)]`
+///
+/// started from the method of moments. When the groups vary no more than binomial noise the
+/// likelihood keeps rising as `a + b` grows; the strength is capped at `max_strength`.
+///
+/// Fallback (documented in README): with fewer than `min_groups` groups that have data, or a
+/// fit that does not produce finite values, the prior is centred on the pooled rate
+/// `(sum k + 0.5) / (sum n + 1)` with strength `fallback_strength`; with no data at all it is
+/// `Beta(1, 1)` scaled to that strength.
+pub fn fit_prior(groups: &[(f64, f64)], opts: FitOptions) -> BetaPrior {
+    let data: Vec<(f64, f64)> = groups
+        .iter()
+        .copied()
+        .filter(|(k, n)| *n > 0.0 && k.is_finite() && n.is_finite())
+        .map(|(k, n)| (k.clamp(0.0, n), n))
+        .collect();
+    let total_k: f64 = data.iter().map(|g| g.0).sum();
+    let total_n: f64 = data.iter().map(|g| g.1).sum();
+    let fallback = |reason: String| {
+        let mean = (total_k + 0.5) / (total_n + 1.0);
+        let s = opts.fallback_strength;
+        BetaPrior {
+            alpha: mean * s,
+            beta: (1.0 - mean) * s,
+            method: PriorMethod::Fallback { reason },
+        }
+    };
+    if data.len() < opts.min_groups.max(2) {
+        return fallback(format!(
+            "{} group(s) with resolved stories, fewer than {}",
+            data.len(),
+            opts.min_groups.max(2)
+        ));
+    }
+    if total_k <= 0.0 || total_k >= total_n {
+        return fallback("every resolved story has the same outcome".into());
+    }
+
+    // Method of moments on the group rates for a starting point.
+    let rates: Vec<f64> = data.iter().map(|(k, n)| k / n).collect();
+    let m = total_k / total_n;
+    let var = rates.iter().map(|r| (r - m).powi(2)).sum::<f64>() / rates.len() as f64;
+    let mut s = if var > 0.0 { (m * (1.0 - m) / var - 1.0).clamp(1.0, opts.max_strength) } else { opts.max_strength };
+    let (mut a, mut b) = (m * s, (1.0 - m) * s);
+    let floor = 1e-3;
+    let mut iterations = 0;
+    for it in 0..20_000 {
+        iterations = it + 1;
+        let ab = a + b;
+        let denom: f64 = data.iter().map(|(_, n)| digamma(n + ab) - digamma(ab)).sum();
+        let num_a: f64 = data.iter().map(|(k, _)| digamma(k + a) - digamma(a)).sum();
+        let num_b: f64 = data.iter().map(|(k, n)| digamma(n - k + b) - digamma(b)).sum();
+        if !(denom > 0.0) {
+            break;
+        }
+        let mut na = (a * num_a / denom).max(floor);
+        let mut nb = (b * num_b / denom).max(floor);
+        if na + nb > opts.max_strength {
+            let scale = opts.max_strength / (na + nb);
+            na *= scale;
+            nb *= scale;
+        }
+        let change = ((na - a) / a).abs().max(((nb - b) / b).abs());
+        a = na;
+        b = nb;
+        if change < 1e-10 {
+            break;
+        }
+    }
+    s = a + b;
+    if !(a.is_finite() && b.is_finite() && s > 0.0) {
+        return fallback("the marginal-likelihood fit did not converge".into());
+    }
+    BetaPrior {
+        alpha: a,
+        beta: b,
+        method: PriorMethod::Fitted {
+            groups: data.len(),
+            iterations,
+        },
+    }
+}
+
+/// A group's posterior summary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Posterior {
+    /// `(alpha + k) / (alpha + beta + n)`
+    pub mean: f64,
+    /// Lower end of the equal-tailed credible interval.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+}
+
+/// Posterior `Beta(alpha + k, beta + n - k)`: its mean and the equal-tailed interval of mass
+/// `mass` (quantiles `(1 - mass) / 2` and `(1 + mass) / 2`, from statrs' inverse regularised
+/// incomplete beta function).
+pub fn posterior(prior: &BetaPrior, hits: f64, trials: f64, mass: f64) -> Posterior {
+    let a = prior.alpha + hits.max(0.0);
+    let b = prior.beta + (trials - hits).max(0.0);
+    let mean = a / (a + b);
+    match Beta::new(a, b) {
+        Ok(dist) => {
+            let tail = (1.0 - mass) / 2.0;
+            Posterior {
+                mean,
+                low: dist.inverse_cdf(tail),
+                high: dist.inverse_cdf(1.0 - tail),
+            }
+        }
+        Err(_) => Posterior { mean, low: mean, high: mean },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn posterior_of_uniform_prior_by_hand() {
+        // Beta(1,1) prior, 3 hits of 4: posterior Beta(4, 2), mean 4/6.
+        let prior = BetaPrior { alpha: 1.0, beta: 1.0, method: PriorMethod::Fallback { reason: String::new() } };
+        let p = posterior(&prior, 3.0, 4.0, 0.9);
+        assert!(close(p.mean, 4.0 / 6.0, 1e-12));
+        // Beta(4,2) CDF is 5x^4 - 4x^5; check the quantiles solve it.
+        let cdf = |x: f64| 5.0 * x.powi(4) - 4.0 * x.powi(5);
+        assert!(close(cdf(p.low), 0.05, 1e-9), "{}", cdf(p.low));
+        assert!(close(cdf(p.high), 0.95, 1e-9), "{}", cdf(p.high));
+        assert!(p.low < p.mean && p.mean < p.high);
+    }
+
+    #[test]
+    fn fit_recovers_overdispersed_prior() {
+        // Groups with very different rates: a finite strength, mean near the pooled rate.
+        let groups = [(2.0, 20.0), (18.0, 20.0), (10.0, 20.0), (5.0, 20.0), (15.0, 20.0), (9.0, 20.0)];
+        let prior = fit_prior(&groups, FitOptions::default());
+        assert!(matches!(prior.method, PriorMethod::Fitted { groups: 6, .. }), "{prior:?}");
+        assert!(close(prior.mean(), 59.0 / 120.0, 0.02), "{}", prior.mean());
+        assert!(prior.strength() > 1.0 && prior.strength() < 20.0, "{}", prior.strength());
+        // It is a maximum: nudging either parameter lowers the marginal likelihood.
+        let best = log_marginal_likelihood(&groups, prior.alpha, prior.beta);
+        for (da, db) in [(1.05, 1.0), (0.95, 1.0), (1.0, 1.05), (1.0, 0.95)] {
+            assert!(log_marginal_likelihood(&groups, prior.alpha * da, prior.beta * db) <= best + 1e-9);
+        }
+    }
+
+    #[test]
+    fn no_overdispersion_hits_the_strength_cap() {
+        let groups = [(5.0, 10.0); 8];
+        let prior = fit_prior(&groups, FitOptions { max_strength: 500.0, ..FitOptions::default() });
+        assert!(close(prior.strength(), 500.0, 1e-6), "{}", prior.strength());
+        assert!(close(prior.mean(), 0.5, 1e-9));
+    }
+
+    #[test]
+    fn fallback_with_few_groups() {
+        let prior = fit_prior(&[(3.0, 4.0), (1.0, 4.0)], FitOptions::default());
+        assert!(matches!(prior.method, PriorMethod::Fallback { .. }));
+        assert!(close(prior.mean(), 4.5 / 9.0, 1e-12));
+        assert!(close(prior.strength(), 2.0, 1e-12));
+        let empty = fit_prior(&[], FitOptions::default());
+        assert!(close(empty.alpha, 1.0, 1e-12) && close(empty.beta, 1.0, 1e-12));
+    }
+}

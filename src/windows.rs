@@ -1,0 +1,230 @@
+//! The transfer-window calendar.
+//!
+//! A window is named `YYYY-summer` or `YYYY-winter` and is identified by the day it closes
+//! (by default 1 September and 1 February of year `YYYY`). A claim without a window is about
+//! the first window that closes on or after its publication date; a transfer with a date but
+//! no window belongs to the same window by the same rule.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use polars::prelude::*;
+
+use crate::config::Config;
+
+/// Summer or winter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Season {
+    Winter,
+    Summer,
+}
+
+impl Season {
+    pub fn name(self) -> &'static str {
+        match self {
+            Season::Winter => "winter",
+            Season::Summer => "summer",
+        }
+    }
+}
+
+/// A transfer window, e.g. `2026-summer`. Orders chronologically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Window {
+    pub year: i32,
+    pub season: Season,
+}
+
+impl Window {
+    /// Parses `YYYY-summer` / `YYYY-winter` (case-insensitive, surrounding spaces ignored).
+    pub fn parse(s: &str) -> Option<Window> {
+        let s = s.trim();
+        let (year, season) = s.split_once('-')?;
+        if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let year: i32 = year.parse().ok()?;
+        let season = match season.to_ascii_lowercase().as_str() {
+            "summer" => Season::Summer,
+            "winter" => Season::Winter,
+            _ => return None,
+        };
+        Some(Window { year, season })
+    }
+
+    /// A number that increases by one from each window to the next.
+    pub fn ordinal(self) -> i32 {
+        self.year * 2 + matches!(self.season, Season::Summer) as i32
+    }
+
+    pub fn from_ordinal(ordinal: i32) -> Window {
+        let year = ordinal.div_euclid(2);
+        let season = if ordinal.rem_euclid(2) == 1 { Season::Summer } else { Season::Winter };
+        Window { year, season }
+    }
+
+    pub fn next(self) -> Window {
+        Window::from_ordinal(self.ordinal() + 1)
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.year, self.season.name())
+    }
+}
+
+/// Close dates of windows (month and day, configurable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCalendar {
+    summer_close: (u32, u32),
+    winter_close: (u32, u32),
+}
+
+impl Default for WindowCalendar {
+    fn default() -> Self {
+        WindowCalendar {
+            summer_close: (9, 1),
+            winter_close: (2, 1),
+        }
+    }
+}
+
+fn parse_month_day(key: &str, s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("windows.{key} must be MM-DD (a day every year has), got `{s}`");
+    let (m, d) = s.trim().split_once('-').ok_or_else(bad)?;
+    let (m, d): (u32, u32) = (m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+    // Must exist in a leap and a non-leap year alike.
+    NaiveDate::from_ymd_opt(2023, m, d).ok_or_else(bad)?;
+    Ok((m, d))
+}
+
+impl WindowCalendar {
+    /// Builds the calendar from `[windows]`.
+    ///
+    /// # Errors
+    /// A message when a close day is not `MM-DD`, or when winter does not close before summer.
+    pub fn from_config(config: &Config) -> Result<WindowCalendar, String> {
+        let summer_close = parse_month_day("summer_close", &config.windows.summer_close)?;
+        let winter_close = parse_month_day("winter_close", &config.windows.winter_close)?;
+        if winter_close >= summer_close {
+            return Err("windows.winter_close must fall before windows.summer_close in the year".into());
+        }
+        Ok(WindowCalendar {
+            summer_close,
+            winter_close,
+        })
+    }
+
+    /// The day the window closes.
+    pub fn close(&self, w: Window) -> NaiveDate {
+        let (m, d) = match w.season {
+            Season::Summer => self.summer_close,
+            Season::Winter => self.winter_close,
+        };
+        // Both month-days exist in every year (checked in `from_config`).
+        NaiveDate::from_ymd_opt(w.year, m, d).unwrap_or(NaiveDate::MIN)
+    }
+
+    /// The first window that closes on or after `date`.
+    pub fn window_for(&self, date: NaiveDate) -> Window {
+        let md = (date.month(), date.day());
+        let year = date.year();
+        if md <= self.winter_close {
+            Window { year, season: Season::Winter }
+        } else if md <= self.summer_close {
+            Window { year, season: Season::Summer }
+        } else {
+            Window { year: year + 1, season: Season::Winter }
+        }
+    }
+
+    /// The window table for the given ordinals: `window` (`Int32` ordinal), `window_label`,
+    /// `window_close` and `prev_close` (day numbers, `Int32`: the close of this window and of
+    /// the one before it) and `summer` (`Boolean`).
+    pub fn table(&self, ordinals: &[i32]) -> PolarsResult<DataFrame> {
+        let mut ordinals = ordinals.to_vec();
+        ordinals.sort_unstable();
+        ordinals.dedup();
+        let windows: Vec<Window> = ordinals.iter().map(|o| Window::from_ordinal(*o)).collect();
+        DataFrame::new_infer_height(vec![
+            Column::new("window".into(), ordinals.clone()),
+            Column::new("window_label".into(), windows.iter().map(|w| w.to_string()).collect::<Vec<_>>()),
+            Column::new("window_close".into(), windows.iter().map(|w| days_since_epoch(self.close(*w))).collect::<Vec<_>>()),
+            Column::new(
+                "prev_close".into(),
+                windows.iter().map(|w| days_since_epoch(self.close(Window::from_ordinal(w.ordinal() - 1)))).collect::<Vec<_>>(),
+            ),
+            Column::new("summer".into(), windows.iter().map(|w| w.season == Season::Summer).collect::<Vec<_>>()),
+        ])
+    }
+}
+
+/// The Unix epoch as a date.
+pub fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
+/// Days since 1970-01-01, polars' physical representation of a `Date`.
+pub fn days_since_epoch(d: NaiveDate) -> i32 {
+    (d - epoch()).num_days() as i32
+}
+
+/// The date of a polars physical `Date` value.
+pub fn date_from_days(days: i32) -> NaiveDate {
+    epoch() + chrono::Duration::days(days as i64)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn parse_display_and_order() {
+        let w = Window::parse("2026-Summer").expect("parses");
+        assert_eq!(w.to_string(), "2026-summer");
+        assert!(Window::parse("2026-spring").is_none());
+        assert!(Window::parse("26-summer").is_none());
+        assert!(Window::parse("2027-winter").expect("w") > w);
+        assert_eq!(w.next().to_string(), "2027-winter");
+        assert_eq!(Window::from_ordinal(w.ordinal()), w);
+    }
+
+    #[test]
+    fn window_for_dates() {
+        let cal = WindowCalendar::default();
+        assert_eq!(cal.window_for(d(2025, 9, 4)).to_string(), "2026-winter");
+        assert_eq!(cal.window_for(d(2026, 2, 1)).to_string(), "2026-winter");
+        assert_eq!(cal.window_for(d(2026, 2, 2)).to_string(), "2026-summer");
+        assert_eq!(cal.window_for(d(2026, 9, 1)).to_string(), "2026-summer");
+        assert_eq!(cal.window_for(d(2026, 9, 2)).to_string(), "2027-winter");
+        assert_eq!(cal.close(Window::parse("2026-summer").expect("w")), d(2026, 9, 1));
+    }
+
+    #[test]
+    fn window_table() {
+        let cal = WindowCalendar::default();
+        let w = Window::parse("2026-summer").expect("w");
+        let t = cal.table(&[w.ordinal(), w.ordinal(), w.ordinal() - 1]).expect("table");
+        assert_eq!(t.height(), 2);
+        let labels: Vec<Option<&str>> = t.column("window_label").expect("c").str().expect("s").iter().collect();
+        assert_eq!(labels, vec![Some("2026-winter"), Some("2026-summer")]);
+        let prev = t.column("prev_close").expect("c").i32().expect("i").get(1);
+        assert_eq!(prev, Some(days_since_epoch(d(2026, 2, 1))));
+    }
+
+    #[test]
+    fn configurable_close_days() {
+        let mut c = Config::default();
+        c.windows.summer_close = "08-31".into();
+        let cal = WindowCalendar::from_config(&c).expect("cal");
+        assert_eq!(cal.window_for(d(2026, 9, 1)).to_string(), "2027-winter");
+        c.windows.winter_close = "09-30".into();
+        assert!(WindowCalendar::from_config(&c).is_err());
+    }
+}
