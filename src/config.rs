@@ -212,7 +212,9 @@ impl Config {
             .map_err(|e| Error::Usage(format!("config {}: cannot read: {e}", path.display())))?;
         let config: Config = toml::from_str(&text)
             .map_err(|e| Error::Usage(format!("config {}: {e}", path.display())))?;
-        config.validate().map_err(|m| Error::Usage(format!("config {}: {m}", path.display())))?;
+        config
+            .validate()
+            .map_err(|m| Error::Usage(format!("config {}: {m}", path.display())))?;
         Ok(config)
     }
 
@@ -230,7 +232,10 @@ impl Config {
         crate::windows::WindowCalendar::from_config(self)?;
         let r = &self.reliability;
         if !(r.interval > 0.0 && r.interval < 1.0) {
-            return Err(format!("reliability.interval must be in (0, 1), got {}", r.interval));
+            return Err(format!(
+                "reliability.interval must be in (0, 1), got {}",
+                r.interval
+            ));
         }
         if r.fallback_strength <= 0.0 || r.max_strength <= 0.0 || r.half_life_days < 0.0 {
             return Err("reliability strengths must be > 0 and half_life_days >= 0".into());

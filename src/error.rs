@@ -22,6 +22,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    /// A command-line usage error that the argument parser has already printed.
+    #[error("usage error")]
+    UsageReported,
+
     /// Writing reports failed (disk full, permissions).
     #[error("cannot write {path}: {source}")]
     Output {
@@ -35,7 +39,7 @@ pub enum Error {
     Interrupted,
 
     /// A table operation failed. This is a bug in rumour, not a problem with the input.
-    #[error("internal table error (please report): {0}")]
+    #[error("internal table error (please report): {}", first_lines(.0))]
     Table(#[from] polars::error::PolarsError),
 }
 
@@ -44,12 +48,19 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) => 1,
-            Error::Usage(_) => 2,
+            Error::Usage(_) | Error::UsageReported => 2,
             Error::Output { .. } => 3,
             Error::Interrupted => 130,
             Error::Table(_) => 70,
         }
     }
+}
+
+/// The head of a polars error (its full text repeats the query plan at every level).
+fn first_lines(e: &polars::error::PolarsError) -> String {
+    let text = e.to_string();
+    let lines: Vec<&str> = text.lines().take(3).collect();
+    lines.join(" | ")
 }
 
 /// A problem with an input file.

@@ -50,7 +50,8 @@ impl NameKind {
 /// Words that do not tell clubs apart (compared after folding).
 const CLUB_NOISE: &[&str] = &[
     "fc", "afc", "cf", "sc", "ac", "as", "ss", "ssc", "cd", "ud", "sd", "rc", "rcd", "fk", "sk",
-    "sv", "vfb", "vfl", "tsg", "bsc", "club", "de", "calcio", "the", "football", "futbol",
+    "sv", "vfb", "vfl", "tsg", "bsc", "fsv", "acf", "cfc", "uc", "us", "losc", "ogc", "sl", "rsc",
+    "bc", "club", "de", "calcio", "the", "football", "futbol",
 ];
 
 /// Unicode folding, lower case, punctuation to spaces, single spaces, trimmed.
@@ -89,7 +90,10 @@ pub fn key(kind: NameKind, raw: &str) -> String {
                 kept.join(" ")
             }
         }
-        NameKind::Source => folded.strip_prefix("www ").map(str::to_string).unwrap_or(folded),
+        NameKind::Source => folded
+            .strip_prefix("www ")
+            .map(str::to_string)
+            .unwrap_or(folded),
         NameKind::Player | NameKind::Author => folded,
     }
 }
@@ -107,7 +111,9 @@ impl Aliases {
         let k = key(kind, alias);
         let canonical = canonical.trim().to_string();
         match self.map.get(&(kind, k.clone())) {
-            Some(existing) if key(kind, existing) != key(kind, &canonical) => Some(existing.clone()),
+            Some(existing) if key(kind, existing) != key(kind, &canonical) => {
+                Some(existing.clone())
+            }
             Some(_) => None,
             None => {
                 self.map.insert((kind, k), canonical);
@@ -216,11 +222,22 @@ impl NameTable {
         for (new, old) in order.iter().enumerate() {
             old_to_new[*old as usize] = new as u32;
         }
-        let keys = order.iter().map(|o| std::mem::take(&mut self.keys[*o as usize])).collect();
-        let aliased = order.iter().map(|o| self.aliased[*o as usize].take()).collect();
+        let keys = order
+            .iter()
+            .map(|o| std::mem::take(&mut self.keys[*o as usize]))
+            .collect();
+        let aliased = order
+            .iter()
+            .map(|o| self.aliased[*o as usize].take())
+            .collect();
         self.keys = keys;
         self.aliased = aliased;
-        self.key_ids = self.keys.iter().enumerate().map(|(i, k)| (k.clone(), i as u32)).collect();
+        self.key_ids = self
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i as u32))
+            .collect();
         for s in &mut self.spellings {
             s.0 = old_to_new[s.0 as usize];
         }
@@ -245,7 +262,9 @@ impl NameTable {
             .enumerate()
             .map(|(i, b)| match &self.aliased[i] {
                 Some(c) => c.clone(),
-                None => b.map(|(s, _)| s.to_string()).unwrap_or_else(|| self.keys[i].clone()),
+                None => b
+                    .map(|(s, _)| s.to_string())
+                    .unwrap_or_else(|| self.keys[i].clone()),
             })
             .collect()
     }
@@ -298,20 +317,36 @@ mod tests {
 
     #[test]
     fn club_keys_drop_noise_words_and_numbers() {
-        assert_eq!(key(NameKind::Club, "Olympique de Marseille"), "olympique marseille");
+        assert_eq!(
+            key(NameKind::Club, "Olympique de Marseille"),
+            "olympique marseille"
+        );
         assert_eq!(key(NameKind::Club, "Juventus FC"), "juventus");
         assert_eq!(key(NameKind::Club, "FC Schalke 04"), "schalke");
         assert_eq!(key(NameKind::Club, "1.FC Köln"), "koln");
-        assert_eq!(key(NameKind::Club, "AC Milan"), key(NameKind::Club, "Milan"));
+        assert_eq!(
+            key(NameKind::Club, "AC Milan"),
+            key(NameKind::Club, "Milan")
+        );
         assert_eq!(key(NameKind::Club, "FC"), "fc", "never empty");
-        assert_eq!(key(NameKind::Source, "www.dailymail.co.uk"), "dailymail co uk");
+        assert_eq!(
+            key(NameKind::Source, "www.dailymail.co.uk"),
+            "dailymail co uk"
+        );
     }
 
     #[test]
     fn aliases_and_display_names() {
         let mut aliases = Aliases::default();
-        assert!(aliases.insert(NameKind::Club, "Man Utd", "Manchester United").is_none());
-        assert_eq!(aliases.insert(NameKind::Club, "man utd", "Manchester City").as_deref(), Some("Manchester United"));
+        assert!(aliases
+            .insert(NameKind::Club, "Man Utd", "Manchester United")
+            .is_none());
+        assert_eq!(
+            aliases
+                .insert(NameKind::Club, "man utd", "Manchester City")
+                .as_deref(),
+            Some("Manchester United")
+        );
         let mut t = NameTable::new(NameKind::Club);
         let a = t.intern("Man Utd", &aliases);
         let b = t.intern("manchester united", &aliases);

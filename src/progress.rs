@@ -47,7 +47,10 @@ impl Progress {
     pub fn stage<T>(&self, label: &str, f: impl FnOnce() -> T) -> T {
         let spinner = if self.visible {
             let s = ProgressBar::new_spinner();
-            s.set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+            s.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
             s.set_message(label.to_string());
             s.enable_steady_tick(Duration::from_millis(120));
             s
@@ -68,7 +71,11 @@ impl Progress {
     pub fn timings(&self) -> Vec<(String, f64)> {
         self.timings
             .lock()
-            .map(|t| t.iter().map(|(l, d)| (l.clone(), d.as_secs_f64())).collect())
+            .map(|t| {
+                t.iter()
+                    .map(|(l, d)| (l.clone(), d.as_secs_f64()))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

@@ -49,7 +49,13 @@ pub fn counted_moves(transfers: &DataFrame, config: &OutcomesConfig) -> LazyFram
         .clone()
         .lazy()
         .filter(keep)
-        .select([col("player"), col("to_club"), col("date"), col("window"), col("known_on")])
+        .select([
+            col("player"),
+            col("to_club"),
+            col("date"),
+            col("window"),
+            col("known_on"),
+        ])
         .unique(None, UniqueKeepStrategy::Any)
 }
 
@@ -69,7 +75,10 @@ pub fn resolve_outcomes(
     let key_exprs: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
     let items = items
         .join(
-            windows.clone().lazy().select([col("window"), col("window_close"), col("prev_close")]),
+            windows
+                .clone()
+                .lazy()
+                .select([col("window"), col("window_close"), col("prev_close")]),
             [col("window")],
             [col("window")],
             JoinArgs::new(JoinType::Left),
@@ -78,7 +87,12 @@ pub fn resolve_outcomes(
     let base: Vec<Expr> = key_exprs
         .iter()
         .cloned()
-        .chain([col("first_report"), col("deadline"), col("prev_close"), col("window_close")])
+        .chain([
+            col("first_report"),
+            col("deadline"),
+            col("prev_close"),
+            col("window_close"),
+        ])
         .collect();
 
     let on_date = col("date").is_not_null();
@@ -87,38 +101,73 @@ pub fn resolve_outcomes(
         .clone()
         .select(&base)
         .join(
-            moves.clone().select([col("player"), col("to_club"), col("date"), col("window").alias("move_window"), col("known_on")]),
+            moves.clone().select([
+                col("player"),
+                col("to_club"),
+                col("date"),
+                col("window").alias("move_window"),
+                col("known_on"),
+            ]),
             [col("player"), col("to_club")],
             [col("player"), col("to_club")],
             JoinArgs::new(JoinType::Inner),
         )
         .with_columns([
-            (on_date.clone().and(col("date").gt_eq(col("first_report"))).and(col("date").lt_eq(col("deadline"))))
-                .or(on_date.clone().not().and(col("move_window").eq(col("window"))).and(col("first_report").lt_eq(col("window_close"))))
-                .alias("confirms"),
-            (on_date.clone().and(col("date").lt(col("first_report"))).and(col("date").gt(col("prev_close"))))
-                .or(on_date.clone().not().and(col("move_window").eq(col("window"))).and(col("first_report").gt(col("window_close"))))
-                .alias("settled_before"),
+            (on_date
+                .clone()
+                .and(col("date").gt_eq(col("first_report")))
+                .and(col("date").lt_eq(col("deadline"))))
+            .or(on_date
+                .clone()
+                .not()
+                .and(col("move_window").eq(col("window")))
+                .and(col("first_report").lt_eq(col("window_close"))))
+            .alias("confirms"),
+            (on_date
+                .clone()
+                .and(col("date").lt(col("first_report")))
+                .and(col("date").gt(col("prev_close"))))
+            .or(on_date
+                .clone()
+                .not()
+                .and(col("move_window").eq(col("window")))
+                .and(col("first_report").gt(col("window_close"))))
+            .alias("settled_before"),
             move_day.clone().alias("move_day"),
         ])
         .group_by(key_exprs.clone())
         .agg([
-            col("move_day").filter(col("confirms")).min().alias("confirmed_on"),
-            col("move_day").filter(col("settled_before")).min().alias("late_on"),
+            col("move_day")
+                .filter(col("confirms"))
+                .min()
+                .alias("confirmed_on"),
+            col("move_day")
+                .filter(col("settled_before"))
+                .min()
+                .alias("late_on"),
         ]);
     let elsewhere = items
         .clone()
         .select(&base)
         .join(
-            moves.select([col("player"), col("to_club").alias("move_to"), col("date"), col("window").alias("move_window"), col("known_on")]),
+            moves.select([
+                col("player"),
+                col("to_club").alias("move_to"),
+                col("date"),
+                col("window").alias("move_window"),
+                col("known_on"),
+            ]),
             [col("player")],
             [col("player")],
             JoinArgs::new(JoinType::Inner),
         )
         .filter(
             col("move_to").neq(col("to_club")).and(
-                (on_date.clone().and(col("date").gt_eq(col("first_report"))).and(col("date").lt_eq(col("deadline"))))
-                    .or(on_date.not().and(col("move_window").eq(col("window")))),
+                (on_date
+                    .clone()
+                    .and(col("date").gt_eq(col("first_report")))
+                    .and(col("date").lt_eq(col("deadline"))))
+                .or(on_date.not().and(col("move_window").eq(col("window")))),
             ),
         )
         .group_by(key_exprs.clone())
@@ -130,8 +179,18 @@ pub fn resolve_outcomes(
     let is_elsewhere = col("elsewhere_on").is_not_null();
     let is_closed = lit(as_of).gt_eq(closed_on.clone());
     items
-        .join(target, key_exprs.clone(), key_exprs.clone(), JoinArgs::new(JoinType::Left))
-        .join(elsewhere, key_exprs.clone(), key_exprs, JoinArgs::new(JoinType::Left))
+        .join(
+            target,
+            key_exprs.clone(),
+            key_exprs.clone(),
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            elsewhere,
+            key_exprs.clone(),
+            key_exprs,
+            JoinArgs::new(JoinType::Left),
+        )
         .with_columns([
             when(is_confirmed.clone())
                 .then(col("confirmed_on"))
@@ -155,11 +214,21 @@ pub fn resolve_outcomes(
         ])
         .with_column(
             // Refuted before anyone reported it: the window had closed, or the player had moved.
-            when(col("outcome").eq(lit(outcome::REFUTED)).and(col("resolved_on").lt(col("first_report"))))
-                .then(lit(outcome::LATE))
-                .otherwise(col("outcome"))
-                .cast(DataType::UInt32)
-                .alias("outcome"),
+            when(
+                col("outcome")
+                    .eq(lit(outcome::REFUTED))
+                    .and(col("resolved_on").lt(col("first_report"))),
+            )
+            .then(lit(outcome::LATE))
+            .otherwise(col("outcome"))
+            .cast(DataType::UInt32)
+            .alias("outcome"),
         )
-        .drop(cols(["confirmed_on", "late_on", "elsewhere_on", "deadline", "prev_close"]))
+        .drop(cols([
+            "confirmed_on",
+            "late_on",
+            "elsewhere_on",
+            "deadline",
+            "prev_close",
+        ]))
 }

@@ -70,37 +70,76 @@ pub fn default_keywords() -> BTreeMap<String, Vec<String>> {
         (
             "denied",
             &[
-                "deny", "denies", "denied", "not for sale", "rule out", "rules out",
-                "ruled out", "no intention", "not interested", "will not be sold",
-                "won't be sold", "not leaving", "staying put", "no plans to sell",
+                "deny",
+                "denies",
+                "denied",
+                "not for sale",
+                "rule out",
+                "rules out",
+                "ruled out",
+                "no intention",
+                "not interested",
+                "will not be sold",
+                "won't be sold",
+                "not leaving",
+                "staying put",
+                "no plans to sell",
             ],
         ),
         (
             "done",
             &[
-                "here we go", "completed", "completes", "has signed", "have signed",
-                "signs for", "has joined", "done deal", "unveiled", "officially",
+                "here we go",
+                "completed",
+                "completes",
+                "has signed",
+                "have signed",
+                "signs for",
+                "has joined",
+                "done deal",
+                "unveiled",
+                "officially",
             ],
         ),
         (
             "agreed",
             &[
-                "agreed", "agreement", "personal terms", "deal in place", "accepted a bid",
-                "accepted an offer", "fee agreed",
+                "agreed",
+                "agreement",
+                "personal terms",
+                "deal in place",
+                "accepted a bid",
+                "accepted an offer",
+                "fee agreed",
             ],
         ),
         (
             "advanced",
             &[
-                "advanced", "close to", "closing in", "on the verge", "medical", "final stages",
-                "nearing", "set to sign", "poised",
+                "advanced",
+                "close to",
+                "closing in",
+                "on the verge",
+                "medical",
+                "final stages",
+                "nearing",
+                "set to sign",
+                "poised",
             ],
         ),
         (
             "talks",
             &[
-                "talks", "negotiat", "bid", "offer", "approach", "contact", "discussions",
-                "enquir", "inquir", "set to make",
+                "talks",
+                "negotiat",
+                "bid",
+                "offer",
+                "approach",
+                "contact",
+                "discussions",
+                "enquir",
+                "inquir",
+                "set to make",
             ],
         ),
         (
@@ -141,9 +180,16 @@ pub fn infer_rank_expr(text: Expr, keywords: &BTreeMap<String, Vec<String>>) -> 
         if phrases.is_empty() {
             continue;
         }
-        let alternatives: Vec<String> = phrases.iter().map(|p| regex::escape(&p.to_lowercase())).collect();
+        let alternatives: Vec<String> = phrases
+            .iter()
+            .map(|p| regex::escape(&p.to_lowercase()))
+            .collect();
         let pattern = format!("(?i)\\b(?:{})", alternatives.join("|"));
-        let cond = text.clone().str().contains(lit(pattern), false).fill_null(lit(false));
+        let cond = text
+            .clone()
+            .str()
+            .contains(lit(pattern), false)
+            .fill_null(lit(false));
         let value = lit(stage.rank());
         match (chain.take(), chained.take()) {
             (None, None) => chain = Some(when(cond).then(value)),
@@ -214,7 +260,13 @@ mod tests {
             .select([name_expr(infer_rank_expr(col("text"), &default_keywords())).alias("s")])
             .collect()
             .expect("collect");
-        let got: Vec<Option<&str>> = out.column("s").expect("s").str().expect("str").iter().collect();
+        let got: Vec<Option<&str>> = out
+            .column("s")
+            .expect("s")
+            .str()
+            .expect("str")
+            .iter()
+            .collect();
         assert_eq!(
             got,
             vec![

@@ -36,7 +36,10 @@ fn claim_aggregates() -> [Expr; 5] {
         col("published").max().alias("last_report"),
         len().cast(DataType::UInt32).alias("reports"),
         col("stage").max().alias("stage"),
-        col("stage").eq(lit(Stage::Denied.rank())).any(true).alias("denied"),
+        col("stage")
+            .eq(lit(Stage::Denied.rank()))
+            .any(true)
+            .alias("denied"),
     ]
 }
 
@@ -57,23 +60,47 @@ pub fn stories(
         .clone()
         .lazy()
         .filter(col(reporter).is_not_null())
-        .select([col(reporter), col("player"), col("to_club"), col("window"), col("published"), col("stage")]);
-    let grouped = claims_lf.clone().group_by(key_exprs.clone()).agg(claim_aggregates());
-    let resolved = resolve_outcomes(grouped, &keys, moves, windows, &config.outcomes, as_of).collect()?;
+        .select([
+            col(reporter),
+            col("player"),
+            col("to_club"),
+            col("window"),
+            col("published"),
+            col("stage"),
+        ]);
+    let grouped = claims_lf
+        .clone()
+        .group_by(key_exprs.clone())
+        .agg(claim_aggregates());
+    let resolved =
+        resolve_outcomes(grouped, &keys, moves, windows, &config.outcomes, as_of).collect()?;
 
     // Stories with reports after their outcome was known: judge them on the earlier reports.
-    let judged = col("outcome").eq(lit(outcome::CONFIRMED)).or(col("outcome").eq(lit(outcome::REFUTED)));
+    let judged = col("outcome")
+        .eq(lit(outcome::CONFIRMED))
+        .or(col("outcome").eq(lit(outcome::REFUTED)));
     let stale = resolved
         .clone()
         .lazy()
         .filter(judged.and(col("last_report").gt(col("resolved_on"))))
-        .select(key_exprs.iter().cloned().chain([col("resolved_on")]).collect::<Vec<_>>())
+        .select(
+            key_exprs
+                .iter()
+                .cloned()
+                .chain([col("resolved_on")])
+                .collect::<Vec<_>>(),
+        )
         .collect()?;
     if stale.height() == 0 {
         return Ok(resolved);
     }
     let refined = claims_lf
-        .join(stale.lazy(), key_exprs.clone(), key_exprs.clone(), JoinArgs::new(JoinType::Inner))
+        .join(
+            stale.lazy(),
+            key_exprs.clone(),
+            key_exprs.clone(),
+            JoinArgs::new(JoinType::Inner),
+        )
         .filter(col("published").lt_eq(col("resolved_on")))
         .group_by(key_exprs.clone())
         .agg(claim_aggregates())
@@ -91,7 +118,12 @@ pub fn stories(
         );
     resolved
         .lazy()
-        .join(refined, key_exprs.clone(), key_exprs, JoinArgs::new(JoinType::Left))
+        .join(
+            refined,
+            key_exprs.clone(),
+            key_exprs,
+            JoinArgs::new(JoinType::Left),
+        )
         .with_columns([
             coalesce(&[col("r_last_report"), col("last_report")]).alias("last_report"),
             coalesce(&[col("r_reports"), col("reports")]).alias("reports"),
@@ -111,7 +143,12 @@ pub fn mode_by(lf: LazyFrame, keys: &[&str], value: &str) -> LazyFrame {
         .group_by(with_value.clone())
         .agg([len().alias("n")])
         .group_by(key_exprs)
-        .agg([col(value).sort_by([col("n"), col(value)], SortMultipleOptions::default().with_order_descending_multi([true, false])).first()])
+        .agg([col(value)
+            .sort_by(
+                [col("n"), col(value)],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+            )
+            .first()])
 }
 
 /// Deals, resolved: `player, to_club, window, from_club, first_report, last_report, reports,
@@ -128,11 +165,17 @@ pub fn deals(
     let key_exprs: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
     let lf = claims.clone().lazy();
     let mut aggs = claim_aggregates().to_vec();
-    aggs.push(col("source").n_unique().cast(DataType::UInt32).alias("sources"));
-    let grouped = lf
-        .clone()
-        .group_by(key_exprs.clone())
-        .agg(aggs)
-        .join(mode_by(lf, &keys, "from_club"), key_exprs.clone(), key_exprs, JoinArgs::new(JoinType::Left));
+    aggs.push(
+        col("source")
+            .n_unique()
+            .cast(DataType::UInt32)
+            .alias("sources"),
+    );
+    let grouped = lf.clone().group_by(key_exprs.clone()).agg(aggs).join(
+        mode_by(lf, &keys, "from_club"),
+        key_exprs.clone(),
+        key_exprs,
+        JoinArgs::new(JoinType::Left),
+    );
     resolve_outcomes(grouped, &keys, moves, windows, &config.outcomes, as_of).collect()
 }

@@ -59,7 +59,11 @@ impl Window {
 
     pub fn from_ordinal(ordinal: i32) -> Window {
         let year = ordinal.div_euclid(2);
-        let season = if ordinal.rem_euclid(2) == 1 { Season::Summer } else { Season::Winter };
+        let season = if ordinal.rem_euclid(2) == 1 {
+            Season::Summer
+        } else {
+            Season::Winter
+        };
         Window { year, season }
     }
 
@@ -108,7 +112,9 @@ impl WindowCalendar {
         let summer_close = parse_month_day("summer_close", &config.windows.summer_close)?;
         let winter_close = parse_month_day("winter_close", &config.windows.winter_close)?;
         if winter_close >= summer_close {
-            return Err("windows.winter_close must fall before windows.summer_close in the year".into());
+            return Err(
+                "windows.winter_close must fall before windows.summer_close in the year".into(),
+            );
         }
         Ok(WindowCalendar {
             summer_close,
@@ -131,11 +137,20 @@ impl WindowCalendar {
         let md = (date.month(), date.day());
         let year = date.year();
         if md <= self.winter_close {
-            Window { year, season: Season::Winter }
+            Window {
+                year,
+                season: Season::Winter,
+            }
         } else if md <= self.summer_close {
-            Window { year, season: Season::Summer }
+            Window {
+                year,
+                season: Season::Summer,
+            }
         } else {
-            Window { year: year + 1, season: Season::Winter }
+            Window {
+                year: year + 1,
+                season: Season::Winter,
+            }
         }
     }
 
@@ -149,13 +164,31 @@ impl WindowCalendar {
         let windows: Vec<Window> = ordinals.iter().map(|o| Window::from_ordinal(*o)).collect();
         DataFrame::new_infer_height(vec![
             Column::new("window".into(), ordinals.clone()),
-            Column::new("window_label".into(), windows.iter().map(|w| w.to_string()).collect::<Vec<_>>()),
-            Column::new("window_close".into(), windows.iter().map(|w| days_since_epoch(self.close(*w))).collect::<Vec<_>>()),
+            Column::new(
+                "window_label".into(),
+                windows.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "window_close".into(),
+                windows
+                    .iter()
+                    .map(|w| days_since_epoch(self.close(*w)))
+                    .collect::<Vec<_>>(),
+            ),
             Column::new(
                 "prev_close".into(),
-                windows.iter().map(|w| days_since_epoch(self.close(Window::from_ordinal(w.ordinal() - 1)))).collect::<Vec<_>>(),
+                windows
+                    .iter()
+                    .map(|w| days_since_epoch(self.close(Window::from_ordinal(w.ordinal() - 1))))
+                    .collect::<Vec<_>>(),
             ),
-            Column::new("summer".into(), windows.iter().map(|w| w.season == Season::Summer).collect::<Vec<_>>()),
+            Column::new(
+                "summer".into(),
+                windows
+                    .iter()
+                    .map(|w| w.season == Season::Summer)
+                    .collect::<Vec<_>>(),
+            ),
         ])
     }
 }
@@ -174,7 +207,6 @@ pub fn days_since_epoch(d: NaiveDate) -> i32 {
 pub fn date_from_days(days: i32) -> NaiveDate {
     epoch() + chrono::Duration::days(days as i64)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -203,16 +235,27 @@ mod tests {
         assert_eq!(cal.window_for(d(2026, 2, 2)).to_string(), "2026-summer");
         assert_eq!(cal.window_for(d(2026, 9, 1)).to_string(), "2026-summer");
         assert_eq!(cal.window_for(d(2026, 9, 2)).to_string(), "2027-winter");
-        assert_eq!(cal.close(Window::parse("2026-summer").expect("w")), d(2026, 9, 1));
+        assert_eq!(
+            cal.close(Window::parse("2026-summer").expect("w")),
+            d(2026, 9, 1)
+        );
     }
 
     #[test]
     fn window_table() {
         let cal = WindowCalendar::default();
         let w = Window::parse("2026-summer").expect("w");
-        let t = cal.table(&[w.ordinal(), w.ordinal(), w.ordinal() - 1]).expect("table");
+        let t = cal
+            .table(&[w.ordinal(), w.ordinal(), w.ordinal() - 1])
+            .expect("table");
         assert_eq!(t.height(), 2);
-        let labels: Vec<Option<&str>> = t.column("window_label").expect("c").str().expect("s").iter().collect();
+        let labels: Vec<Option<&str>> = t
+            .column("window_label")
+            .expect("c")
+            .str()
+            .expect("s")
+            .iter()
+            .collect();
         assert_eq!(labels, vec![Some("2026-winter"), Some("2026-summer")]);
         let prev = t.column("prev_close").expect("c").i32().expect("i").get(1);
         assert_eq!(prev, Some(days_since_epoch(d(2026, 2, 1))));

@@ -12,7 +12,9 @@ pub fn date(s: &str) -> Result<NaiveDate, String> {
     let shaped = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if !shaped {
         return Err("not a date: expected YYYY-MM-DD".into());
     }
@@ -47,7 +49,8 @@ pub fn contract_end(s: &str) -> Result<NaiveDate, String> {
 
 /// A stage name.
 pub fn stage(s: &str) -> Result<Stage, String> {
-    Stage::parse(s).ok_or_else(|| format!("unknown stage; expected one of {}", Stage::NAMES.join(", ")))
+    Stage::parse(s)
+        .ok_or_else(|| format!("unknown stage; expected one of {}", Stage::NAMES.join(", ")))
 }
 
 /// A window label `YYYY-summer` / `YYYY-winter`.
@@ -94,7 +97,10 @@ impl TransferKind {
             "loan" => Ok(TransferKind::Loan),
             "free" | "free_transfer" => Ok(TransferKind::Free),
             "end_of_loan" | "loan_return" => Ok(TransferKind::EndOfLoan),
-            _ => Err(format!("unknown kind; expected one of {}", TransferKind::NAMES.join(", "))),
+            _ => Err(format!(
+                "unknown kind; expected one of {}",
+                TransferKind::NAMES.join(", ")
+            )),
         }
     }
 }
@@ -105,8 +111,14 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(date("2025-09-04"), Ok(NaiveDate::from_ymd_opt(2025, 9, 4).expect("d")));
-        assert_eq!(date("2025-02-30"), Err("no such day in the calendar".into()));
+        assert_eq!(
+            date("2025-09-04"),
+            Ok(NaiveDate::from_ymd_opt(2025, 9, 4).expect("d"))
+        );
+        assert_eq!(
+            date("2025-02-30"),
+            Err("no such day in the calendar".into())
+        );
         assert!(date("2025-9-4").is_err());
         assert!(date("04/09/2025").is_err());
         assert_eq!(
@@ -114,7 +126,10 @@ mod tests {
             Ok(NaiveDate::from_ymd_opt(2025, 9, 4).expect("d"))
         );
         assert!(date_or_datetime("2025-09-04 banana").is_err());
-        assert_eq!(contract_end("2028"), Ok(NaiveDate::from_ymd_opt(2028, 6, 30).expect("d")));
+        assert_eq!(
+            contract_end("2028"),
+            Ok(NaiveDate::from_ymd_opt(2028, 6, 30).expect("d"))
+        );
     }
 
     #[test]
@@ -123,7 +138,10 @@ mod tests {
         assert!(number("-5", 0.0, 1e9).is_err());
         assert!(number("NaN", 0.0, 1e9).is_err());
         assert!(number("300", 14.0, 50.0).is_err());
-        assert_eq!(TransferKind::parse("End of loan"), Ok(TransferKind::EndOfLoan));
+        assert_eq!(
+            TransferKind::parse("End of loan"),
+            Ok(TransferKind::EndOfLoan)
+        );
         assert!(TransferKind::parse("swap").is_err());
     }
 }

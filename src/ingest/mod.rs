@@ -34,40 +34,118 @@ pub use reader::{clip, ColumnSpec, CsvTable, Next, Row, RowProblem};
 
 /// Columns of the claims file.
 pub const CLAIM_COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec { name: "claim_id", required: false },
-    ColumnSpec { name: "published", required: true },
-    ColumnSpec { name: "source", required: true },
-    ColumnSpec { name: "author", required: false },
-    ColumnSpec { name: "player", required: true },
-    ColumnSpec { name: "from_club", required: false },
-    ColumnSpec { name: "to_club", required: true },
-    ColumnSpec { name: "stage", required: false },
-    ColumnSpec { name: "window", required: false },
-    ColumnSpec { name: "text", required: false },
-    ColumnSpec { name: "url", required: false },
-    ColumnSpec { name: "cites", required: false },
-    ColumnSpec { name: "market_value_eur", required: false },
-    ColumnSpec { name: "contract_until", required: false },
-    ColumnSpec { name: "player_age", required: false },
-    ColumnSpec { name: "fee_eur", required: false },
+    ColumnSpec {
+        name: "claim_id",
+        required: false,
+    },
+    ColumnSpec {
+        name: "published",
+        required: true,
+    },
+    ColumnSpec {
+        name: "source",
+        required: true,
+    },
+    ColumnSpec {
+        name: "author",
+        required: false,
+    },
+    ColumnSpec {
+        name: "player",
+        required: true,
+    },
+    ColumnSpec {
+        name: "from_club",
+        required: false,
+    },
+    ColumnSpec {
+        name: "to_club",
+        required: true,
+    },
+    ColumnSpec {
+        name: "stage",
+        required: false,
+    },
+    ColumnSpec {
+        name: "window",
+        required: false,
+    },
+    ColumnSpec {
+        name: "text",
+        required: false,
+    },
+    ColumnSpec {
+        name: "url",
+        required: false,
+    },
+    ColumnSpec {
+        name: "cites",
+        required: false,
+    },
+    ColumnSpec {
+        name: "market_value_eur",
+        required: false,
+    },
+    ColumnSpec {
+        name: "contract_until",
+        required: false,
+    },
+    ColumnSpec {
+        name: "player_age",
+        required: false,
+    },
+    ColumnSpec {
+        name: "fee_eur",
+        required: false,
+    },
 ];
 
 /// Columns of the transfers file (`date` and/or `window` must exist).
 pub const TRANSFER_COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec { name: "player", required: true },
-    ColumnSpec { name: "from_club", required: true },
-    ColumnSpec { name: "to_club", required: true },
-    ColumnSpec { name: "date", required: false },
-    ColumnSpec { name: "window", required: false },
-    ColumnSpec { name: "fee_eur", required: false },
-    ColumnSpec { name: "kind", required: false },
+    ColumnSpec {
+        name: "player",
+        required: true,
+    },
+    ColumnSpec {
+        name: "from_club",
+        required: true,
+    },
+    ColumnSpec {
+        name: "to_club",
+        required: true,
+    },
+    ColumnSpec {
+        name: "date",
+        required: false,
+    },
+    ColumnSpec {
+        name: "window",
+        required: false,
+    },
+    ColumnSpec {
+        name: "fee_eur",
+        required: false,
+    },
+    ColumnSpec {
+        name: "kind",
+        required: false,
+    },
 ];
 
 /// Columns of the aliases file.
 pub const ALIAS_COLUMNS: &[ColumnSpec] = &[
-    ColumnSpec { name: "kind", required: true },
-    ColumnSpec { name: "alias", required: true },
-    ColumnSpec { name: "canonical", required: true },
+    ColumnSpec {
+        name: "kind",
+        required: true,
+    },
+    ColumnSpec {
+        name: "alias",
+        required: true,
+    },
+    ColumnSpec {
+        name: "canonical",
+        required: true,
+    },
 ];
 
 /// A row that was not used, and why.
@@ -171,23 +249,52 @@ impl RejectLog {
 ///
 /// # Errors
 /// [`Error::Input`] for structural problems, or the first row-level problem under `strict`.
-pub fn ingest(paths: &InputPaths, config: &Config, opts: &IngestOptions, progress: &Progress) -> Result<Inputs> {
+pub fn ingest(
+    paths: &InputPaths,
+    config: &Config,
+    opts: &IngestOptions,
+    progress: &Progress,
+) -> Result<Inputs> {
     let calendar = WindowCalendar::from_config(config).map_err(Error::Usage)?;
-    let mut log = RejectLog { strict: opts.strict, rejects: Vec::new() };
+    let mut log = RejectLog {
+        strict: opts.strict,
+        rejects: Vec::new(),
+    };
     let mut files = Vec::new();
     let mut aliases = Aliases::default();
     if let Some(path) = &paths.aliases {
         files.push(read_aliases(path, &mut aliases, &mut log)?);
     }
     let mut names = Names::default();
-    let (claims, stats) = read_claims(&paths.claims, config, &calendar, opts, &aliases, &mut names, &mut log, progress)?;
+    let (claims, stats) = read_claims(
+        &paths.claims,
+        config,
+        &calendar,
+        opts,
+        &aliases,
+        &mut names,
+        &mut log,
+        progress,
+    )?;
     files.push(stats);
-    let (transfers, stats) = read_transfers(&paths.transfers, config, &calendar, opts, &aliases, &mut names, &mut log, progress)?;
+    let (transfers, stats) = read_transfers(
+        &paths.transfers,
+        config,
+        &calendar,
+        opts,
+        &aliases,
+        &mut names,
+        &mut log,
+        progress,
+    )?;
     files.push(stats);
     let (mut claims, dup_rejects) = reject_duplicate_claim_ids(claims, &paths.claims)?;
     for r in dup_rejects {
         log.push(&paths.claims, r.0, r.1)?;
-        if let Some(s) = files.iter_mut().find(|f| f.file == paths.claims.display().to_string()) {
+        if let Some(s) = files
+            .iter_mut()
+            .find(|f| f.file == paths.claims.display().to_string())
+        {
             s.rows_used -= 1;
             s.rows_rejected += 1;
         }
@@ -198,15 +305,33 @@ pub fn ingest(paths: &InputPaths, config: &Config, opts: &IngestOptions, progres
     let clubs = names.clubs.canonical_order();
     let sources = names.sources.canonical_order();
     let authors = names.authors.canonical_order();
-    for (col, map) in [("player", &players), ("from_club", &clubs), ("to_club", &clubs), ("source", &sources), ("cites", &sources), ("author", &authors)] {
+    for (col, map) in [
+        ("player", &players),
+        ("from_club", &clubs),
+        ("to_club", &clubs),
+        ("source", &sources),
+        ("cites", &sources),
+        ("author", &authors),
+    ] {
         crate::normalise::remap_ids(&mut claims, col, map)?;
     }
-    for (col, map) in [("player", &players), ("from_club", &clubs), ("to_club", &clubs)] {
+    for (col, map) in [
+        ("player", &players),
+        ("from_club", &clubs),
+        ("to_club", &clubs),
+    ] {
         crate::normalise::remap_ids(&mut transfers, col, map)?;
     }
     let mut rejects = log.rejects;
     rejects.sort();
-    Ok(Inputs { claims, transfers, names, rejects, files, aliases: aliases.len() })
+    Ok(Inputs {
+        claims,
+        transfers,
+        names,
+        rejects,
+        files,
+        aliases: aliases.len(),
+    })
 }
 
 fn stats_for(table: &CsvTable) -> FileStats {
@@ -242,12 +367,21 @@ fn read_aliases(path: &Path, aliases: &mut Aliases, log: &mut RejectLog) -> Resu
 
 fn parse_alias(row: &Row, aliases: &mut Aliases) -> Result<(), RowProblem> {
     let kind_raw = row.required("kind")?;
-    let kind = NameKind::parse(kind_raw)
-        .ok_or_else(|| RowProblem::new("kind", kind_raw, "unknown kind; expected club, player, source or author"))?;
+    let kind = NameKind::parse(kind_raw).ok_or_else(|| {
+        RowProblem::new(
+            "kind",
+            kind_raw,
+            "unknown kind; expected club, player, source or author",
+        )
+    })?;
     let alias = row.required("alias")?;
     let canonical = row.required("canonical")?;
     if let Some(existing) = aliases.insert(kind, alias, canonical) {
-        return Err(RowProblem::new("canonical", canonical, format!("alias `{alias}` already maps to `{existing}`")));
+        return Err(RowProblem::new(
+            "canonical",
+            canonical,
+            format!("alias `{alias}` already maps to `{existing}`"),
+        ));
     }
     Ok(())
 }
@@ -305,7 +439,12 @@ fn read_claims(
     log: &mut RejectLog,
     progress: &Progress,
 ) -> Result<(DataFrame, FileStats)> {
-    let mut table = CsvTable::open(path, CLAIM_COLUMNS, &config.columns.claims, config.limits.max_field_bytes)?;
+    let mut table = CsvTable::open(
+        path,
+        CLAIM_COLUMNS,
+        &config.columns.claims,
+        config.limits.max_field_bytes,
+    )?;
     let mut stats = stats_for(&table);
     let has_ids = table.has_column("claim_id");
     let limits = &config.limits;
@@ -336,7 +475,15 @@ fn read_claims(
         let to = names.clubs.intern(claim.to_club, aliases);
         if from == Some(to) {
             stats.rows_rejected += 1;
-            log.push(path, line, RowProblem::new("to_club", claim.to_club, "to_club is the same club as from_club"))?;
+            log.push(
+                path,
+                line,
+                RowProblem::new(
+                    "to_club",
+                    claim.to_club,
+                    "to_club is the same club as from_club",
+                ),
+            )?;
             continue;
         }
         stats.rows_used += 1;
@@ -347,20 +494,29 @@ fn read_claims(
         });
         c.published.push(days_since_epoch(claim.published));
         c.source.push(names.sources.intern(claim.source, aliases));
-        c.author.push(claim.author.map(|a| names.authors.intern(a, aliases)));
+        c.author
+            .push(claim.author.map(|a| names.authors.intern(a, aliases)));
         c.player.push(names.players.intern(claim.player, aliases));
         c.from_club.push(from);
         c.to_club.push(to);
         c.stage.push(claim.stage.map(|s| s.rank()));
-        c.window.push(claim.window.map_or_else(|| calendar.window_for(claim.published).ordinal(), |w| w.ordinal()));
+        c.window.push(claim.window.map_or_else(
+            || calendar.window_for(claim.published).ordinal(),
+            |w| w.ordinal(),
+        ));
         c.window_inferred.push(claim.window.is_none());
-        c.text.push(if claim.stage.is_none() { claim.text.map(str::to_string) } else { None });
+        c.text.push(if claim.stage.is_none() {
+            claim.text.map(str::to_string)
+        } else {
+            None
+        });
         c.text_hash.push(claim.text.map(|t| {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             t.hash(&mut h);
             h.finish()
         }));
-        c.cites.push(claim.cites.map(|s| names.sources.intern(s, aliases)));
+        c.cites
+            .push(claim.cites.map(|s| names.sources.intern(s, aliases)));
         c.market_value.push(claim.market_value);
         c.contract_until.push(opt_date(claim.contract_until));
         c.age.push(claim.age);
@@ -419,15 +575,34 @@ fn with_column<T>(column: &str, value: &str, r: Result<T, String>) -> Result<T, 
     r.map_err(|reason| RowProblem::new(column, value, reason))
 }
 
-fn optional<'a, T>(row: &Row<'a>, column: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, RowProblem> {
-    row.get(column).map(|v| with_column(column, v, parse(v))).transpose()
+fn optional<'a, T>(
+    row: &Row<'a>,
+    column: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, RowProblem> {
+    row.get(column)
+        .map(|v| with_column(column, v, parse(v)))
+        .transpose()
 }
 
-fn parse_claim<'a>(row: &Row<'a>, calendar: &WindowCalendar, opts: &IngestOptions, limits: &crate::config::LimitsConfig) -> Result<ClaimRow<'a>, RowProblem> {
+fn parse_claim<'a>(
+    row: &Row<'a>,
+    calendar: &WindowCalendar,
+    opts: &IngestOptions,
+    limits: &crate::config::LimitsConfig,
+) -> Result<ClaimRow<'a>, RowProblem> {
     let published_raw = row.required("published")?;
-    let published = with_column("published", published_raw, fields::date_or_datetime(published_raw))?;
+    let published = with_column(
+        "published",
+        published_raw,
+        fields::date_or_datetime(published_raw),
+    )?;
     if published > opts.as_of {
-        return Err(RowProblem::new("published", published_raw, format!("published after the as-of date {}", opts.as_of)));
+        return Err(RowProblem::new(
+            "published",
+            published_raw,
+            format!("published after the as-of date {}", opts.as_of),
+        ));
     }
     let source = row.required("source")?;
     let player = row.required("player")?;
@@ -438,7 +613,11 @@ fn parse_claim<'a>(row: &Row<'a>, calendar: &WindowCalendar, opts: &IngestOption
         // A claim about a window that had closed long before it was published is a typo.
         let close = calendar.close(w);
         if close < published - chrono::Duration::days(366) {
-            return Err(RowProblem::new("window", row.get("window").unwrap_or(""), format!("window closed on {close}, over a year before the claim was published")));
+            return Err(RowProblem::new(
+                "window",
+                row.get("window").unwrap_or(""),
+                format!("window closed on {close}, over a year before the claim was published"),
+            ));
         }
     }
     Ok(ClaimRow {
@@ -453,10 +632,16 @@ fn parse_claim<'a>(row: &Row<'a>, calendar: &WindowCalendar, opts: &IngestOption
         window,
         text: row.get("text"),
         cites: row.get("cites"),
-        market_value: optional(row, "market_value_eur", |v| fields::number(v, 0.0, limits.max_fee_eur))?,
+        market_value: optional(row, "market_value_eur", |v| {
+            fields::number(v, 0.0, limits.max_fee_eur)
+        })?,
         contract_until: optional(row, "contract_until", fields::contract_end)?,
-        age: optional(row, "player_age", |v| fields::number(v, limits.min_age, limits.max_age))?,
-        fee: optional(row, "fee_eur", |v| fields::number(v, 0.0, limits.max_fee_eur))?,
+        age: optional(row, "player_age", |v| {
+            fields::number(v, limits.min_age, limits.max_age)
+        })?,
+        fee: optional(row, "fee_eur", |v| {
+            fields::number(v, 0.0, limits.max_fee_eur)
+        })?,
     })
 }
 
@@ -471,7 +656,12 @@ fn read_transfers(
     log: &mut RejectLog,
     progress: &Progress,
 ) -> Result<(DataFrame, FileStats)> {
-    let mut table = CsvTable::open(path, TRANSFER_COLUMNS, &config.columns.transfers, config.limits.max_field_bytes)?;
+    let mut table = CsvTable::open(
+        path,
+        TRANSFER_COLUMNS,
+        &config.columns.transfers,
+        config.limits.max_field_bytes,
+    )?;
     if !table.has_column("date") && !table.has_column("window") {
         return Err(Error::Input(InputError::MissingColumn {
             file: path.to_path_buf(),
@@ -481,8 +671,10 @@ fn read_transfers(
     }
     let mut stats = stats_for(&table);
     let bar = progress.bytes("reading transfers", table.progress().1);
-    let (mut line_v, mut player, mut from, mut to) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut date, mut window, mut known_on, mut kind, mut fee) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut line_v, mut player, mut from, mut to) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut date, mut window, mut known_on, mut kind, mut fee) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     loop {
         if stats.rows_read % 65_536 == 0 {
             bar.set_position(table.progress().0);
@@ -490,7 +682,10 @@ fn read_transfers(
         let (line, outcome) = match table.next_row()? {
             Next::End => break,
             Next::Problem { line, problem } => (line, Err(problem)),
-            Next::Row(row) => (row.line, parse_transfer(&row, calendar, opts, &config.limits)),
+            Next::Row(row) => (
+                row.line,
+                parse_transfer(&row, calendar, opts, &config.limits),
+            ),
         };
         stats.rows_read += 1;
         let t = match outcome {
@@ -505,7 +700,15 @@ fn read_transfers(
         let tc = names.clubs.intern(t.to_club, aliases);
         if f == tc {
             stats.rows_rejected += 1;
-            log.push(path, line, RowProblem::new("to_club", t.to_club, format!("a transfer to the club it left (`{}`)", t.from_club)))?;
+            log.push(
+                path,
+                line,
+                RowProblem::new(
+                    "to_club",
+                    t.to_club,
+                    format!("a transfer to the club it left (`{}`)", t.from_club),
+                ),
+            )?;
             continue;
         }
         stats.rows_used += 1;
@@ -545,7 +748,12 @@ struct TransferRow<'a> {
     fee: Option<f64>,
 }
 
-fn parse_transfer<'a>(row: &Row<'a>, calendar: &WindowCalendar, opts: &IngestOptions, limits: &crate::config::LimitsConfig) -> Result<TransferRow<'a>, RowProblem> {
+fn parse_transfer<'a>(
+    row: &Row<'a>,
+    calendar: &WindowCalendar,
+    opts: &IngestOptions,
+    limits: &crate::config::LimitsConfig,
+) -> Result<TransferRow<'a>, RowProblem> {
     let player = row.required("player")?;
     let from_club = row.required("from_club")?;
     let to_club = row.required("to_club")?;
@@ -554,7 +762,13 @@ fn parse_transfer<'a>(row: &Row<'a>, calendar: &WindowCalendar, opts: &IngestOpt
     let window = match (date, given_window) {
         (_, Some(w)) => w,
         (Some(d), None) => calendar.window_for(d),
-        (None, None) => return Err(RowProblem::new("date", "", "a transfer needs a date or a window; both are empty")),
+        (None, None) => {
+            return Err(RowProblem::new(
+                "date",
+                "",
+                "a transfer needs a date or a window; both are empty",
+            ))
+        }
     };
     let known_on = date.unwrap_or_else(|| calendar.close(window));
     if known_on > opts.as_of {
@@ -562,15 +776,36 @@ fn parse_transfer<'a>(row: &Row<'a>, calendar: &WindowCalendar, opts: &IngestOpt
             Some(_) => ("date", row.get("date").unwrap_or("")),
             None => ("window", row.get("window").unwrap_or("")),
         };
-        return Err(RowProblem::new(column, value, format!("not known by the as-of date {} (known on {known_on})", opts.as_of)));
+        return Err(RowProblem::new(
+            column,
+            value,
+            format!(
+                "not known by the as-of date {} (known on {known_on})",
+                opts.as_of
+            ),
+        ));
     }
     let kind = optional(row, "kind", TransferKind::parse)?.unwrap_or(TransferKind::Permanent);
-    let fee = optional(row, "fee_eur", |v| fields::number(v, 0.0, limits.max_fee_eur))?;
-    Ok(TransferRow { player, from_club, to_club, date, window, known_on, kind, fee })
+    let fee = optional(row, "fee_eur", |v| {
+        fields::number(v, 0.0, limits.max_fee_eur)
+    })?;
+    Ok(TransferRow {
+        player,
+        from_club,
+        to_club,
+        date,
+        window,
+        known_on,
+        kind,
+        fee,
+    })
 }
 
 /// Rejects the second and later rows that reuse a `claim_id` (the first, by line, is kept).
-fn reject_duplicate_claim_ids(claims: DataFrame, file: &Path) -> Result<(DataFrame, Vec<(u64, RowProblem)>)> {
+fn reject_duplicate_claim_ids(
+    claims: DataFrame,
+    file: &Path,
+) -> Result<(DataFrame, Vec<(u64, RowProblem)>)> {
     let dups = claims
         .clone()
         .lazy()
@@ -590,18 +825,41 @@ fn reject_duplicate_claim_ids(claims: DataFrame, file: &Path) -> Result<(DataFra
             [col("claim_id")],
             JoinArgs::new(JoinType::Left),
         )
-        .with_column(col("first_line").is_not_null().and(col("line").neq(col("first_line"))).alias("dup"))
+        .with_column(
+            col("first_line")
+                .is_not_null()
+                .and(col("line").neq(col("first_line")))
+                .alias("dup"),
+        )
         .collect()?;
-    let rejected = marked.clone().lazy().filter(col("dup")).select([col("line"), col("claim_id"), col("first_line")]).collect()?;
+    let rejected = marked
+        .clone()
+        .lazy()
+        .filter(col("dup"))
+        .select([col("line"), col("claim_id"), col("first_line")])
+        .collect()?;
     let mut problems = Vec::with_capacity(rejected.height());
     let lines = rejected.column("line")?.u32()?;
     let ids = rejected.column("claim_id")?.str()?;
     let firsts = rejected.column("first_line")?.u32()?;
     for i in 0..rejected.height() {
-        let (Some(line), Some(id), Some(first)) = (lines.get(i), ids.get(i), firsts.get(i)) else { continue };
-        problems.push((line as u64, RowProblem::new("claim_id", id, format!("duplicate claim_id (first used at line {first})"))));
+        let (Some(line), Some(id), Some(first)) = (lines.get(i), ids.get(i), firsts.get(i)) else {
+            continue;
+        };
+        problems.push((
+            line as u64,
+            RowProblem::new(
+                "claim_id",
+                id,
+                format!("duplicate claim_id (first used at line {first})"),
+            ),
+        ));
     }
-    let kept = marked.lazy().filter(col("dup").not()).drop(cols(["first_line", "dup"])).collect()?;
+    let kept = marked
+        .lazy()
+        .filter(col("dup").not())
+        .drop(cols(["first_line", "dup"]))
+        .collect()?;
     let _ = file;
     Ok((kept, problems))
 }

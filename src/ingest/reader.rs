@@ -79,8 +79,9 @@ impl<'a> Row<'a> {
 
     /// Like [`Row::get`] but a missing value is a problem.
     pub fn required(&self, column: &str) -> Result<&'a str, RowProblem> {
-        self.get(column)
-            .ok_or_else(|| RowProblem::new(column, "", format!("required field `{column}` is empty")))
+        self.get(column).ok_or_else(|| {
+            RowProblem::new(column, "", format!("required field `{column}` is empty"))
+        })
     }
 }
 
@@ -104,7 +105,10 @@ impl CsvTable {
         mapping: &BTreeMap<String, String>,
         max_field_bytes: usize,
     ) -> Result<CsvTable, InputError> {
-        let unreadable = |source| InputError::Unreadable { file: path.to_path_buf(), source };
+        let unreadable = |source| InputError::Unreadable {
+            file: path.to_path_buf(),
+            source,
+        };
         let file = File::open(path).map_err(unreadable)?;
         let meta = file.metadata().map_err(unreadable)?;
         if meta.is_dir() {
@@ -115,14 +119,33 @@ impl CsvTable {
             .flexible(true)
             .from_reader(BufReader::with_capacity(1 << 20, file));
         let mut first = csv::ByteRecord::new();
-        let expected = specs.iter().filter(|s| s.required).map(|s| s.name).collect::<Vec<_>>().join(", ");
-        let got = reader.read_byte_record(&mut first).map_err(|e| csv_error(path, e))?;
-        if !got || (first.len() == 1 && first[0].iter().all(|b| b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF)) {
-            return Err(InputError::Empty { file: path.to_path_buf(), expected });
+        let expected = specs
+            .iter()
+            .filter(|s| s.required)
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let got = reader
+            .read_byte_record(&mut first)
+            .map_err(|e| csv_error(path, e))?;
+        if !got
+            || (first.len() == 1
+                && first[0]
+                    .iter()
+                    .all(|b| b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF))
+        {
+            return Err(InputError::Empty {
+                file: path.to_path_buf(),
+                expected,
+            });
         }
         let mut header = Vec::with_capacity(first.len());
         for (i, field) in first.iter().enumerate() {
-            let field = if i == 0 { field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field) } else { field };
+            let field = if i == 0 {
+                field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
+            } else {
+                field
+            };
             let name = std::str::from_utf8(field).map_err(|_| InputError::Header {
                 file: path.to_path_buf(),
                 message: format!("header field {} is not valid UTF-8", i + 1),
@@ -164,7 +187,11 @@ impl CsvTable {
                     file: path.to_path_buf(),
                     column: column.to_string(),
                     count: pos.len(),
-                    positions: pos.iter().map(|p| (p + 1).to_string()).collect::<Vec<_>>().join(", "),
+                    positions: pos
+                        .iter()
+                        .map(|p| (p + 1).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
         }
@@ -178,7 +205,8 @@ impl CsvTable {
             }
         }
         for (canonical, theirs) in mapping {
-            if specs.iter().any(|s| s.name == canonical) && !index.contains_key(canonical.as_str()) {
+            if specs.iter().any(|s| s.name == canonical) && !index.contains_key(canonical.as_str())
+            {
                 return Err(InputError::Header {
                     file: path.to_path_buf(),
                     message: format!(
@@ -223,31 +251,51 @@ impl CsvTable {
     /// # Errors
     /// An I/O error while reading (the file changed or the disk failed).
     pub fn next_row(&mut self) -> Result<Next<'_>, InputError> {
-        let got = self.reader.read_byte_record(&mut self.record).map_err(|e| csv_error(&self.path, e))?;
+        let got = self
+            .reader
+            .read_byte_record(&mut self.record)
+            .map_err(|e| csv_error(&self.path, e))?;
         if !got {
             return Ok(Next::End);
         }
         let line = self.record.position().map_or(0, |p| p.line());
         let rec = &self.record;
-        let column_name = |i: usize| self.header.get(i).cloned().unwrap_or_else(|| format!("field {}", i + 1));
+        let column_name = |i: usize| {
+            self.header
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("field {}", i + 1))
+        };
         if rec.len() != self.header.len() {
             return Ok(Next::Problem {
                 line,
                 problem: RowProblem::new(
                     "",
                     &String::from_utf8_lossy(rec.as_slice()),
-                    format!("the row has {} fields, the header has {}", rec.len(), self.header.len()),
+                    format!(
+                        "the row has {} fields, the header has {}",
+                        rec.len(),
+                        self.header.len()
+                    ),
                 ),
             });
         }
         if rec.as_slice().len() > self.max_field_bytes {
-            if let Some((i, f)) = rec.iter().enumerate().find(|(_, f)| f.len() > self.max_field_bytes) {
+            if let Some((i, f)) = rec
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.len() > self.max_field_bytes)
+            {
                 return Ok(Next::Problem {
                     line,
                     problem: RowProblem::new(
                         &column_name(i),
                         &String::from_utf8_lossy(f),
-                        format!("field is {} bytes, over the limit of {} (limits.max_field_bytes)", f.len(), self.max_field_bytes),
+                        format!(
+                            "field is {} bytes, over the limit of {} (limits.max_field_bytes)",
+                            f.len(),
+                            self.max_field_bytes
+                        ),
                     ),
                 });
             }
@@ -268,15 +316,26 @@ impl CsvTable {
                 }
             }
         }
-        Ok(Next::Row(Row { line, fields, index: &self.index }))
+        Ok(Next::Row(Row {
+            line,
+            fields,
+            index: &self.index,
+        }))
     }
 }
 
 fn csv_error(path: &Path, e: csv::Error) -> InputError {
     let line = e.position().map_or(0, |p| p.line());
     match e.into_kind() {
-        csv::ErrorKind::Io(source) => InputError::Unreadable { file: path.to_path_buf(), source },
-        other => InputError::NotCsv { file: path.to_path_buf(), line, message: format!("{other:?}") },
+        csv::ErrorKind::Io(source) => InputError::Unreadable {
+            file: path.to_path_buf(),
+            source,
+        },
+        other => InputError::NotCsv {
+            file: path.to_path_buf(),
+            line,
+            message: format!("{other:?}"),
+        },
     }
 }
 

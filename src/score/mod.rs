@@ -1,3 +1,7 @@
 //! Scoring: reliability tables and deal likelihoods.
 
+pub mod features;
+pub mod likelihood;
+pub mod model;
 pub mod reliability;
+pub mod snapshot;

@@ -31,8 +31,10 @@ pub struct Reliability {
 /// A story is right when it was confirmed, or — for a denial — refuted.
 pub fn story_hit() -> Expr {
     let denied = col("stage").eq(lit(crate::stage::Stage::Denied.rank()));
-    (col("outcome").eq(lit(outcome::CONFIRMED)).and(denied.clone().not()))
-        .or(col("outcome").eq(lit(outcome::REFUTED)).and(denied))
+    (col("outcome")
+        .eq(lit(outcome::CONFIRMED))
+        .and(denied.clone().not()))
+    .or(col("outcome").eq(lit(outcome::REFUTED)).and(denied))
 }
 
 /// A deal is a hit for its clubs when it was confirmed.
@@ -52,32 +54,59 @@ pub fn reliability(
     as_of: i32,
     prior_label: &dyn Fn(&AnyValue) -> String,
 ) -> PolarsResult<Reliability> {
-    let resolved = col("outcome").eq(lit(outcome::CONFIRMED)).or(col("outcome").eq(lit(outcome::REFUTED)));
+    let resolved = col("outcome")
+        .eq(lit(outcome::CONFIRMED))
+        .or(col("outcome").eq(lit(outcome::REFUTED)));
     let weight = if config.half_life_days > 0.0 {
-        lit(0.5).pow((lit(as_of) - col("resolved_on")).cast(DataType::Float64) / lit(config.half_life_days))
+        lit(0.5).pow(
+            (lit(as_of) - col("resolved_on")).cast(DataType::Float64) / lit(config.half_life_days),
+        )
     } else {
         lit(1.0)
     };
-    let fixed_weight = (weight * lit(FIXED)).round(0, RoundMode::HalfToEven).cast(DataType::Int64);
+    let fixed_weight = (weight * lit(FIXED))
+        .round(0, RoundMode::HalfToEven)
+        .cast(DataType::Int64);
     let key_exprs: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
     let table = items
         .with_columns([resolved.alias("is_resolved"), hit.alias("is_hit")])
         .with_columns([
-            when(col("is_resolved")).then(fixed_weight).otherwise(lit(0i64)).alias("w_trial"),
+            when(col("is_resolved"))
+                .then(fixed_weight)
+                .otherwise(lit(0i64))
+                .alias("w_trial"),
             col("is_hit").and(col("is_resolved")).alias("is_hit"),
         ])
         .group_by(key_exprs.clone())
         .agg([
             len().cast(DataType::UInt32).alias("stories"),
-            col("is_resolved").cast(DataType::UInt32).sum().alias("resolved"),
+            col("is_resolved")
+                .cast(DataType::UInt32)
+                .sum()
+                .alias("resolved"),
             col("is_hit").cast(DataType::UInt32).sum().alias("hits"),
-            col("outcome").eq(lit(outcome::OPEN)).cast(DataType::UInt32).sum().alias("open"),
-            col("outcome").eq(lit(outcome::LATE)).cast(DataType::UInt32).sum().alias("late"),
+            col("outcome")
+                .eq(lit(outcome::OPEN))
+                .cast(DataType::UInt32)
+                .sum()
+                .alias("open"),
+            col("outcome")
+                .eq(lit(outcome::LATE))
+                .cast(DataType::UInt32)
+                .sum()
+                .alias("late"),
             col("w_trial").sum().alias("w_trials"),
-            when(col("is_hit")).then(col("w_trial")).otherwise(lit(0i64)).sum().alias("w_hits"),
+            when(col("is_hit"))
+                .then(col("w_trial"))
+                .otherwise(lit(0i64))
+                .sum()
+                .alias("w_hits"),
         ])
         .with_column((col("resolved") - col("hits")).alias("misses"))
-        .sort_by_exprs(key_exprs, SortMultipleOptions::default().with_nulls_last(true))
+        .sort_by_exprs(
+            key_exprs,
+            SortMultipleOptions::default().with_nulls_last(true),
+        )
         .collect()?;
     shrink(table, prior_by, config, prior_label)
 }
@@ -90,15 +119,37 @@ fn shrink(
     prior_label: &dyn Fn(&AnyValue) -> String,
 ) -> PolarsResult<Reliability> {
     let n = table.height();
-    let w_hits: Vec<f64> = table.column("w_hits")?.i64()?.iter().map(|v| v.unwrap_or(0) as f64 / FIXED).collect();
-    let w_trials: Vec<f64> = table.column("w_trials")?.i64()?.iter().map(|v| v.unwrap_or(0) as f64 / FIXED).collect();
-    let hits: Vec<u32> = table.column("hits")?.u32()?.iter().map(|v| v.unwrap_or(0)).collect();
-    let resolved: Vec<u32> = table.column("resolved")?.u32()?.iter().map(|v| v.unwrap_or(0)).collect();
+    let w_hits: Vec<f64> = table
+        .column("w_hits")?
+        .i64()?
+        .iter()
+        .map(|v| v.unwrap_or(0) as f64 / FIXED)
+        .collect();
+    let w_trials: Vec<f64> = table
+        .column("w_trials")?
+        .i64()?
+        .iter()
+        .map(|v| v.unwrap_or(0) as f64 / FIXED)
+        .collect();
+    let hits: Vec<u32> = table
+        .column("hits")?
+        .u32()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let resolved: Vec<u32> = table
+        .column("resolved")?
+        .u32()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
     // Group rows by the prior they share.
     let group_of: Vec<String> = match prior_by {
         Some(c) => {
             let column = table.column(c)?;
-            (0..n).map(|i| column.get(i).map(|v| prior_label(&v)).unwrap_or_default()).collect()
+            (0..n)
+                .map(|i| column.get(i).map(|v| prior_label(&v)).unwrap_or_default())
+                .collect()
         }
         None => vec!["all".to_string(); n],
     };
@@ -124,8 +175,13 @@ fn shrink(
         }
         priors.push((label, prior));
     }
-    let raw: Vec<Option<f64>> = (0..n).map(|i| (resolved[i] > 0).then(|| hits[i] as f64 / resolved[i] as f64)).collect();
-    let insufficient: Vec<bool> = resolved.iter().map(|r| (*r as u64) < config.min_resolved).collect();
+    let raw: Vec<Option<f64>> = (0..n)
+        .map(|i| (resolved[i] > 0).then(|| hits[i] as f64 / resolved[i] as f64))
+        .collect();
+    let insufficient: Vec<bool> = resolved
+        .iter()
+        .map(|r| (*r as u64) < config.min_resolved)
+        .collect();
     let mut table = table;
     table.with_column(Column::new("weighted_resolved".into(), w_trials))?;
     table.with_column(Column::new("raw_rate".into(), raw))?;

@@ -126,16 +126,26 @@ pub fn fit_prior(groups: &[(f64, f64)], opts: FitOptions) -> BetaPrior {
     let rates: Vec<f64> = data.iter().map(|(k, n)| k / n).collect();
     let m = total_k / total_n;
     let var = rates.iter().map(|r| (r - m).powi(2)).sum::<f64>() / rates.len() as f64;
-    let mut s = if var > 0.0 { (m * (1.0 - m) / var - 1.0).clamp(1.0, opts.max_strength) } else { opts.max_strength };
+    let mut s = if var > 0.0 {
+        (m * (1.0 - m) / var - 1.0).clamp(1.0, opts.max_strength)
+    } else {
+        opts.max_strength
+    };
     let (mut a, mut b) = (m * s, (1.0 - m) * s);
     let floor = 1e-3;
     let mut iterations = 0;
     for it in 0..20_000 {
         iterations = it + 1;
         let ab = a + b;
-        let denom: f64 = data.iter().map(|(_, n)| digamma(n + ab) - digamma(ab)).sum();
+        let denom: f64 = data
+            .iter()
+            .map(|(_, n)| digamma(n + ab) - digamma(ab))
+            .sum();
         let num_a: f64 = data.iter().map(|(k, _)| digamma(k + a) - digamma(a)).sum();
-        let num_b: f64 = data.iter().map(|(k, n)| digamma(n - k + b) - digamma(b)).sum();
+        let num_b: f64 = data
+            .iter()
+            .map(|(k, n)| digamma(n - k + b) - digamma(b))
+            .sum();
         if !(denom > 0.0) {
             break;
         }
@@ -194,7 +204,11 @@ pub fn posterior(prior: &BetaPrior, hits: f64, trials: f64, mass: f64) -> Poster
                 high: dist.inverse_cdf(1.0 - tail),
             }
         }
-        Err(_) => Posterior { mean, low: mean, high: mean },
+        Err(_) => Posterior {
+            mean,
+            low: mean,
+            high: mean,
+        },
     }
 }
 
@@ -209,7 +223,13 @@ mod tests {
     #[test]
     fn posterior_of_uniform_prior_by_hand() {
         // Beta(1,1) prior, 3 hits of 4: posterior Beta(4, 2), mean 4/6.
-        let prior = BetaPrior { alpha: 1.0, beta: 1.0, method: PriorMethod::Fallback { reason: String::new() } };
+        let prior = BetaPrior {
+            alpha: 1.0,
+            beta: 1.0,
+            method: PriorMethod::Fallback {
+                reason: String::new(),
+            },
+        };
         let p = posterior(&prior, 3.0, 4.0, 0.9);
         assert!(close(p.mean, 4.0 / 6.0, 1e-12));
         // Beta(4,2) CDF is 5x^4 - 4x^5; check the quantiles solve it.
@@ -222,22 +242,44 @@ mod tests {
     #[test]
     fn fit_recovers_overdispersed_prior() {
         // Groups with very different rates: a finite strength, mean near the pooled rate.
-        let groups = [(2.0, 20.0), (18.0, 20.0), (10.0, 20.0), (5.0, 20.0), (15.0, 20.0), (9.0, 20.0)];
+        let groups = [
+            (2.0, 20.0),
+            (18.0, 20.0),
+            (10.0, 20.0),
+            (5.0, 20.0),
+            (15.0, 20.0),
+            (9.0, 20.0),
+        ];
         let prior = fit_prior(&groups, FitOptions::default());
-        assert!(matches!(prior.method, PriorMethod::Fitted { groups: 6, .. }), "{prior:?}");
+        assert!(
+            matches!(prior.method, PriorMethod::Fitted { groups: 6, .. }),
+            "{prior:?}"
+        );
         assert!(close(prior.mean(), 59.0 / 120.0, 0.02), "{}", prior.mean());
-        assert!(prior.strength() > 1.0 && prior.strength() < 20.0, "{}", prior.strength());
+        assert!(
+            prior.strength() > 1.0 && prior.strength() < 20.0,
+            "{}",
+            prior.strength()
+        );
         // It is a maximum: nudging either parameter lowers the marginal likelihood.
         let best = log_marginal_likelihood(&groups, prior.alpha, prior.beta);
         for (da, db) in [(1.05, 1.0), (0.95, 1.0), (1.0, 1.05), (1.0, 0.95)] {
-            assert!(log_marginal_likelihood(&groups, prior.alpha * da, prior.beta * db) <= best + 1e-9);
+            assert!(
+                log_marginal_likelihood(&groups, prior.alpha * da, prior.beta * db) <= best + 1e-9
+            );
         }
     }
 
     #[test]
     fn no_overdispersion_hits_the_strength_cap() {
         let groups = [(5.0, 10.0); 8];
-        let prior = fit_prior(&groups, FitOptions { max_strength: 500.0, ..FitOptions::default() });
+        let prior = fit_prior(
+            &groups,
+            FitOptions {
+                max_strength: 500.0,
+                ..FitOptions::default()
+            },
+        );
         assert!(close(prior.strength(), 500.0, 1e-6), "{}", prior.strength());
         assert!(close(prior.mean(), 0.5, 1e-9));
     }

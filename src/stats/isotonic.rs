@@ -20,7 +20,11 @@ pub struct Isotonic {
 impl Isotonic {
     /// Fits on `(x, y, weight)` points in any order. Returns `None` for no points.
     pub fn fit(points: &[(f64, f64, f64)]) -> Option<Isotonic> {
-        let mut pts: Vec<(f64, f64, f64)> = points.iter().copied().filter(|p| p.2 > 0.0 && p.0.is_finite()).collect();
+        let mut pts: Vec<(f64, f64, f64)> = points
+            .iter()
+            .copied()
+            .filter(|p| p.2 > 0.0 && p.0.is_finite())
+            .collect();
         if pts.is_empty() {
             return None;
         }
@@ -80,7 +84,11 @@ mod tests {
     fn pav_textbook_example() {
         // y = [1, 3, 2, 4, 3, 5] at x = 1..6 (unit weights): PAV pools (3,2) -> 2.5 and
         // (4,3) -> 3.5, giving [1, 2.5, 2.5, 3.5, 3.5, 5].
-        let pts: Vec<(f64, f64, f64)> = [1.0, 3.0, 2.0, 4.0, 3.0, 5.0].iter().enumerate().map(|(i, y)| (i as f64 + 1.0, *y, 1.0)).collect();
+        let pts: Vec<(f64, f64, f64)> = [1.0, 3.0, 2.0, 4.0, 3.0, 5.0]
+            .iter()
+            .enumerate()
+            .map(|(i, y)| (i as f64 + 1.0, *y, 1.0))
+            .collect();
         let iso = Isotonic::fit(&pts).expect("fit");
         assert_eq!(iso.ys, vec![1.0, 2.5, 3.5, 5.0]);
         assert_eq!(iso.xs, vec![1.0, 2.5, 4.5, 6.0]);
@@ -92,7 +100,13 @@ mod tests {
 
     #[test]
     fn ties_are_pooled_and_weights_count() {
-        let iso = Isotonic::fit(&[(0.5, 1.0, 1.0), (0.5, 0.0, 3.0), (0.2, 0.0, 1.0), (0.9, 1.0, 2.0)]).expect("fit");
+        let iso = Isotonic::fit(&[
+            (0.5, 1.0, 1.0),
+            (0.5, 0.0, 3.0),
+            (0.2, 0.0, 1.0),
+            (0.9, 1.0, 2.0),
+        ])
+        .expect("fit");
         assert_eq!(iso.ys, vec![0.0, 0.25, 1.0]);
         assert_eq!(iso.weights, vec![1.0, 4.0, 2.0]);
     }

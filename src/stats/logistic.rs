@@ -42,7 +42,13 @@ pub fn logit(p: f64) -> f64 {
 ///
 /// Returns `None` when the inputs are inconsistent or the Hessian is singular (e.g. a
 /// constant feature with `lambda = 0`).
-pub fn fit(x: &[f64], d: usize, y: &[f64], weights: Option<&[f64]>, lambda: f64) -> Option<LogisticFit> {
+pub fn fit(
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    weights: Option<&[f64]>,
+    lambda: f64,
+) -> Option<LogisticFit> {
     let n = y.len();
     if d == 0 || x.len() != n * d || weights.is_some_and(|w| w.len() != n) {
         return None;
@@ -150,7 +156,10 @@ impl Platt {
         let x: Vec<f64> = scores.iter().flat_map(|s| [1.0, *s]).collect();
         let y: Vec<f64> = labels.iter().map(|l| if *l { hi } else { lo }).collect();
         let f = fit(&x, 2, &y, None, 0.0)?;
-        Some(Platt { a: f.coef[1], b: f.coef[0] })
+        Some(Platt {
+            a: f.coef[1],
+            b: f.coef[0],
+        })
     }
 
     pub fn apply(&self, score: f64) -> f64 {
@@ -167,7 +176,16 @@ mod tests {
         // Unpenalised logistic regression on one binary feature reproduces the two group
         // rates exactly: x=0 -> 1/4 hits, x=1 -> 3/4 hits.
         // Intercept = logit(1/4) = -ln 3, slope = logit(3/4) - logit(1/4) = 2 ln 3.
-        let rows = [(0.0, 1.0), (0.0, 0.0), (0.0, 0.0), (0.0, 0.0), (1.0, 1.0), (1.0, 1.0), (1.0, 1.0), (1.0, 0.0)];
+        let rows = [
+            (0.0, 1.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (1.0, 1.0),
+            (1.0, 1.0),
+            (1.0, 1.0),
+            (1.0, 0.0),
+        ];
         let x: Vec<f64> = rows.iter().flat_map(|(f, _)| [1.0, *f]).collect();
         let y: Vec<f64> = rows.iter().map(|(_, y)| *y).collect();
         let f = fit(&x, 2, &y, None, 0.0).expect("fit");
@@ -181,7 +199,10 @@ mod tests {
 
     #[test]
     fn ridge_keeps_separable_data_finite_and_shrinks() {
-        let x: Vec<f64> = [-2.0, -1.0, 1.0, 2.0].iter().flat_map(|v| [1.0, *v]).collect();
+        let x: Vec<f64> = [-2.0, -1.0, 1.0, 2.0]
+            .iter()
+            .flat_map(|v| [1.0, *v])
+            .collect();
         let y = [0.0, 0.0, 1.0, 1.0];
         assert!(fit(&x, 2, &y, None, 0.0).is_none_or(|f| !f.converged || f.coef[1] > 10.0));
         let strong = fit(&x, 2, &y, None, 10.0).expect("fit");

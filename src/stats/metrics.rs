@@ -2,12 +2,21 @@
 
 /// Mean squared error of probabilities: `(1/n) sum (p_i - y_i)^2` (Brier, 1950).
 pub fn brier(p: &[f64], y: &[bool]) -> f64 {
-    mean(p.iter().zip(y).map(|(p, y)| (p - f64::from(u8::from(*y))).powi(2)), p.len())
+    mean(
+        p.iter()
+            .zip(y)
+            .map(|(p, y)| (p - f64::from(u8::from(*y))).powi(2)),
+        p.len(),
+    )
 }
 
 /// `1 - brier / brier_reference`: above 0 beats the reference.
 pub fn brier_skill(brier: f64, reference: f64) -> f64 {
-    if reference > 0.0 { 1.0 - brier / reference } else { f64::NAN }
+    if reference > 0.0 {
+        1.0 - brier / reference
+    } else {
+        f64::NAN
+    }
 }
 
 /// Mean negative log-likelihood `-(1/n) sum [y ln p + (1-y) ln(1-p)]`, `p` clipped to
@@ -16,7 +25,11 @@ pub fn log_loss(p: &[f64], y: &[bool]) -> f64 {
     mean(
         p.iter().zip(y).map(|(p, y)| {
             let p = p.clamp(1e-15, 1.0 - 1e-15);
-            if *y { -p.ln() } else { -(1.0 - p).ln() }
+            if *y {
+                -p.ln()
+            } else {
+                -(1.0 - p).ln()
+            }
         }),
         p.len(),
     )
@@ -52,7 +65,12 @@ pub fn roc_auc(p: &[f64], y: &[bool]) -> f64 {
     if pos == 0.0 || neg == 0.0 {
         return f64::NAN;
     }
-    let r_pos: f64 = ranks.iter().zip(y).filter(|(_, y)| **y).map(|(r, _)| r).sum();
+    let r_pos: f64 = ranks
+        .iter()
+        .zip(y)
+        .filter(|(_, y)| **y)
+        .map(|(r, _)| r)
+        .sum();
     (r_pos - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
 
@@ -126,7 +144,11 @@ pub fn pearson(a: &[f64], b: &[f64]) -> f64 {
 }
 
 fn mean(it: impl Iterator<Item = f64>, n: usize) -> f64 {
-    if n == 0 { f64::NAN } else { it.sum::<f64>() / n as f64 }
+    if n == 0 {
+        f64::NAN
+    } else {
+        it.sum::<f64>() / n as f64
+    }
 }
 
 #[cfg(test)]

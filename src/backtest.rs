@@ -1,0 +1,518 @@
+//! The backtest: for each past window, fit on what was known `lead_days` before it closed,
+//! predict that window's open deals, and compare with what happened — for the model and two
+//! baselines.
+//!
+//! Baselines, both fitted on the same training rows as the model:
+//! * `base_rate`: the share of training deals (at the same lead) that happened;
+//! * `stage`: that share per strongest stage reached, smoothed towards the base rate with
+//!   two pseudo-deals.
+//!
+//! Metrics per window and pooled: Brier score, Brier skill against the base-rate baseline,
+//! log loss, ROC AUC, expected calibration error, and a reliability table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::run::{prepare, ScoreOptions};
+use crate::score::likelihood::{history, model_for_day, rows_known_by};
+use crate::score::model::{predict, Namer};
+use crate::stats::metrics::{
+    brier, brier_skill, expected_calibration_error, log_loss, reliability_table, roc_auc,
+};
+use crate::windows::Window;
+
+/// Options of a backtest.
+#[derive(Debug, Clone, Default)]
+pub struct BacktestOptions {
+    /// First window to test (default: every closed window).
+    pub from: Option<Window>,
+    /// Days before each window's close at which the model is fitted and predicts.
+    pub lead_days: Option<i64>,
+}
+
+/// The three predictors compared.
+pub const PREDICTORS: [&str; 3] = ["model", "base_rate", "stage"];
+
+/// Scores of one predictor on a set of deals.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Scores {
+    pub deals: usize,
+    pub happened: usize,
+    /// Mean predicted likelihood (compare with `happened / deals`: calibration in the large).
+    pub mean_predicted: f64,
+    pub brier: f64,
+    pub brier_skill: f64,
+    pub log_loss: f64,
+    pub auc: f64,
+    pub ece: f64,
+}
+
+/// Scores the predictions `p` of outcomes `y` against the base-rate predictions `base`.
+pub fn scores(p: &[f64], base: &[f64], y: &[bool], bins: usize) -> Scores {
+    let b = brier(p, y);
+    Scores {
+        deals: y.len(),
+        happened: y.iter().filter(|v| **v).count(),
+        mean_predicted: if p.is_empty() {
+            f64::NAN
+        } else {
+            p.iter().sum::<f64>() / p.len() as f64
+        },
+        brier: b,
+        brier_skill: brier_skill(b, brier(base, y)),
+        log_loss: log_loss(p, y),
+        auc: roc_auc(p, y),
+        ece: expected_calibration_error(p, y, bins),
+    }
+}
+
+/// A backtest's results.
+pub struct BacktestRun {
+    /// `window, model, predictor, deals, happened, mean_predicted, brier, brier_skill, log_loss, auc, ece`
+    /// (the last rows are `window = overall`).
+    pub table: DataFrame,
+    /// `predictor, bin, lower, upper, count, mean_predicted, observed_rate` (pooled).
+    pub calibration: DataFrame,
+    /// A reliability diagram.
+    pub svg: String,
+    /// Pooled scores by predictor.
+    pub overall: BTreeMap<String, Scores>,
+    pub lead_days: i64,
+    pub windows_tested: usize,
+    /// Windows not tested because no earlier window had closed by their cut-off.
+    pub windows_skipped: Vec<String>,
+}
+
+/// Runs the backtest.
+pub fn backtest(
+    opts: &ScoreOptions,
+    config: &Config,
+    bt: &BacktestOptions,
+    progress: &Progress,
+) -> Result<BacktestRun> {
+    let s = prepare(opts, config, progress)?;
+    let lead = bt.lead_days.unwrap_or(config.backtest.lead_days);
+    if lead < 0 {
+        return Err(Error::Usage("--lead-days must be >= 0".into()));
+    }
+    let mut leads = config.likelihood.training_leads_days.clone();
+    leads.push(lead);
+    let hist = progress.stage("history", || {
+        history(
+            &s.claims, &s.stories, &s.deals, &s.windows, config, &leads, s.as_of,
+        )
+    })?;
+    let source_names = s.names.sources.display_names();
+    let club_names = s.names.clubs.display_names();
+    let namer = Namer {
+        sources: &source_names,
+        clubs: &club_names,
+    };
+    let grace = config.outcomes.grace_days as i32;
+    let bins = config.backtest.bins;
+
+    let win = s.windows.column("window")?.i32()?.clone();
+    let close = s.windows.column("window_close")?.i32()?.clone();
+    let label = s.windows.column("window_label")?.str()?.clone();
+    let mut rows_out: Vec<(String, String, &'static str, Scores)> = Vec::new();
+    let mut pooled: BTreeMap<&'static str, (Vec<f64>, Vec<bool>)> = BTreeMap::new();
+    let mut pooled_base: Vec<f64> = Vec::new();
+    let mut tested = 0;
+    let mut skipped: Vec<String> = Vec::new();
+    progress.stage("backtest", || -> PolarsResult<()> {
+        for i in 0..s.windows.height() {
+            let (Some(w), Some(c), Some(name)) = (win.get(i), close.get(i), label.get(i)) else {
+                continue;
+            };
+            if c + grace + 1 > s.as_of || bt.from.is_some_and(|f| w < f.ordinal()) {
+                continue;
+            }
+            let day = c - lead as i32;
+            // A window before any other had closed has nothing to learn from: not tested.
+            if rows_known_by(&hist, &s.windows, config.outcomes.grace_days, day)?.height() == 0 {
+                skipped.push(name.to_string());
+                continue;
+            }
+            let test = hist
+                .rows
+                .clone()
+                .lazy()
+                .filter(col("window").eq(lit(w)).and(col("lead").eq(lit(lead))))
+                .collect()?;
+            if test.height() == 0 {
+                continue;
+            }
+            tested += 1;
+            let y: Vec<bool> = test
+                .column("label")?
+                .bool()?
+                .iter()
+                .map(|v| v.unwrap_or(false))
+                .collect();
+            let model = model_for_day(&hist, &s.windows, config, day)?;
+            let p_model: Vec<f64> = predict(&model, &test, config.likelihood.band, &namer)?
+                .iter()
+                .map(|p| p.likelihood)
+                .collect();
+            let train = rows_known_by(&hist, &s.windows, config.outcomes.grace_days, day)?
+                .lazy()
+                .filter(col("lead").eq(lit(lead)))
+                .collect()?;
+            let (p_base, p_stage) = baselines(&train, &test)?;
+            for (predictor, p) in [
+                ("model", &p_model),
+                ("base_rate", &p_base),
+                ("stage", &p_stage),
+            ] {
+                rows_out.push((
+                    name.to_string(),
+                    model.name(),
+                    predictor,
+                    scores(p, &p_base, &y, bins),
+                ));
+                let e = pooled.entry(predictor).or_default();
+                e.0.extend_from_slice(p);
+                e.1.extend_from_slice(&y);
+            }
+            pooled_base.extend_from_slice(&p_base);
+        }
+        Ok(())
+    })?;
+
+    let mut overall = BTreeMap::new();
+    for predictor in PREDICTORS {
+        if let Some((p, y)) = pooled.get(predictor) {
+            let sc = scores(p, &pooled_base, y, bins);
+            rows_out.push(("overall".into(), String::new(), predictor, sc.clone()));
+            overall.insert(predictor.to_string(), sc);
+        }
+    }
+    let table = DataFrame::new_infer_height(vec![
+        Column::new(
+            "window".into(),
+            rows_out.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "model".into(),
+            rows_out.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "predictor".into(),
+            rows_out.iter().map(|r| r.2).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "deals".into(),
+            rows_out
+                .iter()
+                .map(|r| r.3.deals as u64)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "happened".into(),
+            rows_out
+                .iter()
+                .map(|r| r.3.happened as u64)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "mean_predicted".into(),
+            rows_out
+                .iter()
+                .map(|r| r.3.mean_predicted)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "brier".into(),
+            rows_out.iter().map(|r| r.3.brier).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "brier_skill".into(),
+            rows_out.iter().map(|r| r.3.brier_skill).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "log_loss".into(),
+            rows_out.iter().map(|r| r.3.log_loss).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "auc".into(),
+            rows_out.iter().map(|r| r.3.auc).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "ece".into(),
+            rows_out.iter().map(|r| r.3.ece).collect::<Vec<_>>(),
+        ),
+    ])?;
+    let (calibration, svg) = calibration_outputs(&pooled, bins, lead)?;
+    Ok(BacktestRun {
+        table,
+        calibration,
+        svg,
+        overall,
+        lead_days: lead,
+        windows_tested: tested,
+        windows_skipped: skipped,
+    })
+}
+
+/// Base-rate and stage baselines for `test`, from `train` rows (`label`, `stage_max`);
+/// without training rows, the point-in-time `base_rate` of the test rows.
+fn baselines(train: &DataFrame, test: &DataFrame) -> PolarsResult<(Vec<f64>, Vec<f64>)> {
+    let n = test.height();
+    let test_base: Vec<f64> = test
+        .column("base_rate")?
+        .f64()?
+        .iter()
+        .map(|v| v.unwrap_or(0.5))
+        .collect();
+    let test_stage: Vec<u32> = test
+        .column("stage_max")?
+        .u32()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    if train.height() == 0 {
+        return Ok((test_base.clone(), test_base));
+    }
+    let labels: Vec<bool> = train
+        .column("label")?
+        .bool()?
+        .iter()
+        .map(|v| v.unwrap_or(false))
+        .collect();
+    let stages: Vec<u32> = train
+        .column("stage_max")?
+        .u32()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let base = labels.iter().filter(|v| **v).count() as f64 / labels.len() as f64;
+    let mut by_stage: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
+    for (l, s) in labels.iter().zip(&stages) {
+        let e = by_stage.entry(*s).or_default();
+        e.0 += f64::from(u8::from(*l));
+        e.1 += 1.0;
+    }
+    let stage_p: Vec<f64> = test_stage
+        .iter()
+        .map(|s| {
+            let (k, m) = by_stage.get(s).copied().unwrap_or((0.0, 0.0));
+            (k + 2.0 * base) / (m + 2.0)
+        })
+        .collect();
+    Ok((vec![base; n], stage_p))
+}
+
+fn fmt(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.3}")
+    } else {
+        "–".into()
+    }
+}
+
+/// The pooled reliability tables and the SVG diagram.
+fn calibration_outputs(
+    pooled: &BTreeMap<&'static str, (Vec<f64>, Vec<bool>)>,
+    bins: usize,
+    lead: i64,
+) -> PolarsResult<(DataFrame, String)> {
+    let mut cols: (
+        Vec<&str>,
+        Vec<u32>,
+        Vec<f64>,
+        Vec<f64>,
+        Vec<u64>,
+        Vec<Option<f64>>,
+        Vec<Option<f64>>,
+    ) = Default::default();
+    let mut tables = BTreeMap::new();
+    for predictor in PREDICTORS {
+        let Some((p, y)) = pooled.get(predictor) else {
+            continue;
+        };
+        let t = reliability_table(p, y, bins);
+        for (i, b) in t.iter().enumerate() {
+            cols.0.push(predictor);
+            cols.1.push(i as u32);
+            cols.2.push(b.lower);
+            cols.3.push(b.upper);
+            cols.4.push(b.count as u64);
+            cols.5
+                .push(b.mean_predicted.is_finite().then_some(b.mean_predicted));
+            cols.6
+                .push(b.observed_rate.is_finite().then_some(b.observed_rate));
+        }
+        tables.insert(predictor, (t, scores(p, p, y, bins)));
+    }
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("predictor".into(), cols.0),
+        Column::new("bin".into(), cols.1),
+        Column::new("lower".into(), cols.2),
+        Column::new("upper".into(), cols.3),
+        Column::new("count".into(), cols.4),
+        Column::new("mean_predicted".into(), cols.5),
+        Column::new("observed_rate".into(), cols.6),
+    ])?;
+
+    // Reliability diagram: predicted (x) against observed (y); point area ~ count.
+    let (w, h, m) = (560.0, 560.0, 60.0);
+    let plot = w - 2.0 * m;
+    let x = |v: f64| m + v * plot;
+    let yv = |v: f64| h - m - v * plot;
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{}" viewBox="0 0 {w} {}" font-family="sans-serif" font-size="12">"#,
+        h + 40.0,
+        h + 40.0
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="24" text-anchor="middle" font-size="15">Reliability of deal likelihoods ({lead} days before close)</text>"#,
+        w / 2.0
+    );
+    for i in 0..=10 {
+        let v = i as f64 / 10.0;
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#eee"/>"##,
+            x(v),
+            yv(0.0),
+            x(v),
+            yv(1.0)
+        );
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#eee"/>"##,
+            x(0.0),
+            yv(v),
+            x(1.0),
+            yv(v)
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="middle">{v:.1}</text>"#,
+            x(v),
+            yv(0.0) + 16.0
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="{}" text-anchor="end">{v:.1}</text>"#,
+            x(0.0) - 6.0,
+            yv(v) + 4.0
+        );
+    }
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#999" stroke-dasharray="4 4"/>"##,
+        x(0.0),
+        yv(0.0),
+        x(1.0),
+        yv(1.0)
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="{}" y="{}" text-anchor="middle">predicted likelihood</text>"#,
+        w / 2.0,
+        h - 18.0
+    );
+    let _ = writeln!(
+        svg,
+        r#"<text x="16" y="{}" text-anchor="middle" transform="rotate(-90 16 {})">observed share that happened</text>"#,
+        h / 2.0,
+        h / 2.0
+    );
+    let colours = [
+        ("model", "#d62728"),
+        ("base_rate", "#7f7f7f"),
+        ("stage", "#1f77b4"),
+    ];
+    let max_count = tables
+        .values()
+        .flat_map(|(t, _)| t.iter().map(|b| b.count))
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    for (k, (predictor, colour)) in colours.iter().enumerate() {
+        let Some((t, sc)) = tables.get(predictor) else {
+            continue;
+        };
+        let pts: Vec<(f64, f64, usize)> = t
+            .iter()
+            .filter(|b| b.count > 0)
+            .map(|b| (b.mean_predicted, b.observed_rate, b.count))
+            .collect();
+        let path: Vec<String> = pts
+            .iter()
+            .map(|(p, o, _)| format!("{:.1},{:.1}", x(*p), yv(*o)))
+            .collect();
+        if path.len() > 1 {
+            let _ = writeln!(
+                svg,
+                r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="{}"/>"#,
+                path.join(" "),
+                if *predictor == "model" { 2.5 } else { 1.2 }
+            );
+        }
+        for (p, o, n) in &pts {
+            let r = 3.0 + 9.0 * (*n as f64 / max_count).sqrt();
+            let _ = writeln!(
+                svg,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="{r:.1}" fill="{colour}" fill-opacity="0.35" stroke="{colour}"><title>{predictor}: predicted {p:.3}, observed {o:.3}, {n} deals</title></circle>"#,
+                x(*p),
+                yv(*o)
+            );
+            if *predictor == "model" {
+                let _ = writeln!(
+                    svg,
+                    r#"<text x="{:.1}" y="{:.1}" font-size="10" fill="{colour}">{n}</text>"#,
+                    x(*p) + r + 2.0,
+                    yv(*o) - 2.0
+                );
+            }
+        }
+        let ly = m + 14.0 + 18.0 * k as f64;
+        let _ = writeln!(
+            svg,
+            r#"<rect x="{}" y="{}" width="12" height="12" fill="{colour}"/>"#,
+            m + 8.0,
+            ly - 10.0
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{}" y="{ly}">{predictor}: Brier {}, ECE {}, AUC {} ({} deals)</text>"#,
+            m + 26.0,
+            fmt(sc.brier),
+            fmt(sc.ece),
+            fmt(sc.auc),
+            sc.deals
+        );
+    }
+    let _ = writeln!(svg, "</svg>");
+    Ok((df, svg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn baselines_from_training_rows() {
+        let train = df!("label" => [true, false, false, false, true, true], "stage_max" => [6u32, 2, 2, 2, 6, 2]).expect("df");
+        let test = df!("base_rate" => [0.1, 0.1], "stage_max" => [6u32, 4]).expect("df");
+        let (base, stage) = baselines(&train, &test).expect("baselines");
+        assert_eq!(base, vec![0.5, 0.5]);
+        // done: (2 + 2*0.5) / (2 + 2) = 0.75; advanced unseen: (0 + 1) / 2 = 0.5.
+        assert_eq!(stage, vec![0.75, 0.5]);
+        let empty =
+            df!("label" => Vec::<bool>::new(), "stage_max" => Vec::<u32>::new()).expect("df");
+        assert_eq!(baselines(&empty, &test).expect("b").0, vec![0.1, 0.1]);
+    }
+}

@@ -1,0 +1,514 @@
+//! The command line: flags become typed options here, and only here.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use polars::prelude::IntoLazy;
+
+use crate::backtest::{backtest, BacktestOptions};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::generate::{generate, GenerateOptions};
+use crate::ingest::InputPaths;
+use crate::progress::Progress;
+use crate::report::{Format, OutputSet};
+use crate::run::{prepare, score, ScoreOptions, ScoreRun};
+use crate::windows::Window;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rumour",
+    version,
+    about = "How far can football transfer rumours be trusted?",
+    long_about = "Reads transfer rumours (claims) and completed transfers, and writes reliability tables for \
+sources, authors and clubs, every story's outcome, and a calibrated likelihood for every open deal.",
+    after_help = "Exit codes: 0 success, 1 bad input, 2 usage error, 3 cannot write reports, 130 interrupted.\n\
+Example: rumour score --rumours data/rumours.csv --transfers data/transfers.csv --out reports"
+)]
+struct Cli {
+    /// No progress bars and no summary on the terminal.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Score sources, authors and clubs, resolve stories and rate open deals; write reports.
+    #[command(
+        after_help = "Example:\n  rumour score --as-of 2021-08-01 --rumours claims.csv --transfers transfers.csv --out reports"
+    )]
+    Score(ScoreArgs),
+    /// Replay the likelihood model on past windows and compare it with baselines.
+    #[command(
+        after_help = "Example:\n  rumour backtest --lead-days 30 --from 2021-summer --out reports"
+    )]
+    Backtest(BacktestArgs),
+    /// Check the inputs and print what `score` would reject, without writing reports.
+    #[command(
+        after_help = "Example:\n  rumour validate --rumours claims.csv --transfers transfers.csv"
+    )]
+    Validate(InputArgs),
+    /// Write a synthetic world (claims, transfers, truth) for tests and benchmarks.
+    #[command(
+        after_help = "Example:\n  rumour generate --claims 100000 --seed 7 --out /tmp/world\n  rumour score --rumours /tmp/world/rumours.csv --transfers /tmp/world/transfers.csv --aliases /tmp/world/aliases.csv --as-of 2026-11-20"
+    )]
+    Generate(GenerateArgs),
+    /// Turn third-party data into rumour's inputs.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Print the default configuration as TOML.
+    #[command(after_help = "Example:\n  rumour config > rumour.toml")]
+    Config,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Transfermarkt-style scrapes (one file per league) into a transfers file, without the
+    /// duplicate rows of moves between two scraped clubs.
+    #[command(
+        after_help = "Example:\n  rumour import transfermarkt raw/*.csv --out data/transfers.csv"
+    )]
+    Transfermarkt {
+        /// Scrape files (`club_name, player_name, club_involved_name, transfer_movement, transfer_period, year`, …).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Transfers file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Alias table used to recognise the two spellings of one move.
+        #[arg(long, default_value = "data/aliases.csv")]
+        aliases: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Args)]
+struct InputArgs {
+    /// Claims file.
+    #[arg(long, default_value = "data/rumours.csv")]
+    rumours: PathBuf,
+    /// Completed transfers file.
+    #[arg(long, default_value = "data/transfers.csv")]
+    transfers: PathBuf,
+    /// Alias table (`kind, alias, canonical`).
+    #[arg(long, default_value = "data/aliases.csv")]
+    aliases: PathBuf,
+    /// Do not read an alias table.
+    #[arg(long)]
+    no_aliases: bool,
+    /// Score the world as known on this date (YYYY-MM-DD); default today.
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<NaiveDate>,
+    /// TOML configuration (see `rumour config`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Stop at the first row-level problem instead of rejecting the row.
+    #[arg(long)]
+    strict: bool,
+    /// Read claims columns from your own headers: `published=date,source=outlet`.
+    #[arg(long, value_parser = parse_map)]
+    map: Option<BTreeMap<String, String>>,
+    /// Same for the transfers file.
+    #[arg(long, value_parser = parse_map)]
+    map_transfers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Args)]
+struct ScoreArgs {
+    #[command(flatten)]
+    inputs: InputArgs,
+    /// Directory of the reports (replaced as one set).
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
+    /// Format of the tabular reports (`summary.json` is always written).
+    #[arg(long, value_enum, default_value = "csv")]
+    format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+struct BacktestArgs {
+    #[command(flatten)]
+    inputs: InputArgs,
+    /// Directory of the reports (`backtest`, `calibration`, `calibration.svg`).
+    #[arg(long, default_value = "reports")]
+    out: PathBuf,
+    /// First window to test, e.g. `2021-summer`.
+    #[arg(long, value_parser = parse_window)]
+    from: Option<Window>,
+    /// Days before each window's close at which the model predicts (default 30; 0 = deadline eve).
+    #[arg(long)]
+    lead_days: Option<i64>,
+    #[arg(long, value_enum, default_value = "csv")]
+    format: FormatArg,
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// Number of claims.
+    #[arg(long)]
+    claims: u64,
+    /// Random seed (the same seed gives the same files).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Directory to write `rumours.csv`, `transfers.csv`, `truth.csv` and `aliases.csv` into.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn parse_date(s: &str) -> std::result::Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("`{s}` is not a date YYYY-MM-DD"))
+}
+
+fn parse_window(s: &str) -> std::result::Result<Window, String> {
+    Window::parse(s).ok_or_else(|| format!("`{s}` is not a window like 2026-summer or 2027-winter"))
+}
+
+fn parse_map(s: &str) -> std::result::Result<BTreeMap<String, String>, String> {
+    let mut map = BTreeMap::new();
+    for pair in s.split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("`{pair}` is not column=header"))?;
+        map.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    Ok(map)
+}
+
+fn format_of(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Parquet => Format::Parquet,
+    }
+}
+
+/// Runs the command line `args` (the first is the program name).
+///
+/// # Errors
+/// Whatever the command fails with; usage errors are printed by the parser and returned as
+/// [`Error::UsageReported`].
+pub fn run<I, T>(args: I) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return if code == 0 {
+                Ok(())
+            } else {
+                Err(Error::UsageReported)
+            };
+        }
+    };
+    crate::report::install_signal_handler();
+    let progress = Progress::new(cli.quiet);
+    match cli.command {
+        Command::Config => {
+            print!("{}", Config::default_toml());
+            Ok(())
+        }
+        Command::Score(args) => {
+            let (opts, config) = options(&args.inputs)?;
+            let mut run = score(&opts, &config, &progress)?;
+            let out = progress.stage("write reports", || {
+                run.write(&args.out, format_of(args.format))
+            })?;
+            if !cli.quiet {
+                print!("{}", screen_summary(&run, &progress, &out));
+            }
+            Ok(())
+        }
+        Command::Backtest(args) => {
+            let (opts, config) = options(&args.inputs)?;
+            let bt = BacktestOptions {
+                from: args.from,
+                lead_days: args.lead_days,
+            };
+            let mut result = backtest(&opts, &config, &bt, &progress)?;
+            let set = OutputSet::begin(&args.out)?;
+            let format = format_of(args.format);
+            set.table("backtest", &mut result.table, format)?;
+            set.table("calibration", &mut result.calibration, format)?;
+            set.bytes("calibration.svg", result.svg.as_bytes())?;
+            let out = set.commit()?;
+            if !cli.quiet {
+                println!(
+                    "backtest: {} window(s), {} days before close; reports in {}",
+                    result.windows_tested,
+                    result.lead_days,
+                    out.display()
+                );
+                if !result.windows_skipped.is_empty() {
+                    println!(
+                        "not tested (no earlier window had closed): {}",
+                        result.windows_skipped.join(", ")
+                    );
+                }
+                println!(
+                    "{:<10} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7} {:>7}",
+                    "predictor", "deals", "happen", "brier", "skill", "logloss", "auc", "ece"
+                );
+                for (name, s) in &result.overall {
+                    println!(
+                        "{:<10} {:>7} {:>7} {:>8.4} {:>8.4} {:>8.4} {:>7.3} {:>7.4}",
+                        name, s.deals, s.happened, s.brier, s.brier_skill, s.log_loss, s.auc, s.ece
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Validate(args) => {
+            let (opts, config) = options(&args)?;
+            let s = prepare(&opts, &config, &progress)?;
+            for f in &s.inputs_files {
+                println!(
+                    "{}: {} rows read, {} used, {} rejected",
+                    f.file, f.rows_read, f.rows_used, f.rows_rejected
+                );
+                if !f.extra_columns.is_empty() {
+                    println!("  columns not used: {}", f.extra_columns.join(", "));
+                }
+            }
+            for r in &s.rejects {
+                println!(
+                    "{}:{}: column `{}`: {} (value: {:?})",
+                    r.file, r.line, r.column, r.reason, r.value
+                );
+            }
+            if s.rejects.is_empty() {
+                println!("no rejects");
+            }
+            Ok(())
+        }
+        Command::Generate(args) => {
+            let summary = progress.stage("generate", || {
+                generate(&GenerateOptions {
+                    claims: args.claims,
+                    seed: args.seed,
+                    out: args.out.clone(),
+                })
+            })?;
+            if !cli.quiet {
+                println!(
+                    "wrote {} claims, {} transfers ({} deals, {} sources, {} players) to {}; score it with --as-of {}",
+                    summary.claims,
+                    summary.transfers,
+                    summary.deals,
+                    summary.sources,
+                    summary.players,
+                    args.out.display(),
+                    summary.as_of
+                );
+            }
+            Ok(())
+        }
+        Command::Import(ImportCommand::Transfermarkt {
+            files,
+            out,
+            aliases,
+        }) => {
+            let table = read_alias_table(&aliases)?;
+            let summary = crate::import::import_transfermarkt(&files, &table, &out)?;
+            for r in &summary.rejects {
+                eprintln!("rejected: {r}");
+            }
+            if !cli.quiet {
+                println!(
+                    "{} rows read: {} moves written to {}, {} duplicates removed, {} not between clubs, {} rejected",
+                    summary.rows_read,
+                    summary.written,
+                    out.display(),
+                    summary.duplicates,
+                    summary.skipped_not_a_club,
+                    summary.rejected
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Reads an alias table strictly (for import).
+fn read_alias_table(path: &Path) -> Result<crate::normalise::Aliases> {
+    let mut aliases = crate::normalise::Aliases::default();
+    if !path.exists() {
+        return Ok(aliases);
+    }
+    let mut rdr = csv::Reader::from_path(path)
+        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+        if let (Some(kind), Some(alias), Some(canonical)) = (
+            rec.get(0).and_then(crate::normalise::NameKind::parse),
+            rec.get(1),
+            rec.get(2),
+        ) {
+            aliases.insert(kind, alias, canonical);
+        } else {
+            return Err(Error::Usage(format!(
+                "{}: line {}: expected kind,alias,canonical",
+                path.display(),
+                i + 2
+            )));
+        }
+    }
+    Ok(aliases)
+}
+
+/// Builds the score options and configuration from flags.
+fn options(args: &InputArgs) -> Result<(ScoreOptions, Config)> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    if let Some(m) = &args.map {
+        config.columns.claims.extend(m.clone());
+    }
+    if let Some(m) = &args.map_transfers {
+        config.columns.transfers.extend(m.clone());
+    }
+    for (table, map, known) in [
+        (
+            "claims",
+            &config.columns.claims,
+            crate::ingest::CLAIM_COLUMNS,
+        ),
+        (
+            "transfers",
+            &config.columns.transfers,
+            crate::ingest::TRANSFER_COLUMNS,
+        ),
+    ] {
+        for k in map.keys() {
+            if !known.iter().any(|c| c.name == k) {
+                let names: Vec<&str> = known.iter().map(|c| c.name).collect();
+                let hint = names
+                    .iter()
+                    .max_by(|a, b| {
+                        strsim::jaro_winkler(k, a).total_cmp(&strsim::jaro_winkler(k, b))
+                    })
+                    .copied()
+                    .unwrap_or("");
+                return Err(Error::Usage(format!("column mapping for {table}: `{k}` is not a column rumour reads (did you mean `{hint}`?)")));
+            }
+        }
+    }
+    let aliases = if args.no_aliases {
+        None
+    } else if args.aliases.exists() || args.aliases != Path::new("data/aliases.csv") {
+        Some(args.aliases.clone())
+    } else {
+        None
+    };
+    let as_of = args
+        .as_of
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    Ok((
+        ScoreOptions {
+            inputs: InputPaths {
+                claims: args.rumours.clone(),
+                transfers: args.transfers.clone(),
+                aliases,
+            },
+            as_of,
+            strict: args.strict,
+        },
+        config,
+    ))
+}
+
+/// The one-screen summary printed after `score`.
+pub fn screen_summary(run: &ScoreRun, progress: &Progress, out: &Path) -> String {
+    use std::fmt::Write as _;
+    let s = &run.summary;
+    let mut t = String::new();
+    let _ = writeln!(t, "rumour {} — as of {}", s.rumour_version, s.as_of);
+    for f in &s.files {
+        let _ = writeln!(
+            t,
+            "  {:<40} {:>10} read = {:>10} used + {:>8} rejected",
+            f.file, f.rows_read, f.rows_used, f.rows_rejected
+        );
+    }
+    let _ = writeln!(
+        t,
+        "  stories {}: {} confirmed, {} refuted, {} open, {} late",
+        s.stories.total, s.stories.confirmed, s.stories.refuted, s.stories.open, s.stories.late
+    );
+    let _ = writeln!(
+        t,
+        "  deals   {}: {} confirmed, {} refuted, {} open, {} late",
+        s.deals.total, s.deals.confirmed, s.deals.refuted, s.deals.open, s.deals.late
+    );
+    let _ = writeln!(
+        t,
+        "  likelihood model: {}{}",
+        s.likelihood.model,
+        s.likelihood
+            .fallback_reason
+            .as_ref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    // Top sources by posterior mean among those with enough resolved stories.
+    if let Ok(top) = run
+        .sources
+        .clone()
+        .lazy()
+        .filter(polars::prelude::col("insufficient").not())
+        .sort(
+            ["posterior_mean"],
+            polars::prelude::SortMultipleOptions::default().with_order_descending(true),
+        )
+        .limit(5)
+        .collect()
+    {
+        if top.height() > 0 {
+            let _ = writeln!(t, "  most reliable sources:");
+            let names = top
+                .column("source")
+                .ok()
+                .and_then(|c| c.str().ok().cloned());
+            let means = top
+                .column("posterior_mean")
+                .ok()
+                .and_then(|c| c.f64().ok().cloned());
+            let res = top
+                .column("resolved")
+                .ok()
+                .and_then(|c| c.u32().ok().cloned());
+            if let (Some(n), Some(m), Some(r)) = (names, means, res) {
+                for i in 0..top.height() {
+                    let _ = writeln!(
+                        t,
+                        "    {:<32} {:>5.1}% of {} resolved stories",
+                        n.get(i).unwrap_or("?"),
+                        100.0 * m.get(i).unwrap_or(0.0),
+                        r.get(i).unwrap_or(0)
+                    );
+                }
+            }
+        }
+    }
+    let timings: Vec<String> = progress
+        .timings()
+        .iter()
+        .map(|(l, s)| format!("{l} {s:.2}s"))
+        .collect();
+    let _ = writeln!(t, "  time: {}", timings.join(", "));
+    let _ = writeln!(t, "  reports in {}", out.display());
+    t
+}

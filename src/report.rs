@@ -1,0 +1,274 @@
+//! Writing reports: formats, and the atomic replacement of the whole output set.
+//!
+//! Reports are written into a staging directory beside `--out`; only when every file is
+//! written is the staging directory exchanged with `--out` in one `renameat2(RENAME_EXCHANGE)`
+//! (Linux), so a reader sees either the previous set or the new one, never a mix. Where the
+//! exchange is not supported, two renames are used. A failed or interrupted run removes its
+//! staging directory and leaves `--out` as it was.
+//!
+//! `--out` may only hold files rumour writes: the exchange replaces the directory, and other
+//! files in it would be lost, so the run refuses to start instead.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// File names rumour may write into `--out` (every format).
+pub const REPORT_NAMES: &[&str] = &[
+    "sources",
+    "authors",
+    "clubs",
+    "source_stages",
+    "stories",
+    "deals",
+    "rejects",
+    "unmatched",
+    "backtest",
+    "calibration",
+];
+
+/// Output format of tabular reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Csv,
+    Parquet,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+/// The staging directory of the run in progress, for the signal handler.
+static STAGING: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Installs the SIGINT/SIGTERM handler: it removes the staging directory of the run in
+/// progress (unless the set is being committed, which takes microseconds and is let finish)
+/// and exits with code 130.
+pub fn install_signal_handler() {
+    let _ = ctrlc::set_handler(|| {
+        let guard = STAGING.lock();
+        if let Ok(staging) = guard {
+            if let Some(dir) = staging.as_ref() {
+                let _ = fs::remove_dir_all(dir);
+            }
+        }
+        eprintln!("rumour: interrupted; no report was changed");
+        std::process::exit(130);
+    });
+}
+
+/// A set of reports being written.
+pub struct OutputSet {
+    out: PathBuf,
+    staging: PathBuf,
+    committed: bool,
+}
+
+fn is_report_file(name: &str) -> bool {
+    if name == "summary.json" || name == "calibration.svg" {
+        return true;
+    }
+    match name.rsplit_once('.') {
+        Some((stem, ext)) => REPORT_NAMES.contains(&stem) && (ext == "csv" || ext == "parquet"),
+        None => false,
+    }
+}
+
+fn stem(name: &str) -> String {
+    name.rsplit_once('.').map_or(name, |(s, _)| s).to_string()
+}
+
+fn output_error(path: &Path, source: std::io::Error) -> Error {
+    Error::Output {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl OutputSet {
+    /// Prepares to replace the reports in `out`.
+    ///
+    /// # Errors
+    /// `out` holds files rumour did not write ([`Error::Usage`]), or the staging directory
+    /// cannot be created ([`Error::Output`]).
+    pub fn begin(out: &Path) -> Result<OutputSet> {
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .ok_or_else(|| {
+                Error::Usage(format!("--out {}: not a directory name", out.display()))
+            })?;
+        if out.exists() {
+            if !out.is_dir() {
+                return Err(Error::Usage(format!(
+                    "--out {}: exists and is not a directory",
+                    out.display()
+                )));
+            }
+            let mut foreign = Vec::new();
+            for entry in fs::read_dir(out).map_err(|e| output_error(out, e))? {
+                let entry = entry.map_err(|e| output_error(out, e))?;
+                let file = entry.file_name().to_string_lossy().to_string();
+                if !is_report_file(&file) || !entry.path().is_file() {
+                    foreign.push(file);
+                }
+            }
+            if !foreign.is_empty() {
+                foreign.sort();
+                return Err(Error::Usage(format!(
+                    "--out {} holds files rumour did not write ({}); the report set replaces the whole directory, so choose an empty or rumour-only directory",
+                    out.display(),
+                    foreign.join(", ")
+                )));
+            }
+        }
+        let parent = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(|e| output_error(&parent, e))?;
+        // Staging directories left by a killed run (the process is gone) are removed.
+        if let Ok(entries) = fs::read_dir(&parent) {
+            for entry in entries.flatten() {
+                let file = entry.file_name().to_string_lossy().to_string();
+                if let Some(pid) = file
+                    .strip_prefix(&format!(".{name}.rumour-"))
+                    .and_then(|p| p.parse::<u32>().ok())
+                {
+                    if !Path::new(&format!("/proc/{pid}")).exists() {
+                        let _ = fs::remove_dir_all(entry.path());
+                    }
+                }
+            }
+        }
+        let staging = parent.join(format!(".{name}.rumour-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir(&staging).map_err(|e| output_error(&staging, e))?;
+        if let Ok(mut s) = STAGING.lock() {
+            *s = Some(staging.clone());
+        }
+        Ok(OutputSet {
+            out: out.to_path_buf(),
+            staging,
+            committed: false,
+        })
+    }
+
+    /// Writes a table as `<name>.<ext>`.
+    pub fn table(&self, name: &str, df: &mut DataFrame, format: Format) -> Result<()> {
+        let path = self.staging.join(format!("{name}.{}", format.extension()));
+        let file = fs::File::create(&path).map_err(|e| output_error(&path, e))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        match format {
+            Format::Csv => CsvWriter::new(&mut w)
+                .include_header(true)
+                .with_float_precision(Some(6))
+                .finish(df)?,
+            Format::Parquet => {
+                ParquetWriter::new(&mut w).finish(df)?;
+            }
+        }
+        w.flush().map_err(|e| output_error(&path, e))?;
+        Ok(())
+    }
+
+    /// Writes raw bytes as `name`.
+    pub fn bytes(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.staging.join(name);
+        fs::write(&path, bytes).map_err(|e| output_error(&path, e))
+    }
+
+    /// Replaces `--out` with the staged set. Reports of the previous set that this run does
+    /// not write (say, `sources.csv` when a backtest writes `backtest.csv`) are carried over.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        if self.out.is_dir() {
+            let written: Vec<String> = fs::read_dir(&self.staging)
+                .map_err(|e| output_error(&self.staging, e))?
+                .flatten()
+                .map(|e| stem(&e.file_name().to_string_lossy()))
+                .collect();
+            for entry in fs::read_dir(&self.out)
+                .map_err(|e| output_error(&self.out, e))?
+                .flatten()
+            {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if is_report_file(&name) && !written.contains(&stem(&name)) {
+                    let target = self.staging.join(&name);
+                    if fs::hard_link(entry.path(), &target).is_err() {
+                        fs::copy(entry.path(), &target).map_err(|e| output_error(&target, e))?;
+                    }
+                }
+            }
+        }
+        let lock = STAGING.lock();
+        if self.out.exists() {
+            if rustix::fs::renameat_with(
+                rustix::fs::CWD,
+                &self.staging,
+                rustix::fs::CWD,
+                &self.out,
+                rustix::fs::RenameFlags::EXCHANGE,
+            )
+            .is_err()
+            {
+                // No atomic exchange here: move the old set aside, then the new one in.
+                let old = self.staging.with_extension("old");
+                fs::rename(&self.out, &old).map_err(|e| output_error(&self.out, e))?;
+                fs::rename(&self.staging, &self.out).map_err(|e| output_error(&self.out, e))?;
+                let _ = fs::remove_dir_all(&old);
+            }
+            // After the exchange the staging path holds the previous set.
+            let _ = fs::remove_dir_all(&self.staging);
+        } else {
+            fs::rename(&self.staging, &self.out).map_err(|e| output_error(&self.out, e))?;
+        }
+        self.committed = true;
+        if let Ok(mut s) = lock {
+            *s = None;
+        }
+        Ok(self.out.clone())
+    }
+}
+
+impl Drop for OutputSet {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.staging);
+            if let Ok(mut s) = STAGING.lock() {
+                *s = None;
+            }
+        }
+    }
+}
+
+/// Day numbers (`Int32`) as dates in reports.
+pub fn as_date(name: &str) -> Expr {
+    col(name).cast(DataType::Date).alias(name)
+}
+
+/// Joins display names for an id column, replacing it.
+pub fn with_names(lf: LazyFrame, id_col: &str, names: &DataFrame) -> LazyFrame {
+    let tmp = format!("__{id_col}_name");
+    lf.join(
+        names.clone().lazy().select([
+            col("id").alias(format!("__{id_col}_id")),
+            col("name").alias(tmp.as_str()),
+        ]),
+        [col(id_col)],
+        [col(format!("__{id_col}_id"))],
+        JoinArgs::new(JoinType::Left),
+    )
+    .with_column(col(tmp.as_str()).alias(id_col))
+    .drop(cols([tmp]))
+}

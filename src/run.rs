@@ -1,0 +1,905 @@
+//! The scoring batch, stage by stage, and the report tables it produces.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ingest::{ingest, FileStats, IngestOptions, InputPaths, Inputs, Names, Reject};
+use crate::progress::Progress;
+use crate::report::{as_date, with_names};
+use crate::resolve::{counted_moves, outcome};
+use crate::score::likelihood::{history, model_for_day, open_leads, score_open_deals, History};
+use crate::score::model::{Model, Namer, Prediction, TrainingSummary};
+use crate::score::reliability::{deal_hit, reliability, story_hit, Reliability};
+use crate::stage::Stage;
+use crate::stories::{deals, prepare_claims, stories};
+use crate::windows::{days_since_epoch, WindowCalendar};
+
+/// What to score.
+#[derive(Debug, Clone)]
+pub struct ScoreOptions {
+    pub inputs: InputPaths,
+    pub as_of: NaiveDate,
+    pub strict: bool,
+}
+
+impl ScoreOptions {
+    /// Options from paths and an as-of date (`YYYY-MM-DD`).
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when the date does not parse.
+    pub fn new(
+        claims: &str,
+        transfers: &str,
+        aliases: Option<&str>,
+        as_of: &str,
+    ) -> Result<ScoreOptions> {
+        let as_of = NaiveDate::parse_from_str(as_of, "%Y-%m-%d")
+            .map_err(|_| Error::Usage(format!("as-of date `{as_of}` is not YYYY-MM-DD")))?;
+        Ok(ScoreOptions {
+            inputs: InputPaths {
+                claims: claims.into(),
+                transfers: transfers.into(),
+                aliases: aliases.map(PathBuf::from),
+            },
+            as_of,
+            strict: false,
+        })
+    }
+}
+
+/// Counts by outcome.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct OutcomeCounts {
+    pub total: u64,
+    pub confirmed: u64,
+    pub refuted: u64,
+    pub open: u64,
+    pub late: u64,
+}
+
+/// A fitted prior, for the summary.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PriorSummary {
+    pub group: String,
+    pub alpha: f64,
+    pub beta: f64,
+    pub mean: f64,
+    pub method: String,
+}
+
+/// The model, for the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSummary {
+    pub model: String,
+    pub fallback_reason: Option<String>,
+    pub training: TrainingSummary,
+    pub training_sample_fraction: f64,
+    pub coefficients: BTreeMap<String, f64>,
+}
+
+/// `summary.json`: everything about the run except timings (so it is byte-identical across
+/// runs on the same inputs).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub rumour_version: String,
+    pub as_of: String,
+    pub files: Vec<FileStats>,
+    /// True when every file's `rows_read = rows_used + rows_rejected`.
+    pub rows_add_up: bool,
+    pub rejects_by_reason: BTreeMap<String, u64>,
+    pub claims_stage_inferred: u64,
+    pub claims_window_inferred: u64,
+    pub aliases: usize,
+    pub distinct_players: usize,
+    pub distinct_clubs: usize,
+    pub distinct_sources: usize,
+    pub distinct_authors: usize,
+    pub unmatched_players: u64,
+    pub unmatched_clubs: u64,
+    pub stories: OutcomeCounts,
+    pub deals: OutcomeCounts,
+    pub priors: BTreeMap<String, Vec<PriorSummary>>,
+    pub likelihood: ModelSummary,
+}
+
+/// Every report of a run, as tables.
+pub struct ScoreRun {
+    pub sources: DataFrame,
+    pub authors: DataFrame,
+    pub clubs: DataFrame,
+    pub source_stages: DataFrame,
+    pub stories: DataFrame,
+    pub deals: DataFrame,
+    pub rejects: DataFrame,
+    pub unmatched: DataFrame,
+    pub summary: Summary,
+}
+
+/// Everything computed before reporting; the backtest starts from here too.
+pub struct Scored {
+    pub config: Config,
+    pub as_of: i32,
+    pub inputs_files: Vec<FileStats>,
+    pub rejects: Vec<Reject>,
+    pub aliases: usize,
+    pub names: Names,
+    pub claims: DataFrame,
+    pub transfers: DataFrame,
+    pub windows: DataFrame,
+    pub stories: DataFrame,
+    pub author_stories: DataFrame,
+    pub deals: DataFrame,
+}
+
+/// Ingest, stages, stories, deals and outcomes.
+pub fn prepare(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Result<Scored> {
+    config.validate().map_err(Error::Usage)?;
+    let calendar = WindowCalendar::from_config(config).map_err(Error::Usage)?;
+    let as_of = days_since_epoch(opts.as_of);
+    let Inputs {
+        claims,
+        transfers,
+        names,
+        rejects,
+        files,
+        aliases,
+    } = progress.stage("ingest", || {
+        ingest(
+            &opts.inputs,
+            config,
+            &IngestOptions {
+                strict: opts.strict,
+                as_of: opts.as_of,
+            },
+            progress,
+        )
+    })?;
+    let claims = progress.stage("stages", || prepare_claims(claims, config))?;
+    let mut ordinals: Vec<i32> = claims
+        .column("window")?
+        .i32()?
+        .unique()?
+        .iter()
+        .flatten()
+        .collect();
+    ordinals.extend(
+        transfers
+            .column("window")?
+            .i32()?
+            .unique()?
+            .iter()
+            .flatten(),
+    );
+    let windows = calendar.table(&ordinals)?;
+    let moves = counted_moves(&transfers, &config.outcomes);
+    let (stories_df, author_stories, deals_df) =
+        progress.stage("stories", || -> PolarsResult<_> {
+            Ok((
+                stories(&claims, "source", moves.clone(), &windows, config, as_of)?,
+                stories(&claims, "author", moves.clone(), &windows, config, as_of)?,
+                deals(&claims, moves.clone(), &windows, config, as_of)?,
+            ))
+        })?;
+    Ok(Scored {
+        config: config.clone(),
+        as_of,
+        inputs_files: files,
+        rejects,
+        aliases,
+        names,
+        claims,
+        transfers,
+        windows,
+        stories: stories_df,
+        author_stories,
+        deals: deals_df,
+    })
+}
+
+/// Runs the whole batch and returns the reports (not yet written).
+pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Result<ScoreRun> {
+    let s = prepare(opts, config, progress)?;
+    let rc = &config.reliability;
+    let stage_label = |v: &AnyValue| match v {
+        AnyValue::UInt32(r) => {
+            Stage::from_rank(*r).map_or_else(|| r.to_string(), |s| s.name().to_string())
+        }
+        other => other.to_string(),
+    };
+    let any_label = |v: &AnyValue| v.to_string();
+    let (src, auth, src_stage, buyer, seller) =
+        progress.stage("reliability", || -> PolarsResult<_> {
+            Ok((
+                reliability(
+                    s.stories.clone().lazy(),
+                    &["source"],
+                    None,
+                    story_hit(),
+                    rc,
+                    s.as_of,
+                    &any_label,
+                )?,
+                reliability(
+                    s.author_stories.clone().lazy(),
+                    &["author"],
+                    None,
+                    story_hit(),
+                    rc,
+                    s.as_of,
+                    &any_label,
+                )?,
+                reliability(
+                    s.stories.clone().lazy(),
+                    &["source", "stage"],
+                    Some("stage"),
+                    story_hit(),
+                    rc,
+                    s.as_of,
+                    &stage_label,
+                )?,
+                reliability(
+                    s.deals.clone().lazy(),
+                    &["to_club"],
+                    None,
+                    deal_hit(),
+                    rc,
+                    s.as_of,
+                    &any_label,
+                )?,
+                reliability(
+                    s.deals
+                        .clone()
+                        .lazy()
+                        .filter(col("from_club").is_not_null()),
+                    &["from_club"],
+                    None,
+                    deal_hit(),
+                    rc,
+                    s.as_of,
+                    &any_label,
+                )?,
+            ))
+        })?;
+
+    let source_names = s.names.sources.display_names();
+    let club_names = s.names.clubs.display_names();
+    let namer = Namer {
+        sources: &source_names,
+        clubs: &club_names,
+    };
+    let (hist, model, open) = progress.stage("likelihood", || -> PolarsResult<_> {
+        let mut leads = config.likelihood.training_leads_days.clone();
+        leads.extend(open_leads(&s.deals, &s.windows, s.as_of)?);
+        let hist = history(
+            &s.claims, &s.stories, &s.deals, &s.windows, config, &leads, s.as_of,
+        )?;
+        let model = model_for_day(&hist, &s.windows, config, s.as_of)?;
+        let open = score_open_deals(
+            &s.claims,
+            &s.deals,
+            &s.windows,
+            &hist.lookups,
+            &model,
+            config,
+            s.as_of,
+            &namer,
+        )?;
+        Ok((hist, model, open))
+    })?;
+
+    progress
+        .stage("report tables", || {
+            build_reports(
+                &s,
+                src,
+                auth,
+                src_stage,
+                buyer,
+                seller,
+                &hist,
+                &model,
+                open.rows,
+                open.predictions,
+            )
+        })
+        .map_err(Error::from)
+}
+
+/// Name tables as frames `id, name`.
+struct NameFrames {
+    players: DataFrame,
+    clubs: DataFrame,
+    sources: DataFrame,
+    authors: DataFrame,
+}
+
+fn name_frames(names: &Names) -> PolarsResult<NameFrames> {
+    Ok(NameFrames {
+        players: names.players.display_frame("id", "name")?,
+        clubs: names.clubs.display_frame("id", "name")?,
+        sources: names.sources.display_frame("id", "name")?,
+        authors: names.authors.display_frame("id", "name")?,
+    })
+}
+
+/// Maps a `UInt32` code column to names.
+fn code_names(e: Expr, names: &[&str]) -> Expr {
+    let mut chain: Option<ChainedThen> = None;
+    let mut first: Option<Then> = None;
+    for (i, n) in names.iter().enumerate() {
+        let cond = e.clone().eq(lit(i as u32));
+        match (first.take(), chain.take()) {
+            (None, None) => first = Some(when(cond).then(lit(*n))),
+            (Some(t), None) => chain = Some(t.when(cond).then(lit(*n))),
+            (None, Some(c)) => chain = Some(c.when(cond).then(lit(*n))),
+            (Some(_), Some(_)) => unreachable!("one builder at a time"),
+        }
+    }
+    match (first, chain) {
+        (_, Some(c)) => c.otherwise(lit(NULL).cast(DataType::String)),
+        (Some(t), None) => t.otherwise(lit(NULL).cast(DataType::String)),
+        (None, None) => lit(NULL).cast(DataType::String),
+    }
+}
+
+const RELIABILITY_COLUMNS: [&str; 12] = [
+    "stories",
+    "resolved",
+    "hits",
+    "misses",
+    "open",
+    "late",
+    "weighted_resolved",
+    "raw_rate",
+    "posterior_mean",
+    "ci_low",
+    "ci_high",
+    "insufficient",
+];
+
+fn reliability_report(
+    r: &Reliability,
+    key_cols: Vec<Expr>,
+    sort: Vec<&str>,
+) -> PolarsResult<DataFrame> {
+    let mut select = key_cols;
+    select.extend(RELIABILITY_COLUMNS.iter().map(|c| col(*c)));
+    r.table
+        .clone()
+        .lazy()
+        .select(select)
+        .sort(sort, SortMultipleOptions::default().with_nulls_last(true))
+        .collect()
+}
+
+fn counts(df: &DataFrame) -> PolarsResult<OutcomeCounts> {
+    let o = df.column("outcome")?.u32()?;
+    let mut c = OutcomeCounts {
+        total: df.height() as u64,
+        ..OutcomeCounts::default()
+    };
+    for v in o.iter().flatten() {
+        match v {
+            outcome::CONFIRMED => c.confirmed += 1,
+            outcome::REFUTED => c.refuted += 1,
+            outcome::LATE => c.late += 1,
+            _ => c.open += 1,
+        }
+    }
+    Ok(c)
+}
+
+fn prior_summaries(r: &Reliability) -> Vec<PriorSummary> {
+    r.priors
+        .iter()
+        .map(|(g, p)| PriorSummary {
+            group: g.clone(),
+            alpha: p.alpha,
+            beta: p.beta,
+            mean: p.mean(),
+            method: p.describe(),
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_reports(
+    s: &Scored,
+    src: Reliability,
+    auth: Reliability,
+    src_stage: Reliability,
+    buyer: Reliability,
+    seller: Reliability,
+    hist: &History,
+    model: &Model,
+    open_rows: DataFrame,
+    predictions: Vec<Prediction>,
+) -> PolarsResult<ScoreRun> {
+    let nf = name_frames(&s.names)?;
+    let windows =
+        s.windows
+            .clone()
+            .lazy()
+            .select([col("window"), col("window_label"), col("window_close")]);
+    let window_label = |lf: LazyFrame| {
+        lf.join(
+            windows.clone(),
+            [col("window")],
+            [col("window")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(col("window_label").alias("window"))
+        .drop(cols(["window_label"]))
+    };
+
+    let sources = reliability_report(&src, vec![col("source")], vec!["source"])?;
+    let sources = with_names(sources.lazy(), "source", &nf.sources)
+        .sort(["source"], SortMultipleOptions::default())
+        .collect()?;
+    let authors = reliability_report(&auth, vec![col("author")], vec!["author"])?;
+    let authors = with_names(authors.lazy(), "author", &nf.authors)
+        .sort(["author"], SortMultipleOptions::default())
+        .collect()?;
+    let source_stages = reliability_report(
+        &src_stage,
+        vec![col("source"), col("stage")],
+        vec!["source", "stage"],
+    )?;
+    let source_stages = with_names(source_stages.lazy(), "source", &nf.sources)
+        .with_column(code_names(col("stage"), &Stage::NAMES).alias("stage_name"))
+        .sort_by_exprs(
+            [col("source"), col("stage")],
+            SortMultipleOptions::default(),
+        )
+        .with_column(col("stage_name").alias("stage"))
+        .drop(cols(["stage_name"]))
+        .collect()?;
+    let club_table = |r: &Reliability, key: &str, role: &str| -> PolarsResult<LazyFrame> {
+        let t = reliability_report(r, vec![col(key).alias("club")], vec!["club"])?;
+        Ok(with_names(t.lazy(), "club", &nf.clubs).with_column(lit(role).alias("role")))
+    };
+    let clubs = concat(
+        [
+            club_table(&buyer, "to_club", "buyer")?,
+            club_table(&seller, "from_club", "seller")?,
+        ],
+        UnionArgs::default(),
+    )?
+    .select(
+        [col("club"), col("role")]
+            .into_iter()
+            .chain([
+                col("stories").alias("deals"),
+                col("resolved"),
+                col("hits").alias("confirmed"),
+                col("misses").alias("refuted"),
+                col("open"),
+                col("late"),
+                col("weighted_resolved"),
+                col("raw_rate"),
+                col("posterior_mean"),
+                col("ci_low"),
+                col("ci_high"),
+                col("insufficient"),
+            ])
+            .collect::<Vec<_>>(),
+    )
+    .sort(["club", "role"], SortMultipleOptions::default())
+    .collect()?;
+
+    // Stories, sorted by ids (key order) for speed; names joined after.
+    let resolved = col("outcome")
+        .eq(lit(outcome::CONFIRMED))
+        .or(col("outcome").eq(lit(outcome::REFUTED)));
+    let stories_lf = s
+        .stories
+        .clone()
+        .lazy()
+        .sort(
+            ["source", "player", "to_club", "window"],
+            SortMultipleOptions::default(),
+        )
+        .with_column(
+            when(resolved)
+                .then(story_hit())
+                .otherwise(lit(NULL).cast(DataType::Boolean))
+                .alias("correct"),
+        );
+    let stories_lf = window_label(stories_lf);
+    let stories_lf = with_names(
+        with_names(
+            with_names(stories_lf, "source", &nf.sources),
+            "player",
+            &nf.players,
+        ),
+        "to_club",
+        &nf.clubs,
+    );
+    let stories_report = stories_lf
+        .select([
+            col("source"),
+            col("player"),
+            col("to_club"),
+            col("window"),
+            as_date("first_report"),
+            as_date("last_report"),
+            col("reports"),
+            code_names(col("stage"), &Stage::NAMES).alias("stage"),
+            col("denied"),
+            code_names(col("outcome"), &outcome::NAMES).alias("outcome"),
+            as_date("resolved_on"),
+            col("correct"),
+        ])
+        .collect()?;
+
+    // Open deals with their likelihoods.
+    let deals_report = deals_report(s, &nf, open_rows, &predictions, model)?;
+
+    let rejects = rejects_frame(&s.rejects)?;
+    let (unmatched, unmatched_players, unmatched_clubs) = unmatched_names(s)?;
+
+    let claims_stage_inferred = s
+        .claims
+        .column("stage_inferred")?
+        .bool()?
+        .sum()
+        .unwrap_or(0) as u64;
+    let claims_window_inferred = s
+        .claims
+        .column("window_inferred")?
+        .bool()?
+        .sum()
+        .unwrap_or(0) as u64;
+    let mut rejects_by_reason = BTreeMap::new();
+    for r in &s.rejects {
+        *rejects_by_reason
+            .entry(reason_class(&r.reason))
+            .or_insert(0u64) += 1;
+    }
+    let mut priors = BTreeMap::new();
+    priors.insert("sources".to_string(), prior_summaries(&src));
+    priors.insert("authors".to_string(), prior_summaries(&auth));
+    priors.insert("source_stages".to_string(), prior_summaries(&src_stage));
+    priors.insert("clubs_buyer".to_string(), prior_summaries(&buyer));
+    priors.insert("clubs_seller".to_string(), prior_summaries(&seller));
+    let summary = Summary {
+        rumour_version: env!("CARGO_PKG_VERSION").to_string(),
+        as_of: crate::windows::date_from_days(s.as_of).to_string(),
+        rows_add_up: s
+            .inputs_files
+            .iter()
+            .all(|f| f.rows_read == f.rows_used + f.rows_rejected),
+        files: s.inputs_files.clone(),
+        rejects_by_reason,
+        claims_stage_inferred,
+        claims_window_inferred,
+        aliases: s.aliases,
+        distinct_players: s.names.players.len(),
+        distinct_clubs: s.names.clubs.len(),
+        distinct_sources: s.names.sources.len(),
+        distinct_authors: s.names.authors.len(),
+        unmatched_players,
+        unmatched_clubs,
+        stories: counts(&s.stories)?,
+        deals: counts(&s.deals)?,
+        priors,
+        likelihood: ModelSummary {
+            model: model.name(),
+            fallback_reason: model.fallback_reason().map(str::to_string),
+            training: model.training().clone(),
+            training_sample_fraction: hist.sample_fraction,
+            coefficients: model.coefficients().into_iter().collect(),
+        },
+    };
+    Ok(ScoreRun {
+        sources,
+        authors,
+        clubs,
+        source_stages,
+        stories: stories_report,
+        deals: deals_report,
+        rejects,
+        unmatched,
+        summary,
+    })
+}
+
+/// A reject reason without its specifics (for counting).
+fn reason_class(reason: &str) -> String {
+    let cut = reason.find([';', '(', ':']).unwrap_or(reason.len());
+    let mut class = reason[..cut].trim().to_string();
+    if class.starts_with("published after the as-of date") {
+        class = "published after the as-of date".into();
+    } else if class.starts_with("not known by the as-of date") {
+        class = "not known by the as-of date".into();
+    } else if class.starts_with("required field") {
+        class = "required field is empty".into();
+    } else if class.starts_with("the row has") {
+        class = "wrong number of fields".into();
+    }
+    class
+}
+
+fn rejects_frame(rejects: &[Reject]) -> PolarsResult<DataFrame> {
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "file".into(),
+            rejects.iter().map(|r| r.file.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "line".into(),
+            rejects.iter().map(|r| r.line).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "column".into(),
+            rejects.iter().map(|r| r.column.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "value".into(),
+            rejects.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "reason".into(),
+            rejects.iter().map(|r| r.reason.clone()).collect::<Vec<_>>(),
+        ),
+    ])
+}
+
+/// Players and clubs named in claims that no transfer names.
+fn unmatched_names(s: &Scored) -> PolarsResult<(DataFrame, u64, u64)> {
+    let claim_players = s
+        .claims
+        .clone()
+        .lazy()
+        .group_by([col("player").alias("id")])
+        .agg([len().cast(DataType::UInt32).alias("claims")]);
+    let transfer_players = s
+        .transfers
+        .clone()
+        .lazy()
+        .select([col("player").alias("id")])
+        .unique(None, UniqueKeepStrategy::Any);
+    let players = claim_players
+        .join(
+            transfer_players,
+            [col("id")],
+            [col("id")],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .collect()?;
+    let claim_clubs = concat(
+        [
+            s.claims.clone().lazy().select([col("to_club").alias("id")]),
+            s.claims
+                .clone()
+                .lazy()
+                .select([col("from_club").alias("id")])
+                .filter(col("id").is_not_null()),
+        ],
+        UnionArgs::default(),
+    )?
+    .group_by([col("id")])
+    .agg([len().cast(DataType::UInt32).alias("claims")]);
+    let transfer_clubs = concat(
+        [
+            s.transfers
+                .clone()
+                .lazy()
+                .select([col("to_club").alias("id")]),
+            s.transfers
+                .clone()
+                .lazy()
+                .select([col("from_club").alias("id")]),
+        ],
+        UnionArgs::default(),
+    )?
+    .unique(None, UniqueKeepStrategy::Any);
+    let clubs = claim_clubs
+        .join(
+            transfer_clubs,
+            [col("id")],
+            [col("id")],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .collect()?;
+    let spell = |table: &crate::normalise::NameTable,
+                 ids: &DataFrame|
+     -> PolarsResult<(Vec<String>, Vec<String>, Vec<u32>)> {
+        let names = table.display_names();
+        let spellings = table.spellings_by_id();
+        let id = ids.column("id")?.u32()?;
+        let n = ids.column("claims")?.u32()?;
+        let mut out = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..ids.height() {
+            let (Some(id), Some(n)) = (id.get(i), n.get(i)) else {
+                continue;
+            };
+            out.0.push(names[id as usize].clone());
+            out.1.push(spellings[id as usize].join(";"));
+            out.2.push(n);
+        }
+        Ok(out)
+    };
+    let (pn, ps, pc) = spell(&s.names.players, &players)?;
+    let (cn, cs, cc) = spell(&s.names.clubs, &clubs)?;
+    let np = pn.len();
+    let nc = cn.len();
+    let kind: Vec<&str> = std::iter::repeat_n("player", np)
+        .chain(std::iter::repeat_n("club", nc))
+        .collect();
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("kind".into(), kind),
+        Column::new("name".into(), [pn, cn].concat()),
+        Column::new("spellings".into(), [ps, cs].concat()),
+        Column::new("claims".into(), [pc, cc].concat()),
+    ])?
+    .lazy()
+    .sort_by_exprs(
+        [col("kind"), col("claims"), col("name")],
+        SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+    )
+    .collect()?;
+    Ok((df, np as u64, nc as u64))
+}
+
+fn deals_report(
+    s: &Scored,
+    nf: &NameFrames,
+    rows: DataFrame,
+    predictions: &[Prediction],
+    model: &Model,
+) -> PolarsResult<DataFrame> {
+    let reason = |k: usize| {
+        predictions
+            .iter()
+            .map(|p| p.reasons.get(k).cloned().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    let mut rows = rows;
+    rows.with_column(Column::new(
+        "likelihood".into(),
+        predictions.iter().map(|p| p.likelihood).collect::<Vec<_>>(),
+    ))?;
+    rows.with_column(Column::new(
+        "likelihood_low".into(),
+        predictions.iter().map(|p| p.low).collect::<Vec<_>>(),
+    ))?;
+    rows.with_column(Column::new(
+        "likelihood_high".into(),
+        predictions.iter().map(|p| p.high).collect::<Vec<_>>(),
+    ))?;
+    rows.with_column(Column::new("reason_1".into(), reason(0)))?;
+    rows.with_column(Column::new("reason_2".into(), reason(1)))?;
+    rows.with_column(Column::new("reason_3".into(), reason(2)))?;
+    // Sources reporting each open deal, by name.
+    let deal = [col("player"), col("to_club"), col("window")];
+    let source_lists = s
+        .claims
+        .clone()
+        .lazy()
+        .select([col("player"), col("to_club"), col("window"), col("source")])
+        .join(
+            rows.clone().lazy().select(deal.clone()),
+            deal.clone(),
+            deal.clone(),
+            JoinArgs::new(JoinType::Semi),
+        )
+        .unique(None, UniqueKeepStrategy::Any);
+    let source_lists = with_names(source_lists, "source", &nf.sources)
+        .group_by(deal.clone())
+        .agg([col("source")
+            .sort(SortOptions::default())
+            .str()
+            .join(";", true)
+            .alias("source_list")]);
+    let lf = rows
+        .lazy()
+        .join(
+            source_lists,
+            deal.clone(),
+            deal,
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            s.windows
+                .clone()
+                .lazy()
+                .select([col("window"), col("window_label")]),
+            [col("window")],
+            [col("window")],
+            JoinArgs::new(JoinType::Left),
+        );
+    let lf = with_names(
+        with_names(with_names(lf, "player", &nf.players), "to_club", &nf.clubs),
+        "from_club",
+        &nf.clubs,
+    );
+    let lf = with_names(
+        lf.with_column(col("best_origin").alias("best_source")),
+        "best_source",
+        &nf.sources,
+    );
+    lf.select([
+        col("player"),
+        col("from_club"),
+        col("to_club"),
+        col("window_label").alias("window"),
+        as_date("window_close"),
+        col("likelihood"),
+        col("likelihood_low"),
+        col("likelihood_high"),
+        lit(model.name()).alias("model"),
+        col("reason_1"),
+        col("reason_2"),
+        col("reason_3"),
+        code_names(col("stage_max"), &Stage::NAMES).alias("stage"),
+        col("any_denial").alias("denied"),
+        as_date("first_report"),
+        as_date("last_report"),
+        col("reports"),
+        col("n_sources").alias("sources"),
+        col("origins").alias("independent_sources"),
+        col("source_list"),
+        col("best_source"),
+        col("best_rate").alias("best_source_rate"),
+        col("evidence"),
+        col("buyer_rate"),
+        col("seller_rate"),
+        col("season_rate"),
+        col("base_rate"),
+        col("days_to_close"),
+        col("recent").alias("reports_recent"),
+        col("previous").alias("reports_previous"),
+        col("market_value_eur"),
+        col("contract_months"),
+        col("player_age"),
+        col("claim_ids"),
+    ])
+    .sort_by_exprs(
+        [
+            col("likelihood"),
+            col("player"),
+            col("to_club"),
+            col("window"),
+        ],
+        SortMultipleOptions::default().with_order_descending_multi([true, false, false, false]),
+    )
+    .collect()
+}
+
+impl ScoreRun {
+    /// Writes every report into `out` as one atomic set.
+    ///
+    /// # Errors
+    /// [`Error::Output`] when a file cannot be written, [`Error::Usage`] when `out` holds
+    /// files rumour did not write.
+    pub fn write(
+        &mut self,
+        out: &std::path::Path,
+        format: crate::report::Format,
+    ) -> Result<PathBuf> {
+        let set = crate::report::OutputSet::begin(out)?;
+        for (name, df) in [
+            ("sources", &mut self.sources),
+            ("authors", &mut self.authors),
+            ("clubs", &mut self.clubs),
+            ("source_stages", &mut self.source_stages),
+            ("stories", &mut self.stories),
+            ("deals", &mut self.deals),
+            ("rejects", &mut self.rejects),
+            ("unmatched", &mut self.unmatched),
+        ] {
+            set.table(name, df, format)?;
+        }
+        let json =
+            serde_json::to_string_pretty(&self.summary).map_err(|e| Error::Usage(e.to_string()))?;
+        set.bytes("summary.json", format!("{json}\n").as_bytes())?;
+        set.commit()
+    }
+}

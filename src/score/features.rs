@@ -1,0 +1,620 @@
+//! Deal features, computed point in time.
+//!
+//! A *snapshot* is a day `t` on which deals are looked at: the as-of date for today's open
+//! deals, or some days before a past window's close for training and backtesting. For a deal
+//! at a snapshot only the claims published by `t` are read, and every rate comes from
+//! [`Lookups`] as of `t`. Columns produced (one row per snapshot and deal):
+//!
+//! * evidence: `evidence` = Σ over independent origins of `logit(h) − logit(base)`, where
+//!   `h` is the origin's shrunk hit rate at the strongest stage it reported (for a denial,
+//!   one minus it) and `base` the share of resolved deals that happened; `evidence_low/high`
+//!   use the ends of the credible intervals; `best_logit`, `best_origin`, `best_stage`,
+//!   `best_rate` describe the most convincing origin; `origins`, `reports`, `n_sources`.
+//!   A report's *origin* is the source it cites (`cites`), or, when it repeats the wording of
+//!   an earlier report of the same deal within `copy_window_days`, that report's origin; else
+//!   its own source. Copies therefore add no evidence.
+//! * wording: `stage_max`, `any_denial`;
+//! * clubs and season: `buyer_rate`, `seller_rate` (null seller → `seller_missing`),
+//!   `season_rate`, `base_rate`;
+//! * timing: `days_to_close` (from the latest report), `lead` (from `t`), `recent` and
+//!   `previous` report counts over the last two `momentum_days` periods;
+//! * player: `market_value_eur`, `contract_months`, `player_age` (null when unknown).
+//!
+//! [`model_matrix_columns`] turns them into the model's numeric inputs.
+
+use polars::prelude::*;
+
+use crate::config::Config;
+use crate::resolve::outcome;
+use crate::score::reliability::{deal_hit, story_hit};
+use crate::score::snapshot::{rates_at, RatesAt};
+use crate::stage::Stage;
+use crate::stories::mode_by;
+
+/// Everything known at each snapshot day.
+#[derive(Debug, Clone)]
+pub struct Lookups {
+    pub source_stage: RatesAt,
+    pub buyer: RatesAt,
+    pub seller: RatesAt,
+    pub season: RatesAt,
+    pub base: RatesAt,
+}
+
+/// Computes [`Lookups`] at `times` from resolved source stories and deals (deals need
+/// `summer`).
+///
+/// An item counts from the day its window closed (grace included), or from its resolution if
+/// later: in a window still running only the confirmations are known — the refutations come
+/// at the close — and counting them early would flatter every source and club mid-window.
+pub fn lookups(
+    stories: &DataFrame,
+    deals: &DataFrame,
+    times: &[i32],
+    config: &Config,
+) -> PolarsResult<Lookups> {
+    let rc = &config.reliability;
+    let settled =
+        (col("window_close") + lit(config.outcomes.grace_days as i32 + 1)).cast(DataType::Int32);
+    let counted = |df: &DataFrame| {
+        df.clone().lazy().with_column(
+            when(col("resolved_on").lt(settled.clone()))
+                .then(settled.clone())
+                .otherwise(col("resolved_on"))
+                .alias("resolved_on"),
+        )
+    };
+    let deals_lf = counted(deals);
+    Ok(Lookups {
+        source_stage: rates_at(
+            counted(stories),
+            &["source", "stage"],
+            Some("stage"),
+            story_hit(),
+            times,
+            rc,
+        )?,
+        buyer: rates_at(deals_lf.clone(), &["to_club"], None, deal_hit(), times, rc)?,
+        seller: rates_at(
+            deals_lf.clone().filter(col("from_club").is_not_null()),
+            &["from_club"],
+            None,
+            deal_hit(),
+            times,
+            rc,
+        )?,
+        season: rates_at(
+            deals_lf
+                .clone()
+                .with_column(col("summer").cast(DataType::UInt32)),
+            &["summer"],
+            None,
+            deal_hit(),
+            times,
+            rc,
+        )?,
+        base: rates_at(
+            deals_lf.with_column(lit(0u32).alias("all")),
+            &["all"],
+            None,
+            deal_hit(),
+            times,
+            rc,
+        )?,
+    })
+}
+
+/// `ln(p / (1 - p))` with `p` clipped to `[1e-4, 1 - 1e-4]`.
+pub fn logit_expr(p: Expr) -> Expr {
+    let p = p.clip(lit(1e-4), lit(1.0 - 1e-4));
+    (p.clone() / (lit(1.0) - p)).log(lit(std::f64::consts::E))
+}
+
+/// Sum of floats that does not depend on row order: terms are rounded to 1e-9 and summed as
+/// integers.
+fn fixed_sum(e: Expr) -> Expr {
+    (e * lit(1e9))
+        .round(0, RoundMode::HalfToEven)
+        .cast(DataType::Int64)
+        .sum()
+        .cast(DataType::Float64)
+        / lit(1e9)
+}
+
+const DEAL: [&str; 3] = ["player", "to_club", "window"];
+
+fn deal_keys(extra_first: &[&str]) -> Vec<Expr> {
+    extra_first
+        .iter()
+        .chain(DEAL.iter())
+        .map(|k| col(*k))
+        .collect()
+}
+
+/// Joins a point-in-time rate onto `lf`: `rates` keyed by `t` and `keys` (renamed from the
+/// lookup's key names to `on`), falling back to the prior. Adds `<name>` (and `<name>_low`,
+/// `<name>_high` when `bounds`).
+fn join_rate(
+    lf: LazyFrame,
+    at: &RatesAt,
+    lookup_keys: &[&str],
+    on: &[&str],
+    prior_on: Option<(&str, &str)>,
+    name: &str,
+    bounds: bool,
+) -> LazyFrame {
+    // Keys are plain, identically named columns on both sides, so that the join coalesces them.
+    let mut select = vec![col("t")];
+    let mut keys = vec![col("t")];
+    let mut temp: Vec<String> = Vec::new();
+    let mut lf = lf;
+    for (k, o) in lookup_keys.iter().zip(on) {
+        let tmp = format!("__k_{o}");
+        select.push(col(*k).alias(tmp.as_str()));
+        lf = lf.with_column(col(*o).cast(DataType::UInt32).alias(tmp.as_str()));
+        keys.push(col(tmp.as_str()));
+        temp.push(tmp);
+    }
+    select.push(col("rate").alias("__rate"));
+    select.push(col("rate_low").alias("__rate_low"));
+    select.push(col("rate_high").alias("__rate_high"));
+    let lf = lf.join(
+        at.rates.clone().lazy().select(select),
+        keys.clone(),
+        keys,
+        JoinArgs::new(JoinType::Left),
+    );
+    let (lf, prior_keys, prior) = match prior_on {
+        Some((lookup, local)) => (
+            lf.with_column(col(local).cast(DataType::UInt32).alias("__k_prior")),
+            vec![col("t"), col("__k_prior")],
+            at.priors.clone().lazy().select([
+                col("t"),
+                col(lookup).alias("__k_prior"),
+                col("prior_rate").alias("__prior"),
+            ]),
+        ),
+        None => (
+            lf,
+            vec![col("t")],
+            at.priors
+                .clone()
+                .lazy()
+                .select([col("t"), col("prior_rate").alias("__prior")]),
+        ),
+    };
+    if prior_on.is_some() {
+        temp.push("__k_prior".into());
+    }
+    let mut lf = lf
+        .join(
+            prior,
+            prior_keys.clone(),
+            prior_keys,
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(coalesce(&[col("__rate"), col("__prior")]).alias(name));
+    if bounds {
+        lf = lf.with_columns([
+            coalesce(&[col("__rate_low"), col("__prior")]).alias(format!("{name}_low")),
+            coalesce(&[col("__rate_high"), col("__prior")]).alias(format!("{name}_high")),
+        ]);
+    }
+    temp.extend([
+        "__rate".into(),
+        "__rate_low".into(),
+        "__rate_high".into(),
+        "__prior".into(),
+    ]);
+    lf.drop(cols(temp))
+}
+
+/// Features of the deals in `eligible` (`snap, player, to_club, window` and any passthrough
+/// columns) at the snapshots of `requests` (`snap`, `t`). With `claim_ids`, adds the
+/// `;`-joined ids of the claims read.
+pub fn deal_features(
+    claims: &DataFrame,
+    requests: &DataFrame,
+    eligible: LazyFrame,
+    windows: &DataFrame,
+    lookups: &Lookups,
+    config: &Config,
+    claim_ids: bool,
+) -> PolarsResult<DataFrame> {
+    let lc = &config.likelihood;
+    let snap_deal = deal_keys(&["snap"]);
+    let mut claim_cols = vec![
+        col("player"),
+        col("to_club"),
+        col("window"),
+        col("source"),
+        col("cites"),
+        col("published"),
+        col("stage"),
+        col("text_hash"),
+        col("from_club"),
+        col("market_value_eur"),
+        col("contract_until"),
+        col("player_age"),
+    ];
+    if claim_ids {
+        claim_cols.push(col("claim_id"));
+    }
+    let eligible = eligible.collect()?;
+    let passthrough: Vec<String> = eligible
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .filter(|c| c != "snap" && !DEAL.contains(&c.as_str()))
+        .collect();
+    let c = claims
+        .clone()
+        .lazy()
+        .select(claim_cols)
+        .join(
+            eligible.clone().lazy().select(snap_deal.clone()),
+            deal_keys(&[]),
+            deal_keys(&[]),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            requests.clone().lazy().select([col("snap"), col("t")]),
+            [col("snap")],
+            [col("snap")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("published").lt_eq(col("t")))
+        .with_column(coalesce(&[col("cites"), col("source")]).alias("cited"))
+        .collect()?;
+
+    // Same wording about the same deal within the copy window: the first report's origin.
+    let mut wording_keys = snap_deal.clone();
+    wording_keys.push(col("text_hash"));
+    let first = c
+        .clone()
+        .lazy()
+        .filter(col("text_hash").is_not_null())
+        .group_by(wording_keys.clone())
+        .agg([col("published").min().alias("w_first")]);
+    let first_origin = c
+        .clone()
+        .lazy()
+        .join(
+            first,
+            wording_keys.clone(),
+            wording_keys.clone(),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("published").eq(col("w_first")))
+        .group_by(wording_keys.clone())
+        .agg([col("cited").min().alias("w_origin"), col("w_first").first()]);
+    let c =
+        c.lazy()
+            .join(
+                first_origin,
+                wording_keys.clone(),
+                wording_keys,
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(
+                when(col("w_origin").is_not_null().and(
+                    (col("published") - col("w_first")).lt_eq(lit(lc.copy_window_days as i32)),
+                ))
+                .then(col("w_origin"))
+                .otherwise(col("cited"))
+                .alias("origin"),
+            )
+            .collect()?;
+
+    // Evidence by origin.
+    let mut origin_keys = snap_deal.clone();
+    origin_keys.push(col("origin"));
+    let per_origin = c
+        .clone()
+        .lazy()
+        .group_by(origin_keys)
+        .agg([col("stage").max().alias("o_stage"), col("t").first()]);
+    let per_origin = join_rate(
+        per_origin,
+        &lookups.source_stage,
+        &["source", "stage"],
+        &["origin", "o_stage"],
+        Some(("stage", "o_stage")),
+        "rel",
+        true,
+    );
+    let per_origin = join_rate(
+        per_origin,
+        &lookups.base,
+        &["all"],
+        &[],
+        None,
+        "base_rate",
+        false,
+    );
+    let denial = col("o_stage").eq(lit(Stage::Denied.rank()));
+    let flip = |e: Expr| when(denial.clone()).then(lit(1.0) - e.clone()).otherwise(e);
+    let by_origin = per_origin
+        .with_columns([
+            flip(col("rel")).alias("h"),
+            when(denial.clone())
+                .then(lit(1.0) - col("rel_high"))
+                .otherwise(col("rel_low"))
+                .alias("h_low"),
+            when(denial.clone())
+                .then(lit(1.0) - col("rel_low"))
+                .otherwise(col("rel_high"))
+                .alias("h_high"),
+        ])
+        .with_columns([
+            (logit_expr(col("h")) - logit_expr(col("base_rate"))).alias("ev"),
+            (logit_expr(col("h_low")) - logit_expr(col("base_rate"))).alias("ev_low"),
+            (logit_expr(col("h_high")) - logit_expr(col("base_rate"))).alias("ev_high"),
+        ])
+        .group_by(snap_deal.clone())
+        .agg([
+            fixed_sum(col("ev")).alias("evidence"),
+            fixed_sum(col("ev_low")).alias("evidence_low"),
+            fixed_sum(col("ev_high")).alias("evidence_high"),
+            len().cast(DataType::UInt32).alias("origins"),
+            col("h").max().alias("best_rate"),
+            col("origin")
+                .sort_by(
+                    [col("h"), col("origin")],
+                    SortMultipleOptions::default().with_order_descending_multi([true, false]),
+                )
+                .first()
+                .alias("best_origin"),
+            col("o_stage")
+                .sort_by(
+                    [col("h"), col("origin")],
+                    SortMultipleOptions::default().with_order_descending_multi([true, false]),
+                )
+                .first()
+                .alias("best_stage"),
+        ]);
+
+    // Claim aggregates.
+    let m = lc.momentum_days as i32;
+    let mut aggs = vec![
+        len().cast(DataType::UInt32).alias("reports"),
+        col("source")
+            .n_unique()
+            .cast(DataType::UInt32)
+            .alias("n_sources"),
+        col("stage").max().alias("stage_max"),
+        col("stage")
+            .eq(lit(Stage::Denied.rank()))
+            .any(true)
+            .alias("any_denial"),
+        col("published").min().alias("first_report"),
+        col("published").max().alias("last_report"),
+        col("published")
+            .gt(col("t") - lit(m))
+            .cast(DataType::UInt32)
+            .sum()
+            .alias("recent"),
+        (col("published")
+            .gt(col("t") - lit(2 * m))
+            .and(col("published").lt_eq(col("t") - lit(m))))
+        .cast(DataType::UInt32)
+        .sum()
+        .alias("previous"),
+        col("market_value_eur").max().alias("market_value_eur"),
+        col("contract_until").max().alias("contract_until"),
+        col("player_age").max().alias("player_age"),
+        col("t").first(),
+    ];
+    if claim_ids {
+        aggs.push(
+            col("claim_id")
+                .sort(SortOptions::default())
+                .str()
+                .join(";", true)
+                .alias("claim_ids"),
+        );
+    }
+    let per_deal = c.clone().lazy().group_by(snap_deal.clone()).agg(aggs);
+    let seller = mode_by(
+        c.lazy(),
+        &["snap", "player", "to_club", "window"],
+        "from_club",
+    );
+
+    let lf = eligible
+        .lazy()
+        .join(
+            per_deal,
+            snap_deal.clone(),
+            snap_deal.clone(),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            by_origin,
+            snap_deal.clone(),
+            snap_deal.clone(),
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            seller,
+            snap_deal.clone(),
+            snap_deal.clone(),
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            windows.clone().lazy().select([
+                col("window"),
+                col("window_close"),
+                col("summer").cast(DataType::UInt32).alias("summer"),
+            ]),
+            [col("window")],
+            [col("window")],
+            JoinArgs::new(JoinType::Left),
+        );
+    let lf = join_rate(
+        lf,
+        &lookups.buyer,
+        &["to_club"],
+        &["to_club"],
+        None,
+        "buyer_rate",
+        false,
+    );
+    let lf = join_rate(
+        lf,
+        &lookups.seller,
+        &["from_club"],
+        &["from_club"],
+        None,
+        "seller_rate",
+        false,
+    );
+    let lf = join_rate(
+        lf,
+        &lookups.season,
+        &["summer"],
+        &["summer"],
+        None,
+        "season_rate",
+        false,
+    );
+    let lf = join_rate(lf, &lookups.base, &["all"], &[], None, "base_rate", false);
+    let mut order = snap_deal;
+    order.extend(passthrough.iter().map(|p| col(p.as_str())));
+    lf.with_columns([
+        (col("window_close") - col("last_report"))
+            .clip_min(lit(0))
+            .alias("days_to_close"),
+        (col("window_close") - col("t"))
+            .clip_min(lit(0))
+            .alias("lead"),
+        ((col("contract_until") - col("t")).cast(DataType::Float64) / lit(30.44))
+            .clip(lit(-12.0), lit(120.0))
+            .alias("contract_months"),
+    ])
+    .sort_by_exprs(
+        order.into_iter().take(4).collect::<Vec<_>>(),
+        SortMultipleOptions::default(),
+    )
+    .collect()
+}
+
+/// Names of the model's numeric inputs, in order.
+pub const MODEL_INPUTS: [&str; 26] = [
+    "x_evidence",
+    "x_best_logit",
+    "x_origins_log",
+    "x_reports_log",
+    "x_winter",
+    "x_evidence_winter",
+    "x_stage_denied",
+    "x_stage_interest",
+    "x_stage_talks",
+    "x_stage_advanced",
+    "x_stage_agreed",
+    "x_stage_done",
+    "x_any_denial",
+    "x_buyer_logit",
+    "x_seller_logit",
+    "x_seller_missing",
+    "x_season_logit",
+    "x_days_to_close_log",
+    "x_lead_log",
+    "x_momentum",
+    "x_value_log",
+    "x_value_missing",
+    "x_contract_months",
+    "x_contract_missing",
+    "x_age",
+    "x_age_missing",
+];
+
+/// Adds the [`MODEL_INPUTS`] columns (`Float64`, no nulls, prefixed `x_`) and `x_base_logit` to a frame of
+/// [`deal_features`].
+pub fn model_matrix_columns(features: LazyFrame) -> LazyFrame {
+    let f = |e: Expr| e.cast(DataType::Float64);
+    let stage = |s: Stage| f(col("stage_max").eq(lit(s.rank())));
+    features.with_columns([
+        f(col("evidence")).fill_null(lit(0.0)).alias("x_evidence"),
+        logit_expr(f(col("best_rate")))
+            .fill_null(lit(0.0))
+            .alias("x_best_logit"),
+        f(col("origins"))
+            .fill_null(lit(0.0))
+            .log1p()
+            .alias("x_origins_log"),
+        f(col("reports")).log1p().alias("x_reports_log"),
+        stage(Stage::Denied).alias("x_stage_denied"),
+        stage(Stage::Interest).alias("x_stage_interest"),
+        stage(Stage::Talks).alias("x_stage_talks"),
+        stage(Stage::Advanced).alias("x_stage_advanced"),
+        stage(Stage::Agreed).alias("x_stage_agreed"),
+        stage(Stage::Done).alias("x_stage_done"),
+        f(col("any_denial")).alias("x_any_denial"),
+        logit_expr(f(col("buyer_rate"))).alias("x_buyer_logit"),
+        logit_expr(f(col("seller_rate")))
+            .fill_null(lit(0.0))
+            .alias("x_seller_logit"),
+        f(col("from_club").is_null()).alias("x_seller_missing"),
+        logit_expr(f(col("season_rate"))).alias("x_season_logit"),
+        (lit(1.0) - f(col("summer"))).alias("x_winter"),
+        // Sources' records pool both seasons; in winter the same report is worth less.
+        (f(col("evidence")).fill_null(lit(0.0)) * (lit(1.0) - f(col("summer"))))
+            .alias("x_evidence_winter"),
+        logit_expr(f(col("base_rate"))).alias("x_base_logit"),
+        f(col("days_to_close")).log1p().alias("x_days_to_close_log"),
+        f(col("lead")).log1p().alias("x_lead_log"),
+        ((f(col("recent")) + lit(1.0)) / (f(col("previous")) + lit(1.0)))
+            .log(lit(std::f64::consts::E))
+            .alias("x_momentum"),
+        (f(col("market_value_eur")) / lit(1e6))
+            .log1p()
+            .fill_null(lit(0.0))
+            .alias("x_value_log"),
+        f(col("market_value_eur").is_null()).alias("x_value_missing"),
+        f(col("contract_months"))
+            .fill_null(lit(0.0))
+            .alias("x_contract_months"),
+        f(col("contract_months").is_null()).alias("x_contract_missing"),
+        f(col("player_age")).fill_null(lit(0.0)).alias("x_age"),
+        f(col("player_age").is_null()).alias("x_age_missing"),
+    ])
+}
+
+/// Training rows: every resolved deal of a window that closed (grace included) by `as_of`,
+/// at each of its snapshots, while it was still open. `requests` are `snap, window, t`.
+/// Adds `label` (`Boolean`).
+pub fn training_eligible(deals: &DataFrame, requests: &DataFrame) -> LazyFrame {
+    deals
+        .clone()
+        .lazy()
+        .filter(
+            col("outcome")
+                .eq(lit(outcome::CONFIRMED))
+                .or(col("outcome").eq(lit(outcome::REFUTED))),
+        )
+        .select([
+            col("player"),
+            col("to_club"),
+            col("window"),
+            col("resolved_on"),
+            col("outcome").eq(lit(outcome::CONFIRMED)).alias("label"),
+        ])
+        .join(
+            requests
+                .clone()
+                .lazy()
+                .select([col("snap"), col("window"), col("t")]),
+            [col("window")],
+            [col("window")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("resolved_on").gt(col("t")))
+        .select([
+            col("snap"),
+            col("player"),
+            col("to_club"),
+            col("window"),
+            col("label"),
+        ])
+}

@@ -1,0 +1,241 @@
+//! Deal likelihood: training history from past windows, the fitted model, and today's open
+//! deals scored with it. Shared by `score` and `backtest`.
+//!
+//! History: every past window `w` is looked at `L` days before its close for each lead `L` in
+//! `likelihood.training_leads_days` (snapshot day `t = close(w) − L`). Its deals still open
+//! on `t` become training rows, with features as of `t` and the final outcome as label.
+//! A model used on day `T` is trained only on windows whose close plus grace period is
+//! before `T`: their outcomes were known by then, and every feature of theirs is older.
+
+use polars::prelude::*;
+
+use crate::config::Config;
+use crate::resolve::outcome;
+use crate::score::features::{
+    deal_features, lookups, model_matrix_columns, training_eligible, Lookups,
+};
+use crate::score::model::{fit_model, predict, Model, Namer, Prediction};
+
+/// Past snapshots and their feature rows.
+pub struct History {
+    /// `snap, window, t, lead`.
+    pub requests: DataFrame,
+    /// Feature rows with model inputs, `label`, `t`, `lead` (sorted by snapshot and deal).
+    pub rows: DataFrame,
+    /// Point-in-time rates at every snapshot day and at the as-of date.
+    pub lookups: Lookups,
+    /// Fraction of eligible deals kept (1 unless `max_training_rows` capped them).
+    pub sample_fraction: f64,
+}
+
+/// Deals with their window's `summer` flag (for the season lookups).
+pub fn deals_with_season(deals: &DataFrame, windows: &DataFrame) -> PolarsResult<DataFrame> {
+    deals
+        .clone()
+        .lazy()
+        .join(
+            windows
+                .clone()
+                .lazy()
+                .select([col("window"), col("summer")]),
+            [col("window")],
+            [col("window")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()
+}
+
+/// Snapshot requests: every window in `windows` at each lead (`snap` numbers them).
+pub fn past_requests(windows: &DataFrame, leads: &[i64], as_of: i32) -> PolarsResult<DataFrame> {
+    let w = windows.column("window")?.i32()?;
+    let close = windows.column("window_close")?.i32()?;
+    let mut leads = leads.to_vec();
+    leads.sort_unstable();
+    leads.dedup();
+    let (mut snap, mut win, mut t, mut lead) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..windows.height() {
+        let (Some(wv), Some(c)) = (w.get(i), close.get(i)) else {
+            continue;
+        };
+        for l in &leads {
+            let day = c - *l as i32;
+            if day > as_of {
+                continue;
+            }
+            snap.push(snap.len() as u32);
+            win.push(wv);
+            t.push(day);
+            lead.push(*l);
+        }
+    }
+    DataFrame::new_infer_height(vec![
+        Column::new("snap".into(), snap),
+        Column::new("window".into(), win),
+        Column::new("t".into(), t),
+        Column::new("lead".into(), lead),
+    ])
+}
+
+/// A deterministic hash of a deal in `[0, 1_000_003)`, as an expression.
+fn deal_hash() -> Expr {
+    let u = |c: &str| col(c).cast(DataType::UInt64);
+    ((u("player") * lit(2_654_435_761u64)
+        + u("to_club") * lit(97_531u64)
+        + (col("window").cast(DataType::Int64) + lit(100_000i64)).cast(DataType::UInt64)
+            * lit(1_299_709u64))
+        % lit(1_000_003u64))
+    .cast(DataType::Float64)
+}
+
+/// Builds the training history: lookups at every snapshot day (and `as_of`), and feature rows
+/// of the deals open at each past snapshot. `leads` are the snapshot leads.
+pub fn history(
+    claims: &DataFrame,
+    stories: &DataFrame,
+    deals: &DataFrame,
+    windows: &DataFrame,
+    config: &Config,
+    leads: &[i64],
+    as_of: i32,
+) -> PolarsResult<History> {
+    let requests = past_requests(windows, leads, as_of)?;
+    let mut times: Vec<i32> = requests.column("t")?.i32()?.iter().flatten().collect();
+    times.push(as_of);
+    times.sort_unstable();
+    times.dedup();
+    let deals = deals_with_season(deals, windows)?;
+    let lookups = lookups(stories, &deals, &times, config)?;
+
+    let eligible = training_eligible(&deals, &requests).collect()?;
+    let max = config.likelihood.max_training_rows.max(1);
+    let sample_fraction = if eligible.height() > max {
+        max as f64 / eligible.height() as f64
+    } else {
+        1.0
+    };
+    let eligible = if sample_fraction < 1.0 {
+        eligible
+            .lazy()
+            .filter(deal_hash().lt(lit(sample_fraction * 1_000_003.0)))
+    } else {
+        eligible.lazy()
+    };
+    let features = deal_features(
+        claims, &requests, eligible, windows, &lookups, config, false,
+    )?;
+    let rows = model_matrix_columns(features.lazy())
+        .join(
+            requests.clone().lazy().select([col("snap"), col("lead")]),
+            [col("snap")],
+            [col("snap")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .collect()?;
+    Ok(History {
+        requests,
+        rows,
+        lookups,
+        sample_fraction,
+    })
+}
+
+/// Days from `as_of` to the close of each window that has open deals: the model is trained
+/// on past windows seen at these same distances from their close.
+pub fn open_leads(deals: &DataFrame, windows: &DataFrame, as_of: i32) -> PolarsResult<Vec<i64>> {
+    let open = deals
+        .clone()
+        .lazy()
+        .filter(col("outcome").eq(lit(outcome::OPEN)))
+        .select([col("window")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .join(
+            windows
+                .clone()
+                .lazy()
+                .select([col("window"), col("window_close")]),
+            [col("window")],
+            [col("window")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .collect()?;
+    let mut leads: Vec<i64> = open
+        .column("window_close")?
+        .i32()?
+        .iter()
+        .flatten()
+        .map(|c| (c - as_of).max(0) as i64)
+        .collect();
+    leads.sort_unstable();
+    leads.dedup();
+    Ok(leads)
+}
+
+/// Training rows usable on day `day`: windows closed, grace included, before it.
+pub fn rows_known_by(
+    history: &History,
+    windows: &DataFrame,
+    grace_days: i64,
+    day: i32,
+) -> PolarsResult<DataFrame> {
+    history
+        .rows
+        .clone()
+        .lazy()
+        .join(
+            windows
+                .clone()
+                .lazy()
+                .select([col("window"), col("window_close").alias("__close")]),
+            [col("window")],
+            [col("window")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .filter((col("__close") + lit(grace_days as i32 + 1)).lt_eq(lit(day)))
+        .drop(cols(["__close"]))
+        .collect()
+}
+
+/// Open deals at `as_of`, with features, model inputs and predictions.
+pub struct OpenDeals {
+    pub rows: DataFrame,
+    pub predictions: Vec<Prediction>,
+}
+
+/// Scores the deals still open at `as_of` with `model`.
+#[allow(clippy::too_many_arguments)]
+pub fn score_open_deals(
+    claims: &DataFrame,
+    deals: &DataFrame,
+    windows: &DataFrame,
+    lookups: &Lookups,
+    model: &Model,
+    config: &Config,
+    as_of: i32,
+    names: &Namer,
+) -> PolarsResult<OpenDeals> {
+    let open = deals
+        .clone()
+        .lazy()
+        .filter(col("outcome").eq(lit(outcome::OPEN)))
+        .select([col("player"), col("to_club"), col("window")]);
+    let requests = DataFrame::new_infer_height(vec![
+        Column::new("snap".into(), [0u32]),
+        Column::new("t".into(), [as_of]),
+    ])?;
+    let eligible = open.with_column(lit(0u32).alias("snap"));
+    let features = deal_features(claims, &requests, eligible, windows, lookups, config, true)?;
+    let rows = model_matrix_columns(features.lazy()).collect()?;
+    let predictions = predict(model, &rows, config.likelihood.band, names)?;
+    Ok(OpenDeals { rows, predictions })
+}
+
+/// Fits the model used on day `day` from the history.
+pub fn model_for_day(
+    history: &History,
+    windows: &DataFrame,
+    config: &Config,
+    day: i32,
+) -> PolarsResult<Model> {
+    let train = rows_known_by(history, windows, config.outcomes.grace_days, day)?;
+    fit_model(&train, &config.likelihood)
+}

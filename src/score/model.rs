@@ -1,0 +1,596 @@
+//! The likelihood model: a regularised logistic regression on deal features, calibrated on
+//! out-of-fold predictions, with a documented prior model when history is too thin.
+//!
+//! * Inputs are the [`MODEL_INPUTS`] columns, standardised with the training means and
+//!   standard deviations (constant inputs are dropped).
+//! * The regression is fitted by IRLS with an L2 penalty ([`crate::stats::logistic`]).
+//! * Calibration: the training deals are split into folds by a hash of the deal, each fold is
+//!   scored by a model fitted on the others, and a calibrator maps those out-of-fold scores
+//!   to outcomes: isotonic regression with at least `isotonic_min_deals` deals, Platt scaling
+//!   below. The final regression is then fitted on all rows.
+//! * Band: the linear predictor `± z·se` (its standard error from the penalised Hessian),
+//!   passed through the calibrator.
+//! * Prior model (too few resolved deals, or only one outcome among them):
+//!   `p = sigmoid(logit(base) + evidence)`, the naive-Bayes combination of the independent
+//!   sources' shrunk hit rates; band from their credible intervals.
+
+use std::collections::HashSet;
+
+use polars::prelude::*;
+use statrs::distribution::{ContinuousCDF, Normal};
+
+use crate::config::LikelihoodConfig;
+use crate::score::features::MODEL_INPUTS;
+use crate::stage::Stage;
+use crate::stats::isotonic::Isotonic;
+use crate::stats::logistic::{self, sigmoid, LogisticFit, Platt};
+
+/// How probabilities are calibrated.
+#[derive(Debug, Clone)]
+pub enum Calibrator {
+    Platt(Platt),
+    Isotonic(Isotonic),
+}
+
+/// Calibrated probabilities are kept within `[CLIP, 1 - CLIP]`: a step of the isotonic map
+/// fitted on a handful of deals can be exactly 0 or 1, which no forecast of a transfer
+/// should be.
+pub const CLIP: f64 = 0.005;
+
+impl Calibrator {
+    pub fn apply(&self, score: f64) -> f64 {
+        let p = match self {
+            Calibrator::Platt(p) => p.apply(score),
+            Calibrator::Isotonic(i) => i.apply(score),
+        };
+        p.clamp(CLIP, 1.0 - CLIP)
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Calibrator::Platt(_) => "platt",
+            Calibrator::Isotonic(_) => "isotonic",
+        }
+    }
+}
+
+/// A fitted likelihood model.
+#[derive(Debug, Clone)]
+pub enum Model {
+    Logistic {
+        inputs: Vec<&'static str>,
+        means: Vec<f64>,
+        sds: Vec<f64>,
+        fit: LogisticFit,
+        calibrator: Calibrator,
+        training: TrainingSummary,
+    },
+    Prior {
+        reason: String,
+        training: TrainingSummary,
+    },
+}
+
+/// What the model was fitted on.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct TrainingSummary {
+    pub rows: usize,
+    pub deals: usize,
+    pub positives: usize,
+}
+
+impl Model {
+    /// `"logistic+isotonic"`, `"logistic+platt"` or `"prior"`.
+    pub fn name(&self) -> String {
+        match self {
+            Model::Logistic { calibrator, .. } => format!("logistic+{}", calibrator.name()),
+            Model::Prior { .. } => "prior".into(),
+        }
+    }
+
+    pub fn training(&self) -> &TrainingSummary {
+        match self {
+            Model::Logistic { training, .. } | Model::Prior { training, .. } => training,
+        }
+    }
+
+    /// Why the prior model is used, if it is.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        match self {
+            Model::Prior { reason, .. } => Some(reason),
+            Model::Logistic { .. } => None,
+        }
+    }
+
+    /// Coefficients by input name (standardised scale), for the summary.
+    pub fn coefficients(&self) -> Vec<(String, f64)> {
+        match self {
+            Model::Logistic { inputs, fit, .. } => {
+                std::iter::once(("intercept".to_string(), fit.coef[0]))
+                    .chain(
+                        inputs
+                            .iter()
+                            .zip(&fit.coef[1..])
+                            .map(|(n, c)| (n.to_string(), *c)),
+                    )
+                    .collect()
+            }
+            Model::Prior { .. } => Vec::new(),
+        }
+    }
+}
+
+/// Reads a `Float64` column as values (nulls as 0).
+fn f64_column(df: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
+    let c = df.column(name)?.cast(&DataType::Float64)?;
+    Ok(c.f64()?.iter().map(|v| v.unwrap_or(0.0)).collect())
+}
+
+/// A deterministic fold of a deal (the same deal's snapshots share a fold).
+fn fold_of(player: u32, to_club: u32, window: i32, folds: usize) -> usize {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for v in [player as u64, to_club as u64, window as u32 as u64] {
+        h ^= v;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        h ^= h >> 29;
+    }
+    (h % folds as u64) as usize
+}
+
+struct Design {
+    x: Vec<f64>,
+    d: usize,
+}
+
+fn design(columns: &[Vec<f64>], means: &[f64], sds: &[f64], rows: &[usize]) -> Design {
+    let d = columns.len() + 1;
+    let mut x = Vec::with_capacity(rows.len() * d);
+    for &i in rows {
+        x.push(1.0);
+        for (j, c) in columns.iter().enumerate() {
+            x.push((c[i] - means[j]) / sds[j]);
+        }
+    }
+    Design { x, d }
+}
+
+/// Fits the model on training rows (the [`MODEL_INPUTS`] columns, `label`, and the deal keys
+/// `player, to_club, window`).
+pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<Model> {
+    let n = train.height();
+    let labels: Vec<bool> = train
+        .column("label")?
+        .bool()?
+        .iter()
+        .map(|v| v.unwrap_or(false))
+        .collect();
+    let players: Vec<u32> = train
+        .column("player")?
+        .u32()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let clubs: Vec<u32> = train
+        .column("to_club")?
+        .u32()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let windows: Vec<i32> = train
+        .column("window")?
+        .i32()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let deals: HashSet<(u32, u32, i32)> =
+        (0..n).map(|i| (players[i], clubs[i], windows[i])).collect();
+    let positives = labels.iter().filter(|l| **l).count();
+    let training = TrainingSummary {
+        rows: n,
+        deals: deals.len(),
+        positives,
+    };
+    if deals.len() < config.min_training_deals {
+        return Ok(Model::Prior {
+            reason: format!(
+                "{} resolved training deals, fewer than likelihood.min_training_deals = {}",
+                deals.len(),
+                config.min_training_deals
+            ),
+            training,
+        });
+    }
+    if positives == 0 || positives == n {
+        return Ok(Model::Prior {
+            reason: "every training deal has the same outcome".into(),
+            training,
+        });
+    }
+    // Inputs, standardised; constant ones dropped.
+    let mut inputs = Vec::new();
+    let mut columns = Vec::new();
+    let (mut means, mut sds) = (Vec::new(), Vec::new());
+    for name in MODEL_INPUTS {
+        let v = f64_column(train, name)?;
+        let mean = v.iter().sum::<f64>() / n as f64;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        if var > 1e-12 {
+            inputs.push(name);
+            means.push(mean);
+            sds.push(var.sqrt());
+            columns.push(v);
+        }
+    }
+    let y: Vec<f64> = labels.iter().map(|l| f64::from(u8::from(*l))).collect();
+    // Out-of-fold scores should look like predictions for a window the model has not seen, so
+    // folds are whole windows when there are enough of them (else deals, by a hash).
+    let folds = config.calibration_folds.max(2);
+    let mut distinct_windows: Vec<i32> = windows.clone();
+    distinct_windows.sort_unstable();
+    distinct_windows.dedup();
+    let fold: Vec<usize> = if distinct_windows.len() >= folds {
+        (0..n)
+            .map(|i| distinct_windows.partition_point(|w| *w < windows[i]) % folds)
+            .collect()
+    } else {
+        (0..n)
+            .map(|i| fold_of(players[i], clubs[i], windows[i], folds))
+            .collect()
+    };
+
+    // Out-of-fold scores, folds fitted in parallel.
+    let fit_rows = |rows: &[usize]| -> Option<LogisticFit> {
+        let dm = design(&columns, &means, &sds, rows);
+        let yy: Vec<f64> = rows.iter().map(|i| y[*i]).collect();
+        logistic::fit(&dm.x, dm.d, &yy, None, config.ridge)
+    };
+    let fold_fits: Vec<Option<LogisticFit>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..folds)
+            .map(|f| {
+                let fold = &fold;
+                let fit_rows = &fit_rows;
+                s.spawn(move || {
+                    let rows: Vec<usize> = (0..n).filter(|i| fold[*i] != f).collect();
+                    fit_rows(&rows)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
+    let mut oof = Vec::with_capacity(n);
+    for i in 0..n {
+        if let Some(fit) = &fold_fits[fold[i]] {
+            let row = design(&columns, &means, &sds, &[i]);
+            oof.push((fit.linear(&row.x), labels[i]));
+        }
+    }
+    let all: Vec<usize> = (0..n).collect();
+    let Some(fit) = fit_rows(&all) else {
+        return Ok(Model::Prior {
+            reason: "the logistic regression did not converge".into(),
+            training,
+        });
+    };
+    let calibrator = if deals.len() >= config.isotonic_min_deals {
+        let pts: Vec<(f64, f64, f64)> = oof
+            .iter()
+            .map(|(s, l)| (*s, f64::from(u8::from(*l)), 1.0))
+            .collect();
+        Isotonic::fit(&pts).map(Calibrator::Isotonic)
+    } else {
+        let (s, l): (Vec<f64>, Vec<bool>) = oof.iter().cloned().unzip();
+        Platt::fit(&s, &l).map(Calibrator::Platt)
+    };
+    let Some(calibrator) = calibrator else {
+        return Ok(Model::Prior {
+            reason: "calibration failed (no out-of-fold scores)".into(),
+            training,
+        });
+    };
+    Ok(Model::Logistic {
+        inputs,
+        means,
+        sds,
+        fit,
+        calibrator,
+        training,
+    })
+}
+
+/// Display names for reasons.
+pub struct Namer<'a> {
+    pub sources: &'a [String],
+    pub clubs: &'a [String],
+}
+
+/// A deal's likelihood.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    pub likelihood: f64,
+    pub low: f64,
+    pub high: f64,
+    pub reasons: Vec<String>,
+}
+
+/// Row values needed to explain a prediction.
+struct Explain {
+    best_origin: Vec<Option<u32>>,
+    best_stage: Vec<Option<u32>>,
+    best_rate: Vec<Option<f64>>,
+    origins: Vec<Option<u32>>,
+    reports: Vec<Option<u32>>,
+    stage_max: Vec<Option<u32>>,
+    to_club: Vec<Option<u32>>,
+    from_club: Vec<Option<u32>>,
+    buyer_rate: Vec<Option<f64>>,
+    seller_rate: Vec<Option<f64>>,
+    season_rate: Vec<Option<f64>>,
+    summer: Vec<Option<u32>>,
+    base_rate: Vec<Option<f64>>,
+    days_to_close: Vec<Option<i32>>,
+    lead: Vec<Option<i32>>,
+    recent: Vec<Option<u32>>,
+    previous: Vec<Option<u32>>,
+    value: Vec<Option<f64>>,
+    contract: Vec<Option<f64>>,
+    age: Vec<Option<f64>>,
+}
+
+fn u32_opt(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u32>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::UInt32)?
+        .u32()?
+        .iter()
+        .collect())
+}
+
+fn i32_opt(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i32>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Int32)?
+        .i32()?
+        .iter()
+        .collect())
+}
+
+fn f64_opt(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Float64)?
+        .f64()?
+        .iter()
+        .collect())
+}
+
+impl Explain {
+    fn read(df: &DataFrame) -> PolarsResult<Explain> {
+        Ok(Explain {
+            best_origin: u32_opt(df, "best_origin")?,
+            best_stage: u32_opt(df, "best_stage")?,
+            best_rate: f64_opt(df, "best_rate")?,
+            origins: u32_opt(df, "origins")?,
+            reports: u32_opt(df, "reports")?,
+            stage_max: u32_opt(df, "stage_max")?,
+            to_club: u32_opt(df, "to_club")?,
+            from_club: u32_opt(df, "from_club")?,
+            buyer_rate: f64_opt(df, "buyer_rate")?,
+            seller_rate: f64_opt(df, "seller_rate")?,
+            season_rate: f64_opt(df, "season_rate")?,
+            summer: u32_opt(df, "summer")?,
+            base_rate: f64_opt(df, "base_rate")?,
+            days_to_close: i32_opt(df, "days_to_close")?,
+            lead: i32_opt(df, "lead")?,
+            recent: u32_opt(df, "recent")?,
+            previous: u32_opt(df, "previous")?,
+            value: f64_opt(df, "market_value_eur")?,
+            contract: f64_opt(df, "contract_months")?,
+            age: f64_opt(df, "player_age")?,
+        })
+    }
+
+    fn pct(v: Option<f64>) -> String {
+        v.map_or_else(|| "?".into(), |p| format!("{:.0}%", 100.0 * p))
+    }
+
+    /// Words for one group of inputs at row `i`.
+    fn words(&self, group: &str, i: usize, names: &Namer) -> String {
+        let club = |id: Option<u32>| {
+            id.and_then(|c| names.clubs.get(c as usize))
+                .cloned()
+                .unwrap_or_else(|| "unknown club".into())
+        };
+        match group {
+            "evidence" => {
+                let source = self.best_origin[i]
+                    .and_then(|s| names.sources.get(s as usize))
+                    .cloned()
+                    .unwrap_or_else(|| "?".into());
+                let stage = self.best_stage[i]
+                    .and_then(Stage::from_rank)
+                    .map_or("?", Stage::name);
+                if self.best_stage[i] == Some(Stage::Denied.rank()) {
+                    format!(
+                        "denial by {source}, whose denials hold {} of the time",
+                        Self::pct(self.best_rate[i])
+                    )
+                } else {
+                    format!(
+                        "{stage}-stage report by {source}, right {} of the time",
+                        Self::pct(self.best_rate[i])
+                    )
+                }
+            }
+            "origins" => format!("{} independent source(s)", self.origins[i].unwrap_or(0)),
+            "reports" => format!("{} report(s)", self.reports[i].unwrap_or(0)),
+            "stage" => format!(
+                "strongest wording: {}",
+                self.stage_max[i]
+                    .and_then(Stage::from_rank)
+                    .map_or("?", Stage::name)
+            ),
+            "denial" => "a report denies it".into(),
+            "buyer" => format!(
+                "{} completes {} of its links as buyer",
+                club(self.to_club[i]),
+                Self::pct(self.buyer_rate[i])
+            ),
+            "seller" => match self.from_club[i] {
+                Some(_) => format!(
+                    "{} sells {} of the players it is linked with",
+                    club(self.from_club[i]),
+                    Self::pct(self.seller_rate[i])
+                ),
+                None => "selling club unknown".into(),
+            },
+            "season" => format!(
+                "{} windows: {} of rumoured deals happen",
+                if self.summer[i] == Some(1) {
+                    "summer"
+                } else {
+                    "winter"
+                },
+                Self::pct(self.season_rate[i])
+            ),
+            "timing" => format!(
+                "last report {} days before the window closes; {} days to go",
+                self.days_to_close[i].unwrap_or(0),
+                self.lead[i].unwrap_or(0)
+            ),
+            "momentum" => format!(
+                "{} report(s) in the last period against {} before",
+                self.recent[i].unwrap_or(0),
+                self.previous[i].unwrap_or(0)
+            ),
+            "value" => self.value[i].map_or_else(
+                || "market value unknown".into(),
+                |v| format!("market value €{:.1}m", v / 1e6),
+            ),
+            "contract" => self.contract[i].map_or_else(
+                || "contract end unknown".into(),
+                |m| format!("{m:.0} months left on contract"),
+            ),
+            "age" => self.age[i].map_or_else(|| "age unknown".into(), |a| format!("age {a:.0}")),
+            "base" => format!(
+                "{} of resolved deals happened",
+                Self::pct(self.base_rate[i])
+            ),
+            _ => group.to_string(),
+        }
+    }
+}
+
+/// Which reason group an input belongs to.
+fn group_of(input: &str) -> &'static str {
+    match input {
+        "x_evidence" | "x_best_logit" => "evidence",
+        "x_origins_log" => "origins",
+        "x_reports_log" => "reports",
+        s if s.starts_with("x_stage_") => "stage",
+        "x_any_denial" => "denial",
+        "x_buyer_logit" => "buyer",
+        "x_seller_logit" | "x_seller_missing" => "seller",
+        "x_season_logit" | "x_winter" | "x_evidence_winter" => "season",
+        "x_days_to_close_log" | "x_lead_log" => "timing",
+        "x_momentum" => "momentum",
+        "x_value_log" | "x_value_missing" => "value",
+        "x_contract_months" | "x_contract_missing" => "contract",
+        "x_age" | "x_age_missing" => "age",
+        _ => "other",
+    }
+}
+
+/// Predicts every row of `rows` (a frame of [`crate::score::features::model_matrix_columns`]).
+pub fn predict(
+    model: &Model,
+    rows: &DataFrame,
+    band: f64,
+    names: &Namer,
+) -> PolarsResult<Vec<Prediction>> {
+    let n = rows.height();
+    let explain = Explain::read(rows)?;
+    let z = Normal::new(0.0, 1.0)
+        .map(|d| d.inverse_cdf(0.5 + band / 2.0))
+        .unwrap_or(1.645);
+    let sign = |c: f64| if c >= 0.0 { "+" } else { "−" };
+    match model {
+        Model::Prior { .. } => {
+            let base = f64_column(rows, "x_base_logit")?;
+            let ev = f64_column(rows, "x_evidence")?;
+            let lo = f64_column(rows, "evidence_low")?;
+            let hi = f64_column(rows, "evidence_high")?;
+            Ok((0..n)
+                .map(|i| {
+                    let mut reasons = vec![(ev[i], "evidence"), (0.0, "origins"), (0.0, "base")];
+                    reasons.truncate(3);
+                    Prediction {
+                        likelihood: sigmoid(base[i] + ev[i]),
+                        low: sigmoid(base[i] + lo[i]),
+                        high: sigmoid(base[i] + hi[i]),
+                        reasons: reasons
+                            .iter()
+                            .map(|(c, g)| {
+                                let w = explain.words(g, i, names);
+                                if *g == "evidence" {
+                                    format!("{} {w}", sign(*c))
+                                } else {
+                                    w
+                                }
+                            })
+                            .collect(),
+                    }
+                })
+                .collect())
+        }
+        Model::Logistic {
+            inputs,
+            means,
+            sds,
+            fit,
+            calibrator,
+            ..
+        } => {
+            let columns: Vec<Vec<f64>> = inputs
+                .iter()
+                .map(|c| f64_column(rows, c))
+                .collect::<PolarsResult<_>>()?;
+            let mut out = Vec::with_capacity(n);
+            for i in 0..n {
+                let row = design(&columns, means, sds, &[i]);
+                let eta = fit.linear(&row.x);
+                let se = fit.linear_se(&row.x);
+                let (p, low, high) = (
+                    calibrator.apply(eta),
+                    calibrator.apply(eta - z * se),
+                    calibrator.apply(eta + z * se),
+                );
+                // Contributions on the logit scale, summed by reason group.
+                let mut groups: Vec<(&'static str, f64)> = Vec::new();
+                for (j, name) in inputs.iter().enumerate() {
+                    let c = fit.coef[j + 1] * row.x[j + 1];
+                    let g = group_of(name);
+                    match groups.iter_mut().find(|(n, _)| *n == g) {
+                        Some(slot) => slot.1 += c,
+                        None => groups.push((g, c)),
+                    }
+                }
+                groups.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(b.0)));
+                let reasons = groups
+                    .iter()
+                    .take(3)
+                    .map(|(g, c)| format!("{} {}", sign(*c), explain.words(g, i, names)))
+                    .collect();
+                out.push(Prediction {
+                    likelihood: p,
+                    low: low.min(p),
+                    high: high.max(p),
+                    reasons,
+                });
+            }
+            Ok(out)
+        }
+    }
+}
