@@ -47,12 +47,10 @@ impl NameKind {
     }
 }
 
-/// Words that do not tell clubs apart (compared after folding).
-const CLUB_NOISE: &[&str] = &[
-    "fc", "afc", "cf", "sc", "ac", "as", "ss", "ssc", "cd", "ud", "sd", "rc", "rcd", "fk", "sk",
-    "sv", "vfb", "vfl", "tsg", "bsc", "fsv", "acf", "cfc", "uc", "us", "losc", "ogc", "sl", "rsc",
-    "bc", "club", "de", "calcio", "the", "football", "futbol",
-];
+/// Words that do not tell clubs apart (compared after folding). Deliberately short: dropping
+/// `SV`/`SC` would merge Karlsruher SV with Karlsruher SC, and a wrong merge is silent while a
+/// missed one shows up in `unmatched.csv` and is fixed with an alias.
+const CLUB_NOISE: &[&str] = &["fc", "afc", "cf", "club", "calcio", "de", "the", "football"];
 
 /// Unicode folding, lower case, punctuation to spaces, single spaces, trimmed.
 pub fn fold(raw: &str) -> String {
@@ -80,9 +78,16 @@ pub fn key(kind: NameKind, raw: &str) -> String {
     let folded = fold(raw);
     match kind {
         NameKind::Club => {
+            // Founding years and numbers (`Schalke 04`, `1899 Hoffenheim`) and a leading `1`
+            // (`1. FC Köln`) go; a single digit elsewhere is a reserve side (`Zenit 2`) and stays.
             let kept: Vec<&str> = folded
                 .split(' ')
-                .filter(|w| !CLUB_NOISE.contains(w) && !w.bytes().all(|b| b.is_ascii_digit()))
+                .enumerate()
+                .filter(|(i, w)| {
+                    let number = w.bytes().all(|b| b.is_ascii_digit());
+                    !CLUB_NOISE.contains(w) && !(number && (w.len() >= 2 || (*i == 0 && *w == "1")))
+                })
+                .map(|(_, w)| w)
                 .collect();
             if kept.is_empty() {
                 folded
@@ -297,7 +302,9 @@ impl NameTable {
 /// Applies an `old → new` id map to a `UInt32` column of `df` in place.
 pub fn remap_ids(df: &mut DataFrame, column: &str, old_to_new: &[u32]) -> PolarsResult<()> {
     let ca = df.column(column)?.u32()?;
-    let mapped: UInt32Chunked = ca.apply_values(|v| old_to_new[v as usize]);
+    // Slots under a null hold arbitrary values: map what is in range, leave the rest.
+    let mapped: UInt32Chunked =
+        ca.apply_values(|v| old_to_new.get(v as usize).copied().unwrap_or(v));
     df.with_column(mapped.with_name(column.into()).into_column())?;
     Ok(())
 }
@@ -325,9 +332,23 @@ mod tests {
         assert_eq!(key(NameKind::Club, "FC Schalke 04"), "schalke");
         assert_eq!(key(NameKind::Club, "1.FC Köln"), "koln");
         assert_eq!(
+            key(NameKind::Club, "Atlético de Madrid"),
+            key(NameKind::Club, "Atletico Madrid")
+        );
+        // Distinct clubs stay distinct (aliases join the rest: AC Milan / Milan).
+        assert_ne!(
             key(NameKind::Club, "AC Milan"),
             key(NameKind::Club, "Milan")
         );
+        assert_ne!(
+            key(NameKind::Club, "Karlsruher SV"),
+            key(NameKind::Club, "Karlsruher SC")
+        );
+        assert_ne!(
+            key(NameKind::Club, "Zenit 2 S-Pb"),
+            key(NameKind::Club, "Zenit S-Pb")
+        );
+        assert_eq!(key(NameKind::Club, "1.FSV Mainz 05"), "fsv mainz");
         assert_eq!(key(NameKind::Club, "FC"), "fc", "never empty");
         assert_eq!(
             key(NameKind::Source, "www.dailymail.co.uk"),

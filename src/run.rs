@@ -821,8 +821,8 @@ fn deals_report(
         &nf.clubs,
     );
     let lf = with_names(
-        lf.with_column(col("best_origin").alias("best_source")),
-        "best_source",
+        lf.with_column(col("key_origin").alias("key_source")),
+        "key_source",
         &nf.sources,
     );
     lf.select([
@@ -846,8 +846,9 @@ fn deals_report(
         col("n_sources").alias("sources"),
         col("origins").alias("independent_sources"),
         col("source_list"),
-        col("best_source"),
-        col("best_rate").alias("best_source_rate"),
+        col("key_source"),
+        code_names(col("key_stage"), &Stage::NAMES).alias("key_stage"),
+        col("key_rate").alias("key_source_rate"),
         col("evidence"),
         col("buyer_rate"),
         col("seller_rate"),

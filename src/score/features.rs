@@ -8,8 +8,9 @@
 //! * evidence: `evidence` = Σ over independent origins of `logit(h) − logit(base)`, where
 //!   `h` is the origin's shrunk hit rate at the strongest stage it reported (for a denial,
 //!   one minus it) and `base` the share of resolved deals that happened; `evidence_low/high`
-//!   use the ends of the credible intervals; `best_logit`, `best_origin`, `best_stage`,
-//!   `best_rate` describe the most convincing origin; `origins`, `reports`, `n_sources`.
+//!   use the ends of the credible intervals; `key_origin`, `key_stage`, `key_rate` (with
+//!   `key_rate_low/high`) describe the most informative origin (largest `|logit(h) −
+//!   logit(base)|`); `origins`, `reports`, `n_sources`.
 //!   A report's *origin* is the source it cites (`cites`), or, when it repeats the wording of
 //!   an earlier report of the same deal within `copy_window_days`, that report's origin; else
 //!   its own source. Copies therefore add no evidence.
@@ -122,6 +123,16 @@ fn fixed_sum(e: Expr) -> Expr {
 }
 
 const DEAL: [&str; 3] = ["player", "to_club", "window"];
+
+/// Within a deal, the value of the most informative origin: the largest `|ev|`, ties to the
+/// smaller origin id.
+fn key_first(e: Expr) -> Expr {
+    e.sort_by(
+        [col("ev").abs(), col("origin")],
+        SortMultipleOptions::default().with_order_descending_multi([true, false]),
+    )
+    .first()
+}
 
 fn deal_keys(extra_first: &[&str]) -> Vec<Expr> {
     extra_first
@@ -357,21 +368,11 @@ pub fn deal_features(
             fixed_sum(col("ev_low")).alias("evidence_low"),
             fixed_sum(col("ev_high")).alias("evidence_high"),
             len().cast(DataType::UInt32).alias("origins"),
-            col("h").max().alias("best_rate"),
-            col("origin")
-                .sort_by(
-                    [col("h"), col("origin")],
-                    SortMultipleOptions::default().with_order_descending_multi([true, false]),
-                )
-                .first()
-                .alias("best_origin"),
-            col("o_stage")
-                .sort_by(
-                    [col("h"), col("origin")],
-                    SortMultipleOptions::default().with_order_descending_multi([true, false]),
-                )
-                .first()
-                .alias("best_stage"),
+            key_first(col("h")).alias("key_rate"),
+            key_first(col("h_low")).alias("key_rate_low"),
+            key_first(col("h_high")).alias("key_rate_high"),
+            key_first(col("origin")).alias("key_origin"),
+            key_first(col("o_stage")).alias("key_stage"),
         ]);
 
     // Claim aggregates.
@@ -502,7 +503,7 @@ pub fn deal_features(
 /// Names of the model's numeric inputs, in order.
 pub const MODEL_INPUTS: [&str; 26] = [
     "x_evidence",
-    "x_best_logit",
+    "x_key_logit",
     "x_origins_log",
     "x_reports_log",
     "x_winter",
@@ -536,9 +537,9 @@ pub fn model_matrix_columns(features: LazyFrame) -> LazyFrame {
     let stage = |s: Stage| f(col("stage_max").eq(lit(s.rank())));
     features.with_columns([
         f(col("evidence")).fill_null(lit(0.0)).alias("x_evidence"),
-        logit_expr(f(col("best_rate")))
+        logit_expr(f(col("key_rate")))
             .fill_null(lit(0.0))
-            .alias("x_best_logit"),
+            .alias("x_key_logit"),
         f(col("origins"))
             .fill_null(lit(0.0))
             .log1p()

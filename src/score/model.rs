@@ -10,9 +10,11 @@
 //!   below. The final regression is then fitted on all rows.
 //! * Band: the linear predictor `± z·se` (its standard error from the penalised Hessian),
 //!   passed through the calibrator.
-//! * Prior model (too few resolved deals, or only one outcome among them):
-//!   `p = sigmoid(logit(base) + evidence)`, the naive-Bayes combination of the independent
-//!   sources' shrunk hit rates; band from their credible intervals.
+//! * Prior model (too few resolved deals, or only one outcome among them): the likelihood is
+//!   the shrunk hit rate of the most informative independent report (its source at its stage;
+//!   for a denial, one minus the denials' record), and the band its credible interval. Adding
+//!   up several reports needs to know how they relate to each other, which only the fitted
+//!   model learns from history.
 
 use std::collections::HashSet;
 
@@ -23,7 +25,7 @@ use crate::config::LikelihoodConfig;
 use crate::score::features::MODEL_INPUTS;
 use crate::stage::Stage;
 use crate::stats::isotonic::Isotonic;
-use crate::stats::logistic::{self, sigmoid, LogisticFit, Platt};
+use crate::stats::logistic::{self, LogisticFit, Platt};
 
 /// How probabilities are calibrated.
 #[derive(Debug, Clone)]
@@ -317,9 +319,9 @@ pub struct Prediction {
 
 /// Row values needed to explain a prediction.
 struct Explain {
-    best_origin: Vec<Option<u32>>,
-    best_stage: Vec<Option<u32>>,
-    best_rate: Vec<Option<f64>>,
+    key_origin: Vec<Option<u32>>,
+    key_stage: Vec<Option<u32>>,
+    key_rate: Vec<Option<f64>>,
     origins: Vec<Option<u32>>,
     reports: Vec<Option<u32>>,
     stage_max: Vec<Option<u32>>,
@@ -369,9 +371,9 @@ fn f64_opt(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
 impl Explain {
     fn read(df: &DataFrame) -> PolarsResult<Explain> {
         Ok(Explain {
-            best_origin: u32_opt(df, "best_origin")?,
-            best_stage: u32_opt(df, "best_stage")?,
-            best_rate: f64_opt(df, "best_rate")?,
+            key_origin: u32_opt(df, "key_origin")?,
+            key_stage: u32_opt(df, "key_stage")?,
+            key_rate: f64_opt(df, "key_rate")?,
             origins: u32_opt(df, "origins")?,
             reports: u32_opt(df, "reports")?,
             stage_max: u32_opt(df, "stage_max")?,
@@ -405,22 +407,23 @@ impl Explain {
         };
         match group {
             "evidence" => {
-                let source = self.best_origin[i]
+                let source = self.key_origin[i]
                     .and_then(|s| names.sources.get(s as usize))
                     .cloned()
                     .unwrap_or_else(|| "?".into());
-                let stage = self.best_stage[i]
+                let stage = self.key_stage[i]
                     .and_then(Stage::from_rank)
                     .map_or("?", Stage::name);
-                if self.best_stage[i] == Some(Stage::Denied.rank()) {
+                if self.key_stage[i] == Some(Stage::Denied.rank()) {
+                    // key_rate is the chance the deal happens; the denials' record is its complement.
                     format!(
                         "denial by {source}, whose denials hold {} of the time",
-                        Self::pct(self.best_rate[i])
+                        Self::pct(self.key_rate[i].map(|r| 1.0 - r))
                     )
                 } else {
                     format!(
                         "{stage}-stage report by {source}, right {} of the time",
-                        Self::pct(self.best_rate[i])
+                        Self::pct(self.key_rate[i])
                     )
                 }
             }
@@ -486,7 +489,7 @@ impl Explain {
 /// Which reason group an input belongs to.
 fn group_of(input: &str) -> &'static str {
     match input {
-        "x_evidence" | "x_best_logit" => "evidence",
+        "x_evidence" | "x_key_logit" => "evidence",
         "x_origins_log" => "origins",
         "x_reports_log" => "reports",
         s if s.starts_with("x_stage_") => "stage",
@@ -518,30 +521,25 @@ pub fn predict(
     let sign = |c: f64| if c >= 0.0 { "+" } else { "−" };
     match model {
         Model::Prior { .. } => {
-            let base = f64_column(rows, "x_base_logit")?;
-            let ev = f64_column(rows, "x_evidence")?;
-            let lo = f64_column(rows, "evidence_low")?;
-            let hi = f64_column(rows, "evidence_high")?;
+            // The most informative independent report decides: its source's record at its stage.
+            let rate = f64_column(rows, "key_rate")?;
+            let lo = f64_column(rows, "key_rate_low")?;
+            let hi = f64_column(rows, "key_rate_high")?;
+            let base = f64_column(rows, "base_rate")?;
             Ok((0..n)
-                .map(|i| {
-                    let mut reasons = vec![(ev[i], "evidence"), (0.0, "origins"), (0.0, "base")];
-                    reasons.truncate(3);
-                    Prediction {
-                        likelihood: sigmoid(base[i] + ev[i]),
-                        low: sigmoid(base[i] + lo[i]),
-                        high: sigmoid(base[i] + hi[i]),
-                        reasons: reasons
-                            .iter()
-                            .map(|(c, g)| {
-                                let w = explain.words(g, i, names);
-                                if *g == "evidence" {
-                                    format!("{} {w}", sign(*c))
-                                } else {
-                                    w
-                                }
-                            })
-                            .collect(),
-                    }
+                .map(|i| Prediction {
+                    likelihood: rate[i],
+                    low: lo[i].min(rate[i]),
+                    high: hi[i].max(rate[i]),
+                    reasons: vec![
+                        format!(
+                            "{} {}",
+                            sign(rate[i] - base[i]),
+                            explain.words("evidence", i, names)
+                        ),
+                        explain.words("origins", i, names),
+                        explain.words("base", i, names),
+                    ],
                 })
                 .collect())
         }
