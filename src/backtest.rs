@@ -144,6 +144,7 @@ pub fn backtest(
                 .clone()
                 .lazy()
                 .filter(col("window").eq(lit(w)).and(col("lead").eq(lit(lead))))
+                .sort(["player", "to_club"], SortMultipleOptions::default())
                 .collect()?;
             if test.height() == 0 {
                 continue;

@@ -38,9 +38,10 @@ pub enum Error {
     #[error("interrupted; no report was changed")]
     Interrupted,
 
-    /// A table operation failed. This is a bug in rumour, not a problem with the input.
-    #[error("internal table error (please report): {}", first_lines(.0))]
-    Table(#[from] polars::error::PolarsError),
+    /// A table operation failed. This is a bug in rumour, not a problem with the input. Only
+    /// the head of polars' message is kept: its full text repeats the query plan at every level.
+    #[error("internal table error (please report): {0}")]
+    Table(String),
 }
 
 impl Error {
@@ -56,11 +57,11 @@ impl Error {
     }
 }
 
-/// The head of a polars error (its full text repeats the query plan at every level).
-fn first_lines(e: &polars::error::PolarsError) -> String {
-    let text = e.to_string();
-    let lines: Vec<&str> = text.lines().take(3).collect();
-    lines.join(" | ")
+impl From<polars::error::PolarsError> for Error {
+    fn from(e: polars::error::PolarsError) -> Self {
+        let text = e.to_string();
+        Error::Table(text.lines().next().unwrap_or_default().to_string())
+    }
 }
 
 /// A problem with an input file.

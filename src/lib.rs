@@ -26,6 +26,7 @@
 pub mod backtest;
 pub mod cli;
 pub mod config;
+pub mod deal;
 pub mod error;
 pub mod generate;
 pub mod import;

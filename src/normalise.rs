@@ -145,14 +145,13 @@ impl Aliases {
 #[derive(Debug, Clone)]
 pub struct NameTable {
     kind: NameKind,
-    raw: FastMap<Box<str>, u32>,
+    /// Raw spelling (trimmed) → its id and how often it was seen.
+    raw: FastMap<Box<str>, (u32, u64)>,
     /// Per id: the key.
     keys: Vec<String>,
     key_ids: FastMap<String, u32>,
     /// Per id: the canonical name from the alias table, if any.
     aliased: Vec<Option<String>>,
-    /// Per raw spelling (same index as insertion): (id, trimmed spelling, count).
-    spellings: Vec<(u32, Box<str>, u64)>,
 }
 
 impl NameTable {
@@ -163,7 +162,6 @@ impl NameTable {
             keys: Vec::new(),
             key_ids: FastMap::default(),
             aliased: Vec::new(),
-            spellings: Vec::new(),
         }
     }
 
@@ -174,9 +172,8 @@ impl NameTable {
     /// The id of a raw name (non-empty after trimming). Folding runs once per distinct
     /// spelling.
     pub fn intern(&mut self, raw: &str, aliases: &Aliases) -> u32 {
-        if let Some(&slot) = self.raw.get(raw) {
-            let entry = &mut self.spellings[slot as usize];
-            entry.2 += 1;
+        if let Some(entry) = self.raw.get_mut(raw) {
+            entry.1 += 1;
             return entry.0;
         }
         let mut k = key(self.kind, raw);
@@ -185,7 +182,16 @@ impl NameTable {
             canonical = Some(c.to_string());
             k = key(self.kind, c);
         }
-        let id = match self.key_ids.get(&k) {
+        let id = self.id_of_key(k);
+        if canonical.is_some() {
+            self.aliased[id as usize] = canonical;
+        }
+        self.raw.insert(raw.into(), (id, 1));
+        id
+    }
+
+    fn id_of_key(&mut self, k: String) -> u32 {
+        match self.key_ids.get(&k) {
             Some(&id) => id,
             None => {
                 let id = self.keys.len() as u32;
@@ -194,14 +200,31 @@ impl NameTable {
                 self.aliased.push(None);
                 id
             }
-        };
-        if canonical.is_some() {
-            self.aliased[id as usize] = canonical;
         }
-        let slot = self.spellings.len() as u32;
-        self.spellings.push((id, raw.trim().into(), 1));
-        self.raw.insert(raw.into(), slot);
-        id
+    }
+
+    /// Adds every spelling of `other` (with its count) and returns `other id → id here`.
+    /// Used to merge the tables of chunks read in parallel; `other`'s keys are moved over, not
+    /// recomputed.
+    pub fn absorb(&mut self, other: NameTable) -> Vec<u32> {
+        self.raw.reserve(other.raw.len());
+        self.key_ids.reserve(other.keys.len());
+        let map: Vec<u32> = other
+            .keys
+            .into_iter()
+            .zip(other.aliased)
+            .map(|(key, aliased)| {
+                let here = self.id_of_key(key);
+                if aliased.is_some() {
+                    self.aliased[here as usize] = aliased;
+                }
+                here
+            })
+            .collect();
+        for (spelling, (id, count)) in other.raw {
+            self.raw.entry(spelling).or_insert((map[id as usize], 0)).1 += count;
+        }
+        map
     }
 
     /// Number of distinct keys.
@@ -243,8 +266,8 @@ impl NameTable {
             .enumerate()
             .map(|(i, k)| (k.clone(), i as u32))
             .collect();
-        for s in &mut self.spellings {
-            s.0 = old_to_new[s.0 as usize];
+        for entry in self.raw.values_mut() {
+            entry.0 = old_to_new[entry.0 as usize];
         }
         old_to_new
     }
@@ -253,7 +276,7 @@ impl NameTable {
     /// spelling (ties: the smallest in byte order).
     pub fn display_names(&self) -> Vec<String> {
         let mut best: Vec<Option<(&str, u64)>> = vec![None; self.keys.len()];
-        for (id, spelling, count) in &self.spellings {
+        for (spelling, (id, count)) in &self.raw {
             let slot = &mut best[*id as usize];
             let better = match slot {
                 None => true,
@@ -277,7 +300,7 @@ impl NameTable {
     /// The raw spellings seen for every id, most used first (for the unmatched-names report).
     pub fn spellings_by_id(&self) -> Vec<Vec<&str>> {
         let mut by_id: Vec<Vec<(&str, u64)>> = vec![Vec::new(); self.keys.len()];
-        for (id, spelling, count) in &self.spellings {
+        for (spelling, (id, count)) in &self.raw {
             by_id[*id as usize].push((spelling, *count));
         }
         by_id

@@ -11,13 +11,13 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::{ingest, FileStats, IngestOptions, InputPaths, Inputs, Names, Reject};
 use crate::progress::Progress;
-use crate::report::{as_date, with_names};
+use crate::report::{as_date, gather_names, left_join_in_order, with_names};
 use crate::resolve::{counted_moves, outcome};
 use crate::score::likelihood::{history, model_for_day, open_leads, score_open_deals, History};
 use crate::score::model::{Model, Namer, Prediction, TrainingSummary};
 use crate::score::reliability::{deal_hit, reliability, story_hit, Reliability};
 use crate::stage::Stage;
-use crate::stories::{deals, prepare_claims, stories};
+use crate::stories::{prepare_claims, stories_and_deals};
 use crate::windows::{days_since_epoch, WindowCalendar};
 
 /// What to score.
@@ -178,14 +178,9 @@ pub fn prepare(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Res
     );
     let windows = calendar.table(&ordinals)?;
     let moves = counted_moves(&transfers, &config.outcomes);
-    let (stories_df, author_stories, deals_df) =
-        progress.stage("stories", || -> PolarsResult<_> {
-            Ok((
-                stories(&claims, "source", moves.clone(), &windows, config, as_of)?,
-                stories(&claims, "author", moves.clone(), &windows, config, as_of)?,
-                deals(&claims, moves.clone(), &windows, config, as_of)?,
-            ))
-        })?;
+    let resolved = progress.stage("stories and deals", || {
+        stories_and_deals(&claims, moves, &windows, config, as_of)
+    })?;
     Ok(Scored {
         config: config.clone(),
         as_of,
@@ -196,9 +191,9 @@ pub fn prepare(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Res
         claims,
         transfers,
         windows,
-        stories: stories_df,
-        author_stories,
-        deals: deals_df,
+        stories: resolved.stories,
+        author_stories: resolved.author_stories,
+        deals: resolved.deals,
     })
 }
 
@@ -273,14 +268,18 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
         sources: &source_names,
         clubs: &club_names,
     };
-    let (hist, model, open) = progress.stage("likelihood", || -> PolarsResult<_> {
+    let hist = progress.stage("training history", || -> PolarsResult<_> {
         let mut leads = config.likelihood.training_leads_days.clone();
         leads.extend(open_leads(&s.deals, &s.windows, s.as_of)?);
-        let hist = history(
+        history(
             &s.claims, &s.stories, &s.deals, &s.windows, config, &leads, s.as_of,
-        )?;
-        let model = model_for_day(&hist, &s.windows, config, s.as_of)?;
-        let open = score_open_deals(
+        )
+    })?;
+    let model = progress.stage("model fit", || {
+        model_for_day(&hist, &s.windows, config, s.as_of)
+    })?;
+    let open = progress.stage("open deals", || {
+        score_open_deals(
             &s.claims,
             &s.deals,
             &s.windows,
@@ -289,8 +288,7 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
             config,
             s.as_of,
             &namer,
-        )?;
-        Ok((hist, model, open))
+        )
     })?;
 
     progress
@@ -432,7 +430,7 @@ fn build_reports(
             windows.clone(),
             [col("window")],
             [col("window")],
-            JoinArgs::new(JoinType::Left),
+            left_join_in_order(),
         )
         .with_column(col("window_label").alias("window"))
         .drop(cols(["window_label"]))
@@ -493,7 +491,8 @@ fn build_reports(
     .sort(["club", "role"], SortMultipleOptions::default())
     .collect()?;
 
-    // Stories, sorted by ids (key order) for speed; names joined after.
+    // Stories, sorted by ids (key order: the order of the names' folded keys); names are
+    // gathered afterwards, which keeps that order and costs no hashing.
     let resolved = col("outcome")
         .eq(lit(outcome::CONFIRMED))
         .or(col("outcome").eq(lit(outcome::REFUTED)));
@@ -511,17 +510,7 @@ fn build_reports(
                 .otherwise(lit(NULL).cast(DataType::Boolean))
                 .alias("correct"),
         );
-    let stories_lf = window_label(stories_lf);
-    let stories_lf = with_names(
-        with_names(
-            with_names(stories_lf, "source", &nf.sources),
-            "player",
-            &nf.players,
-        ),
-        "to_club",
-        &nf.clubs,
-    );
-    let stories_report = stories_lf
+    let mut stories_report = window_label(stories_lf)
         .select([
             col("source"),
             col("player"),
@@ -537,6 +526,21 @@ fn build_reports(
             col("correct"),
         ])
         .collect()?;
+    gather_names(
+        &mut stories_report,
+        "source",
+        &s.names.sources.display_names(),
+    )?;
+    gather_names(
+        &mut stories_report,
+        "player",
+        &s.names.players.display_names(),
+    )?;
+    gather_names(
+        &mut stories_report,
+        "to_club",
+        &s.names.clubs.display_names(),
+    )?;
 
     // Open deals with their likelihoods.
     let deals_report = deals_report(s, &nf, open_rows, &predictions, model)?;

@@ -56,10 +56,11 @@ impl Stage {
 
     /// Parses a stage name, ignoring case and surrounding spaces.
     pub fn parse(s: &str) -> Option<Stage> {
-        let s = s.trim().to_ascii_lowercase();
+        // Runs for every claim: no allocation.
+        let s = s.trim();
         Stage::NAMES
             .iter()
-            .position(|n| *n == s)
+            .position(|n| n.eq_ignore_ascii_case(s))
             .and_then(|i| Stage::from_rank(i as u32))
     }
 }
@@ -184,7 +185,7 @@ pub fn infer_rank_expr(text: Expr, keywords: &BTreeMap<String, Vec<String>>) -> 
             .iter()
             .map(|p| regex::escape(&p.to_lowercase()))
             .collect();
-        let pattern = format!("(?i)\\b(?:{})", alternatives.join("|"));
+        let pattern = format!("(?i)(?-u:\\b)(?:{})", alternatives.join("|"));
         let cond = text
             .clone()
             .str()

@@ -44,10 +44,12 @@ impl Window {
             return None;
         }
         let year: i32 = year.parse().ok()?;
-        let season = match season.to_ascii_lowercase().as_str() {
-            "summer" => Season::Summer,
-            "winter" => Season::Winter,
-            _ => return None,
+        let season = if season.eq_ignore_ascii_case("summer") {
+            Season::Summer
+        } else if season.eq_ignore_ascii_case("winter") {
+            Season::Winter
+        } else {
+            return None;
         };
         Some(Window { year, season })
     }

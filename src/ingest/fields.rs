@@ -60,10 +60,13 @@ pub fn window(s: &str) -> Result<Window, String> {
 
 /// A finite number in `[min, max]`.
 pub fn number(s: &str, min: f64, max: f64) -> Result<f64, String> {
-    let v: f64 = s
-        .replace('_', "")
-        .parse()
-        .map_err(|_| "not a number".to_string())?;
+    // `1_000_000` is accepted; the copy is made only then (this runs for every value).
+    let parsed = if s.contains('_') {
+        s.replace('_', "").parse::<f64>()
+    } else {
+        s.parse::<f64>()
+    };
+    let v = parsed.map_err(|_| "not a number".to_string())?;
     if !v.is_finite() {
         return Err("not a finite number".into());
     }
@@ -86,6 +89,17 @@ impl TransferKind {
     pub const NAMES: [&'static str; 4] = ["permanent", "loan", "free", "end_of_loan"];
 
     pub fn parse(s: &str) -> Result<TransferKind, String> {
+        // The common spellings without an allocation (this runs for every transfer).
+        for (name, kind) in TransferKind::NAMES.iter().zip([
+            TransferKind::Permanent,
+            TransferKind::Loan,
+            TransferKind::Free,
+            TransferKind::EndOfLoan,
+        ]) {
+            if s.eq_ignore_ascii_case(name) {
+                return Ok(kind);
+            }
+        }
         let norm: String = s
             .trim()
             .to_ascii_lowercase()

@@ -18,7 +18,6 @@ mod fields;
 mod reader;
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -148,6 +147,45 @@ pub const ALIAS_COLUMNS: &[ColumnSpec] = &[
     },
 ];
 
+/// Positions of the claims columns in [`CLAIM_COLUMNS`] (every column has one, used or not).
+#[allow(dead_code)]
+mod claim_col {
+    pub const CLAIM_ID: usize = 0;
+    pub const PUBLISHED: usize = 1;
+    pub const SOURCE: usize = 2;
+    pub const AUTHOR: usize = 3;
+    pub const PLAYER: usize = 4;
+    pub const FROM_CLUB: usize = 5;
+    pub const TO_CLUB: usize = 6;
+    pub const STAGE: usize = 7;
+    pub const WINDOW: usize = 8;
+    pub const TEXT: usize = 9;
+    pub const URL: usize = 10;
+    pub const CITES: usize = 11;
+    pub const MARKET_VALUE_EUR: usize = 12;
+    pub const CONTRACT_UNTIL: usize = 13;
+    pub const PLAYER_AGE: usize = 14;
+    pub const FEE_EUR: usize = 15;
+}
+
+/// Positions of the transfers columns in [`TRANSFER_COLUMNS`].
+mod transfer_col {
+    pub const PLAYER: usize = 0;
+    pub const FROM_CLUB: usize = 1;
+    pub const TO_CLUB: usize = 2;
+    pub const DATE: usize = 3;
+    pub const WINDOW: usize = 4;
+    pub const FEE_EUR: usize = 5;
+    pub const KIND: usize = 6;
+}
+
+/// Positions of the alias columns in [`ALIAS_COLUMNS`].
+mod alias_col {
+    pub const KIND: usize = 0;
+    pub const ALIAS: usize = 1;
+    pub const CANONICAL: usize = 2;
+}
+
 /// A row that was not used, and why.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Reject {
@@ -185,6 +223,27 @@ impl Default for Names {
             clubs: NameTable::new(NameKind::Club),
             sources: NameTable::new(NameKind::Source),
             authors: NameTable::new(NameKind::Author),
+        }
+    }
+}
+
+impl Names {
+    /// The table of one kind of name.
+    pub fn table(&self, kind: NameKind) -> &NameTable {
+        match kind {
+            NameKind::Player => &self.players,
+            NameKind::Club => &self.clubs,
+            NameKind::Source => &self.sources,
+            NameKind::Author => &self.authors,
+        }
+    }
+
+    pub fn table_mut(&mut self, kind: NameKind) -> &mut NameTable {
+        match kind {
+            NameKind::Player => &mut self.players,
+            NameKind::Club => &mut self.clubs,
+            NameKind::Source => &mut self.sources,
+            NameKind::Author => &mut self.authors,
         }
     }
 }
@@ -366,7 +425,7 @@ fn read_aliases(path: &Path, aliases: &mut Aliases, log: &mut RejectLog) -> Resu
 }
 
 fn parse_alias(row: &Row, aliases: &mut Aliases) -> Result<(), RowProblem> {
-    let kind_raw = row.required("kind")?;
+    let kind_raw = row.required(alias_col::KIND)?;
     let kind = NameKind::parse(kind_raw).ok_or_else(|| {
         RowProblem::new(
             "kind",
@@ -374,8 +433,8 @@ fn parse_alias(row: &Row, aliases: &mut Aliases) -> Result<(), RowProblem> {
             "unknown kind; expected club, player, source or author",
         )
     })?;
-    let alias = row.required("alias")?;
-    let canonical = row.required("canonical")?;
+    let alias = row.required(alias_col::ALIAS)?;
+    let canonical = row.required(alias_col::CANONICAL)?;
     if let Some(existing) = aliases.insert(kind, alias, canonical) {
         return Err(RowProblem::new(
             "canonical",
@@ -386,46 +445,125 @@ fn parse_alias(row: &Row, aliases: &mut Aliases) -> Result<(), RowProblem> {
     Ok(())
 }
 
-/// Column builders of the claims table.
-#[derive(Default)]
-struct ClaimColumns {
-    line: Vec<u32>,
-    claim_id: Vec<String>,
-    published: Vec<i32>,
-    source: Vec<u32>,
-    author: Vec<Option<u32>>,
-    player: Vec<u32>,
-    from_club: Vec<Option<u32>>,
-    to_club: Vec<u32>,
-    stage: Vec<Option<u32>>,
-    window: Vec<i32>,
-    window_inferred: Vec<bool>,
-    text: Vec<Option<String>>,
-    text_hash: Vec<Option<u64>>,
-    cites: Vec<Option<u32>>,
-    market_value: Vec<Option<f64>>,
-    contract_until: Vec<Option<i32>>,
-    age: Vec<Option<f64>>,
-    fee: Vec<Option<f64>>,
+/// Rows of one chunk of a file, parsed with the chunk's own name tables.
+struct Chunk {
+    frame: DataFrame,
+    names: Names,
+    /// `(line, problem)` in line order.
+    problems: Vec<(u64, RowProblem)>,
+    read: u64,
+    used: u64,
 }
 
-fn opt_date(d: Option<NaiveDate>) -> Option<i32> {
-    d.map(days_since_epoch)
+/// Threads for reading one file: `POLARS_MAX_THREADS` if set (the same knob as the table
+/// work), else the machine's cores. The result does not depend on it.
+fn read_threads() -> usize {
+    std::env::var("POLARS_MAX_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
 }
 
-/// Dates are carried as day numbers (`Int32`, days since 1970-01-01) inside the pipeline, so
-/// that date arithmetic is integer arithmetic; reports turn them back into dates.
-fn date_series(name: &str, v: Vec<Option<i32>>) -> Column {
-    Column::new(name.into(), v)
+/// Reads `table` in parallel chunks with `parse`, then merges the chunks' names into `names`
+/// (renumbering the `id_columns`) and their rows, in file order.
+fn read_chunked(
+    table: CsvTable,
+    names: &mut Names,
+    id_columns: &[(&str, NameKind)],
+    parse: &(dyn Fn(CsvTable) -> Result<Chunk> + Sync),
+) -> Result<(DataFrame, Vec<(u64, RowProblem)>, u64, u64)> {
+    let t0 = std::time::Instant::now();
+    let prof = std::env::var("RUMOUR_PROFILE").is_ok();
+    let parts = table.split(read_threads())?;
+    if prof {
+        eprintln!("  ingest: split into {} at {:?}", parts.len(), t0.elapsed());
+    }
+    let results: Vec<Result<Chunk>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || parse(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Usage("a reading thread panicked".into())))
+            })
+            .collect()
+    });
+    if prof {
+        eprintln!("  ingest: parsed {:?}", t0.elapsed());
+    }
+    let mut frames = Vec::with_capacity(results.len());
+    let mut problems = Vec::new();
+    let (mut read, mut used) = (0, 0);
+    for chunk in results {
+        let mut chunk = chunk?;
+        // Each kind of name is merged once; its map renumbers every column of that kind.
+        let mut maps: Vec<(NameKind, Vec<u32>)> = Vec::new();
+        for (column, kind) in id_columns {
+            if !maps.iter().any(|(k, _)| k == kind) {
+                let other = std::mem::replace(chunk.names.table_mut(*kind), NameTable::new(*kind));
+                maps.push((*kind, names.table_mut(*kind).absorb(other)));
+            }
+            if let Some((_, map)) = maps.iter().find(|(k, _)| k == kind) {
+                crate::normalise::remap_ids(&mut chunk.frame, column, map)?;
+            }
+        }
+        frames.push(chunk.frame);
+        problems.append(&mut chunk.problems);
+        read += chunk.read;
+        used += chunk.used;
+    }
+    let mut frames = frames.into_iter();
+    let mut frame = frames.next().unwrap_or_default();
+    for f in frames {
+        frame.vstack_mut_owned(f)?;
+    }
+    if prof {
+        eprintln!("  ingest: merged {:?}", t0.elapsed());
+    }
+    Ok((frame, problems, read, used))
 }
 
-fn line_u32(file: &Path, line: u64) -> Result<u32> {
-    u32::try_from(line).map_err(|_| {
-        Error::Input(InputError::Header {
+/// Records a chunk's row problem: under `strict` it ends the chunk with an error.
+fn note_problem(
+    problems: &mut Vec<(u64, RowProblem)>,
+    strict: bool,
+    file: &Path,
+    line: u64,
+    p: RowProblem,
+) -> Result<()> {
+    if strict {
+        return Err(Error::Input(InputError::Row {
             file: file.to_path_buf(),
-            message: "more than 4,294,967,295 lines are not supported".into(),
-        })
-    })
+            line,
+            column: p.column,
+            value: p.value,
+            reason: p.reason,
+        }));
+    }
+    problems.push((line, p));
+    Ok(())
+}
+
+/// Moves a file's problems into the reject log and fills its row counts.
+fn log_problems(
+    log: &mut RejectLog,
+    path: &Path,
+    problems: Vec<(u64, RowProblem)>,
+    stats: &mut FileStats,
+    read: u64,
+    used: u64,
+) -> Result<()> {
+    stats.rows_read = read;
+    stats.rows_used = used;
+    stats.rows_rejected = problems.len() as u64;
+    for (line, p) in problems {
+        log.push(path, line, p)?;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -439,117 +577,181 @@ fn read_claims(
     log: &mut RejectLog,
     progress: &Progress,
 ) -> Result<(DataFrame, FileStats)> {
-    let mut table = CsvTable::open(
+    let table = CsvTable::open(
         path,
         CLAIM_COLUMNS,
         &config.columns.claims,
         config.limits.max_field_bytes,
     )?;
     let mut stats = stats_for(&table);
-    let has_ids = table.has_column("claim_id");
-    let limits = &config.limits;
-    let mut c = ClaimColumns::default();
     let bar = progress.bytes("reading claims", table.progress().1);
+    let parse = |part: CsvTable| claims_chunk(part, config, calendar, opts, aliases, &bar);
+    let ids = [
+        ("source", NameKind::Source),
+        ("cites", NameKind::Source),
+        ("author", NameKind::Author),
+        ("player", NameKind::Player),
+        ("from_club", NameKind::Club),
+        ("to_club", NameKind::Club),
+    ];
+    let (df, problems, read, used) = read_chunked(table, names, &ids, &parse)?;
+    bar.finish_and_clear();
+    if read == 0 {
+        return Err(Error::Input(InputError::Header {
+            file: path.to_path_buf(),
+            message: "the file has a header but no claims".into(),
+        }));
+    }
+    log_problems(log, path, problems, &mut stats, read, used)?;
+    Ok((df, stats))
+}
+
+/// Parses one chunk of the claims file.
+fn claims_chunk(
+    mut table: CsvTable,
+    config: &Config,
+    calendar: &WindowCalendar,
+    opts: &IngestOptions,
+    aliases: &Aliases,
+    bar: &indicatif::ProgressBar,
+) -> Result<Chunk> {
+    let path = table.path().to_path_buf();
+    let limits = &config.limits;
+    let cap = (table.progress().1 / 128).min(1 << 26) as usize;
+    let mut names = Names::default();
+    let mut problems = Vec::new();
+    let (mut read, mut used, mut reported) = (0u64, 0u64, 0u64);
+    let u32b = |n: &str| PrimitiveChunkedBuilder::<UInt32Type>::new(n.into(), cap);
+    let i32b = |n: &str| PrimitiveChunkedBuilder::<Int32Type>::new(n.into(), cap);
+    let f64b = |n: &str| PrimitiveChunkedBuilder::<Float64Type>::new(n.into(), cap);
+    let (mut line_b, mut source_b, mut author_b, mut player_b) =
+        (u32b("line"), u32b("source"), u32b("author"), u32b("player"));
+    let (mut from_b, mut to_b, mut stage_b, mut cites_b) = (
+        u32b("from_club"),
+        u32b("to_club"),
+        u32b("stage"),
+        u32b("cites"),
+    );
+    let (mut published_b, mut window_b, mut contract_b) =
+        (i32b("published"), i32b("window"), i32b("contract_until"));
+    let (mut value_b, mut age_b, mut fee_b) = (
+        f64b("market_value_eur"),
+        f64b("player_age"),
+        f64b("fee_eur"),
+    );
+    let mut inferred_b = BooleanChunkedBuilder::new("window_inferred".into(), cap);
+    let mut hash_b = PrimitiveChunkedBuilder::<UInt64Type>::new("text_hash".into(), cap);
+    let mut id_b = StringChunkedBuilder::new("claim_id".into(), cap);
+    let mut text_b = StringChunkedBuilder::new("text".into(), cap / 4);
+    let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
     loop {
-        if stats.rows_read % 65_536 == 0 {
-            bar.set_position(table.progress().0);
+        if read % 65_536 == 0 {
+            let at = table.progress().0;
+            bar.inc(at - reported);
+            reported = at;
         }
         let (line, outcome) = match table.next_row()? {
             Next::End => break,
             Next::Problem { line, problem } => (line, Err(problem)),
-            Next::Row(row) => {
-                let line = row.line;
-                (line, parse_claim(&row, calendar, opts, limits))
-            }
+            Next::Row(row) => (row.line, parse_claim(&row, calendar, opts, limits)),
         };
-        stats.rows_read += 1;
+        read += 1;
         let claim = match outcome {
             Ok(claim) => claim,
             Err(p) => {
-                stats.rows_rejected += 1;
-                log.push(path, line, p)?;
+                note_problem(&mut problems, opts.strict, &path, line, p)?;
                 continue;
             }
         };
         let from = claim.from_club.map(|s| names.clubs.intern(s, aliases));
         let to = names.clubs.intern(claim.to_club, aliases);
         if from == Some(to) {
-            stats.rows_rejected += 1;
-            log.push(
-                path,
-                line,
-                RowProblem::new(
-                    "to_club",
-                    claim.to_club,
-                    "to_club is the same club as from_club",
-                ),
-            )?;
+            let p = RowProblem::new(
+                "to_club",
+                claim.to_club,
+                "to_club is the same club as from_club",
+            );
+            note_problem(&mut problems, opts.strict, &path, line, p)?;
             continue;
         }
-        stats.rows_used += 1;
-        c.line.push(line_u32(path, line)?);
-        c.claim_id.push(match (has_ids, claim.claim_id) {
-            (_, Some(id)) => id.to_string(),
-            (_, None) => format!("line-{line}"),
-        });
-        c.published.push(days_since_epoch(claim.published));
-        c.source.push(names.sources.intern(claim.source, aliases));
-        c.author
-            .push(claim.author.map(|a| names.authors.intern(a, aliases)));
-        c.player.push(names.players.intern(claim.player, aliases));
-        c.from_club.push(from);
-        c.to_club.push(to);
-        c.stage.push(claim.stage.map(|s| s.rank()));
-        c.window.push(claim.window.map_or_else(
-            || calendar.window_for(claim.published).ordinal(),
-            |w| w.ordinal(),
-        ));
-        c.window_inferred.push(claim.window.is_none());
-        c.text.push(if claim.stage.is_none() {
-            claim.text.map(str::to_string)
+        used += 1;
+        line_b.append_value(line_u32(&path, line)?);
+        match claim.claim_id {
+            Some(id) => id_b.append_value(id),
+            None => id_b.append_value(format!("line-{line}")),
+        }
+        published_b.append_value(days_since_epoch(claim.published));
+        source_b.append_value(names.sources.intern(claim.source, aliases));
+        author_b.append_option(claim.author.map(|a| names.authors.intern(a, aliases)));
+        player_b.append_value(names.players.intern(claim.player, aliases));
+        from_b.append_option(from);
+        to_b.append_value(to);
+        stage_b.append_option(claim.stage.map(|s| s.rank()));
+        window_b.append_value(
+            claim
+                .window
+                .unwrap_or_else(|| calendar.window_for(claim.published))
+                .ordinal(),
+        );
+        inferred_b.append_value(claim.window.is_none());
+        // The wording is kept only where it must give the stage; its hash finds copies.
+        text_b.append_option(if claim.stage.is_none() {
+            claim.text
         } else {
             None
         });
-        c.text_hash.push(claim.text.map(|t| {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            t.hash(&mut h);
-            h.finish()
+        hash_b.append_option(claim.text.map(|t| {
+            use std::hash::BuildHasher;
+            hasher.hash_one(t)
         }));
-        c.cites
-            .push(claim.cites.map(|s| names.sources.intern(s, aliases)));
-        c.market_value.push(claim.market_value);
-        c.contract_until.push(opt_date(claim.contract_until));
-        c.age.push(claim.age);
-        c.fee.push(claim.fee);
+        cites_b.append_option(claim.cites.map(|s| names.sources.intern(s, aliases)));
+        value_b.append_option(claim.market_value);
+        contract_b.append_option(opt_date(claim.contract_until));
+        age_b.append_option(claim.age);
+        fee_b.append_option(claim.fee);
     }
-    bar.finish_and_clear();
-    if stats.rows_read == 0 {
-        return Err(Error::Input(InputError::Header {
-            file: path.to_path_buf(),
-            message: "the file has a header but no claims".into(),
-        }));
-    }
-    let df = DataFrame::new_infer_height(vec![
-        Column::new("line".into(), c.line),
-        Column::new("claim_id".into(), c.claim_id),
-        date_series("published", c.published.into_iter().map(Some).collect()),
-        Column::new("source".into(), c.source),
-        Column::new("author".into(), c.author),
-        Column::new("player".into(), c.player),
-        Column::new("from_club".into(), c.from_club),
-        Column::new("to_club".into(), c.to_club),
-        Column::new("stage".into(), c.stage),
-        Column::new("window".into(), c.window),
-        Column::new("window_inferred".into(), c.window_inferred),
-        Column::new("text".into(), c.text),
-        Column::new("text_hash".into(), c.text_hash),
-        Column::new("cites".into(), c.cites),
-        Column::new("market_value_eur".into(), c.market_value),
-        date_series("contract_until", c.contract_until),
-        Column::new("player_age".into(), c.age),
-        Column::new("fee_eur".into(), c.fee),
+    let at = table.progress().0;
+    bar.inc(at.saturating_sub(reported));
+    let frame = DataFrame::new_infer_height(vec![
+        line_b.finish().into_column(),
+        id_b.finish().into_column(),
+        published_b.finish().into_column(),
+        source_b.finish().into_column(),
+        author_b.finish().into_column(),
+        player_b.finish().into_column(),
+        from_b.finish().into_column(),
+        to_b.finish().into_column(),
+        stage_b.finish().into_column(),
+        window_b.finish().into_column(),
+        inferred_b.finish().into_column(),
+        text_b.finish().into_column(),
+        hash_b.finish().into_column(),
+        cites_b.finish().into_column(),
+        value_b.finish().into_column(),
+        contract_b.finish().into_column(),
+        age_b.finish().into_column(),
+        fee_b.finish().into_column(),
     ])?;
-    Ok((df, stats))
+    Ok(Chunk {
+        frame,
+        names,
+        problems,
+        read,
+        used,
+    })
+}
+
+fn opt_date(d: Option<NaiveDate>) -> Option<i32> {
+    d.map(days_since_epoch)
+}
+
+fn line_u32(file: &Path, line: u64) -> Result<u32> {
+    u32::try_from(line).map_err(|_| {
+        Error::Input(InputError::Header {
+            file: file.to_path_buf(),
+            message: "more than 4,294,967,295 lines are not supported".into(),
+        })
+    })
 }
 
 /// A claims row, parsed and checked, before its names are interned.
@@ -577,11 +779,11 @@ fn with_column<T>(column: &str, value: &str, r: Result<T, String>) -> Result<T, 
 
 fn optional<'a, T>(
     row: &Row<'a>,
-    column: &str,
+    column: usize,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<Option<T>, RowProblem> {
     row.get(column)
-        .map(|v| with_column(column, v, parse(v)))
+        .map(|v| with_column(row.name(column), v, parse(v)))
         .transpose()
 }
 
@@ -591,7 +793,7 @@ fn parse_claim<'a>(
     opts: &IngestOptions,
     limits: &crate::config::LimitsConfig,
 ) -> Result<ClaimRow<'a>, RowProblem> {
-    let published_raw = row.required("published")?;
+    let published_raw = row.required(claim_col::PUBLISHED)?;
     let published = with_column(
         "published",
         published_raw,
@@ -604,42 +806,42 @@ fn parse_claim<'a>(
             format!("published after the as-of date {}", opts.as_of),
         ));
     }
-    let source = row.required("source")?;
-    let player = row.required("player")?;
-    let to_club = row.required("to_club")?;
-    let stage = optional(row, "stage", fields::stage)?;
-    let window = optional(row, "window", fields::window)?;
+    let source = row.required(claim_col::SOURCE)?;
+    let player = row.required(claim_col::PLAYER)?;
+    let to_club = row.required(claim_col::TO_CLUB)?;
+    let stage = optional(row, claim_col::STAGE, fields::stage)?;
+    let window = optional(row, claim_col::WINDOW, fields::window)?;
     if let Some(w) = window {
         // A claim about a window that had closed long before it was published is a typo.
         let close = calendar.close(w);
         if close < published - chrono::Duration::days(366) {
             return Err(RowProblem::new(
                 "window",
-                row.get("window").unwrap_or(""),
+                row.get(claim_col::WINDOW).unwrap_or(""),
                 format!("window closed on {close}, over a year before the claim was published"),
             ));
         }
     }
     Ok(ClaimRow {
-        claim_id: row.get("claim_id"),
+        claim_id: row.get(claim_col::CLAIM_ID),
         published,
         source,
-        author: row.get("author"),
+        author: row.get(claim_col::AUTHOR),
         player,
-        from_club: row.get("from_club"),
+        from_club: row.get(claim_col::FROM_CLUB),
         to_club,
         stage,
         window,
-        text: row.get("text"),
-        cites: row.get("cites"),
-        market_value: optional(row, "market_value_eur", |v| {
+        text: row.get(claim_col::TEXT),
+        cites: row.get(claim_col::CITES),
+        market_value: optional(row, claim_col::MARKET_VALUE_EUR, |v| {
             fields::number(v, 0.0, limits.max_fee_eur)
         })?,
-        contract_until: optional(row, "contract_until", fields::contract_end)?,
-        age: optional(row, "player_age", |v| {
+        contract_until: optional(row, claim_col::CONTRACT_UNTIL, fields::contract_end)?,
+        age: optional(row, claim_col::PLAYER_AGE, |v| {
             fields::number(v, limits.min_age, limits.max_age)
         })?,
-        fee: optional(row, "fee_eur", |v| {
+        fee: optional(row, claim_col::FEE_EUR, |v| {
             fields::number(v, 0.0, limits.max_fee_eur)
         })?,
     })
@@ -656,7 +858,7 @@ fn read_transfers(
     log: &mut RejectLog,
     progress: &Progress,
 ) -> Result<(DataFrame, FileStats)> {
-    let mut table = CsvTable::open(
+    let table = CsvTable::open(
         path,
         TRANSFER_COLUMNS,
         &config.columns.transfers,
@@ -671,13 +873,48 @@ fn read_transfers(
     }
     let mut stats = stats_for(&table);
     let bar = progress.bytes("reading transfers", table.progress().1);
-    let (mut line_v, mut player, mut from, mut to) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut date, mut window, mut known_on, mut kind, mut fee) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let parse = |part: CsvTable| transfers_chunk(part, config, calendar, opts, aliases, &bar);
+    let ids = [
+        ("player", NameKind::Player),
+        ("from_club", NameKind::Club),
+        ("to_club", NameKind::Club),
+    ];
+    let (df, problems, read, used) = read_chunked(table, names, &ids, &parse)?;
+    bar.finish_and_clear();
+    log_problems(log, path, problems, &mut stats, read, used)?;
+    Ok((df, stats))
+}
+
+/// Parses one chunk of the transfers file.
+fn transfers_chunk(
+    mut table: CsvTable,
+    config: &Config,
+    calendar: &WindowCalendar,
+    opts: &IngestOptions,
+    aliases: &Aliases,
+    bar: &indicatif::ProgressBar,
+) -> Result<Chunk> {
+    let path = table.path().to_path_buf();
+    let cap = (table.progress().1 / 64).min(1 << 24) as usize;
+    let mut names = Names::default();
+    let mut problems = Vec::new();
+    let (mut read, mut used, mut reported) = (0u64, 0u64, 0u64);
+    let u32b = |n: &str| PrimitiveChunkedBuilder::<UInt32Type>::new(n.into(), cap);
+    let i32b = |n: &str| PrimitiveChunkedBuilder::<Int32Type>::new(n.into(), cap);
+    let (mut line_b, mut player_b, mut from_b, mut to_b, mut kind_b) = (
+        u32b("line"),
+        u32b("player"),
+        u32b("from_club"),
+        u32b("to_club"),
+        u32b("kind"),
+    );
+    let (mut date_b, mut window_b, mut known_b) = (i32b("date"), i32b("window"), i32b("known_on"));
+    let mut fee_b = PrimitiveChunkedBuilder::<Float64Type>::new("fee_eur".into(), cap);
     loop {
-        if stats.rows_read % 65_536 == 0 {
-            bar.set_position(table.progress().0);
+        if read % 65_536 == 0 {
+            let at = table.progress().0;
+            bar.inc(at - reported);
+            reported = at;
         }
         let (line, outcome) = match table.next_row()? {
             Next::End => break,
@@ -687,54 +924,56 @@ fn read_transfers(
                 parse_transfer(&row, calendar, opts, &config.limits),
             ),
         };
-        stats.rows_read += 1;
+        read += 1;
         let t = match outcome {
             Ok(t) => t,
             Err(p) => {
-                stats.rows_rejected += 1;
-                log.push(path, line, p)?;
+                note_problem(&mut problems, opts.strict, &path, line, p)?;
                 continue;
             }
         };
         let f = names.clubs.intern(t.from_club, aliases);
         let tc = names.clubs.intern(t.to_club, aliases);
         if f == tc {
-            stats.rows_rejected += 1;
-            log.push(
-                path,
-                line,
-                RowProblem::new(
-                    "to_club",
-                    t.to_club,
-                    format!("a transfer to the club it left (`{}`)", t.from_club),
-                ),
-            )?;
+            let p = RowProblem::new(
+                "to_club",
+                t.to_club,
+                format!("a transfer to the club it left (`{}`)", t.from_club),
+            );
+            note_problem(&mut problems, opts.strict, &path, line, p)?;
             continue;
         }
-        stats.rows_used += 1;
-        line_v.push(line_u32(path, line)?);
-        player.push(names.players.intern(t.player, aliases));
-        from.push(f);
-        to.push(tc);
-        date.push(opt_date(t.date));
-        window.push(t.window.ordinal());
-        known_on.push(Some(days_since_epoch(t.known_on)));
-        kind.push(t.kind as u32);
-        fee.push(t.fee);
+        used += 1;
+        line_b.append_value(line_u32(&path, line)?);
+        player_b.append_value(names.players.intern(t.player, aliases));
+        from_b.append_value(f);
+        to_b.append_value(tc);
+        date_b.append_option(opt_date(t.date));
+        window_b.append_value(t.window.ordinal());
+        known_b.append_value(days_since_epoch(t.known_on));
+        kind_b.append_value(t.kind as u32);
+        fee_b.append_option(t.fee);
     }
-    bar.finish_and_clear();
-    let df = DataFrame::new_infer_height(vec![
-        Column::new("line".into(), line_v),
-        Column::new("player".into(), player),
-        Column::new("from_club".into(), from),
-        Column::new("to_club".into(), to),
-        date_series("date", date),
-        Column::new("window".into(), window),
-        date_series("known_on", known_on),
-        Column::new("kind".into(), kind),
-        Column::new("fee_eur".into(), fee),
+    let at = table.progress().0;
+    bar.inc(at.saturating_sub(reported));
+    let frame = DataFrame::new_infer_height(vec![
+        line_b.finish().into_column(),
+        player_b.finish().into_column(),
+        from_b.finish().into_column(),
+        to_b.finish().into_column(),
+        date_b.finish().into_column(),
+        window_b.finish().into_column(),
+        known_b.finish().into_column(),
+        kind_b.finish().into_column(),
+        fee_b.finish().into_column(),
     ])?;
-    Ok((df, stats))
+    Ok(Chunk {
+        frame,
+        names,
+        problems,
+        read,
+        used,
+    })
 }
 
 struct TransferRow<'a> {
@@ -754,11 +993,11 @@ fn parse_transfer<'a>(
     opts: &IngestOptions,
     limits: &crate::config::LimitsConfig,
 ) -> Result<TransferRow<'a>, RowProblem> {
-    let player = row.required("player")?;
-    let from_club = row.required("from_club")?;
-    let to_club = row.required("to_club")?;
-    let date = optional(row, "date", fields::date)?;
-    let given_window = optional(row, "window", fields::window)?;
+    let player = row.required(transfer_col::PLAYER)?;
+    let from_club = row.required(transfer_col::FROM_CLUB)?;
+    let to_club = row.required(transfer_col::TO_CLUB)?;
+    let date = optional(row, transfer_col::DATE, fields::date)?;
+    let given_window = optional(row, transfer_col::WINDOW, fields::window)?;
     let window = match (date, given_window) {
         (_, Some(w)) => w,
         (Some(d), None) => calendar.window_for(d),
@@ -773,8 +1012,8 @@ fn parse_transfer<'a>(
     let known_on = date.unwrap_or_else(|| calendar.close(window));
     if known_on > opts.as_of {
         let (column, value) = match date {
-            Some(_) => ("date", row.get("date").unwrap_or("")),
-            None => ("window", row.get("window").unwrap_or("")),
+            Some(_) => ("date", row.get(transfer_col::DATE).unwrap_or("")),
+            None => ("window", row.get(transfer_col::WINDOW).unwrap_or("")),
         };
         return Err(RowProblem::new(
             column,
@@ -785,8 +1024,9 @@ fn parse_transfer<'a>(
             ),
         ));
     }
-    let kind = optional(row, "kind", TransferKind::parse)?.unwrap_or(TransferKind::Permanent);
-    let fee = optional(row, "fee_eur", |v| {
+    let kind =
+        optional(row, transfer_col::KIND, TransferKind::parse)?.unwrap_or(TransferKind::Permanent);
+    let fee = optional(row, transfer_col::FEE_EUR, |v| {
         fields::number(v, 0.0, limits.max_fee_eur)
     })?;
     Ok(TransferRow {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
@@ -49,38 +49,66 @@ pub fn clip(value: &str) -> String {
     }
 }
 
-/// An open CSV file with its columns resolved.
-pub struct CsvTable {
-    path: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+/// The resolved header of a file: shared by every chunk reader of it.
+#[derive(Debug, Clone)]
+struct Layout {
     header: Vec<String>,
     /// Known column name → index in the record.
     index: BTreeMap<&'static str, usize>,
+    /// Per column of the spec (same order): its index in the record.
+    positions: Vec<Option<usize>>,
+    specs: &'static [ColumnSpec],
     extra: Vec<String>,
-    record: csv::ByteRecord,
-    max_field_bytes: usize,
-    file_bytes: u64,
 }
 
-/// One readable record.
+/// An open CSV file (or a byte range of it) with its columns resolved.
+pub struct CsvTable {
+    path: PathBuf,
+    layout: std::sync::Arc<Layout>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    record: csv::ByteRecord,
+    max_field_bytes: usize,
+    /// Byte offset where this reader starts, and its end (exclusive).
+    start: u64,
+    end: u64,
+    /// Lines before `start` (so that line numbers are the file's).
+    lines_before: u64,
+    /// File offset and line count of the underlying reader's own start (0 for the reader that
+    /// read the header, the range start for the others).
+    base_offset: u64,
+    base_lines: u64,
+}
+
+/// One readable record. Columns are addressed by their position in the spec the table was
+/// opened with (an array lookup per field: this runs for every field of every row).
 pub struct Row<'a> {
     pub line: u64,
-    fields: Vec<&'a str>,
-    index: &'a BTreeMap<&'static str, usize>,
+    /// The record's bytes as text (checked UTF-8); fields are ranges of it.
+    text: &'a str,
+    record: &'a csv::ByteRecord,
+    positions: &'a [Option<usize>],
+    specs: &'static [ColumnSpec],
 }
 
 impl<'a> Row<'a> {
-    /// The trimmed value of a known column, `None` when the column is absent or the value empty.
-    pub fn get(&self, column: &str) -> Option<&'a str> {
-        let i = *self.index.get(column)?;
-        let v = self.fields.get(i)?.trim();
+    /// The trimmed value of spec column `col`, `None` when the column is absent or the value
+    /// empty.
+    pub fn get(&self, col: usize) -> Option<&'a str> {
+        let i = (*self.positions.get(col)?)?;
+        let v = self.text.get(self.record.range(i)?)?.trim();
         (!v.is_empty()).then_some(v)
     }
 
+    /// The name of spec column `col`.
+    pub fn name(&self, col: usize) -> &'static str {
+        self.specs.get(col).map_or("", |s| s.name)
+    }
+
     /// Like [`Row::get`] but a missing value is a problem.
-    pub fn required(&self, column: &str) -> Result<&'a str, RowProblem> {
-        self.get(column).ok_or_else(|| {
-            RowProblem::new(column, "", format!("required field `{column}` is empty"))
+    pub fn required(&self, col: usize) -> Result<&'a str, RowProblem> {
+        self.get(col).ok_or_else(|| {
+            let name = self.name(col);
+            RowProblem::new(name, "", format!("required field `{name}` is empty"))
         })
     }
 }
@@ -101,7 +129,7 @@ impl CsvTable {
     /// a required column missing (with a "did you mean" hint).
     pub fn open(
         path: &Path,
-        specs: &[ColumnSpec],
+        specs: &'static [ColumnSpec],
         mapping: &BTreeMap<String, String>,
         max_field_bytes: usize,
     ) -> Result<CsvTable, InputError> {
@@ -114,10 +142,11 @@ impl CsvTable {
         if meta.is_dir() {
             return Err(unreadable(std::io::Error::other("is a directory")));
         }
+        let file_bytes = meta.len();
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(BufReader::with_capacity(1 << 20, file));
+            .from_reader(Box::new(BufReader::with_capacity(1 << 20, file)) as Box<dyn Read + Send>);
         let mut first = csv::ByteRecord::new();
         let expected = specs
             .iter()
@@ -216,16 +245,140 @@ impl CsvTable {
                 });
             }
         }
+        let positions = specs.iter().map(|s| index.get(s.name).copied()).collect();
+        let start = reader.position().byte();
+        let lines_before = reader.position().line().saturating_sub(1);
         Ok(CsvTable {
             path: path.to_path_buf(),
+            layout: std::sync::Arc::new(Layout {
+                header,
+                index,
+                positions,
+                specs,
+                extra,
+            }),
             reader,
-            header,
-            index,
-            extra,
             record: csv::ByteRecord::new(),
             max_field_bytes,
-            file_bytes: meta.len(),
+            start,
+            end: file_bytes,
+            lines_before,
+            base_offset: 0,
+            base_lines: 0,
         })
+    }
+
+    /// Splits the rest of the file into up to `parts` readers over consecutive byte ranges that
+    /// start at record boundaries, to be read in parallel; their rows, in order, are this
+    /// reader's rows.
+    ///
+    /// A boundary is the byte after a line feed outside quotes. Quotes are counted from the
+    /// start of the data (where no field is open): with RFC 4180 quoting (`""` inside a quoted
+    /// field) an even count means "outside a field", so a line feed seen at even parity ends a
+    /// record.
+    ///
+    /// # Errors
+    /// The file cannot be read again.
+    pub fn split(self, parts: usize) -> Result<Vec<CsvTable>, InputError> {
+        let split_t0 = std::time::Instant::now();
+        let total = self.end.saturating_sub(self.start);
+        if parts <= 1 || total < (parts as u64) * (1 << 22) {
+            return Ok(vec![self]);
+        }
+        let unreadable = |source| InputError::Unreadable {
+            file: self.path.clone(),
+            source,
+        };
+        let mut file = File::open(&self.path).map_err(unreadable)?;
+        file.seek(SeekFrom::Start(self.start)).map_err(unreadable)?;
+        let targets: Vec<u64> = (1..parts as u64)
+            .map(|k| self.start + total * k / parts as u64)
+            .collect();
+        // (byte offset, lines before it) of each boundary.
+        let mut bounds: Vec<(u64, u64)> = Vec::new();
+        let mut reader = BufReader::with_capacity(1 << 22, file);
+        let (mut pos, mut quotes, mut lines) = (self.start, 0u64, self.lines_before);
+        let mut seeking = false;
+        'scan: loop {
+            let buf = reader.fill_buf().map_err(unreadable)?;
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len();
+            for i in memchr::memchr2_iter(b'"', b'\n', buf) {
+                if buf[i] == b'"' {
+                    quotes += 1;
+                    continue;
+                }
+                lines += 1;
+                let here = pos + i as u64 + 1;
+                let next_target = targets.get(bounds.len()).copied();
+                if !seeking {
+                    if let Some(t) = next_target {
+                        if here >= t {
+                            seeking = true;
+                        }
+                    }
+                }
+                if seeking && quotes % 2 == 0 {
+                    bounds.push((here, lines));
+                    seeking = false;
+                    if bounds.len() == targets.len() {
+                        break 'scan;
+                    }
+                }
+            }
+            pos += n as u64;
+            reader.consume(n);
+        }
+        if std::env::var("RUMOUR_PROFILE").is_ok() {
+            eprintln!(
+                "  split scan: {} bytes to {:?} in {:?}",
+                pos - self.start,
+                bounds,
+                split_t0.elapsed()
+            );
+        }
+        let mut out = Vec::with_capacity(bounds.len() + 1);
+        let layout = self.layout.clone();
+        let (path, max_field_bytes, end) = (self.path.clone(), self.max_field_bytes, self.end);
+        let first_end = bounds.first().map_or(end, |b| b.0);
+        let mut first = self;
+        first.end = first_end;
+        // The first reader is already past the header: limit it to its range.
+        out.push(first);
+        for (k, (start, lines_before)) in bounds.iter().enumerate() {
+            let stop = bounds.get(k + 1).map_or(end, |b| b.0);
+            let mut file = File::open(&path).map_err(|source| InputError::Unreadable {
+                file: path.clone(),
+                source,
+            })?;
+            file.seek(SeekFrom::Start(*start))
+                .map_err(|source| InputError::Unreadable {
+                    file: path.clone(),
+                    source,
+                })?;
+            let reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(
+                    Box::new(BufReader::with_capacity(1 << 20, file.take(stop - start)))
+                        as Box<dyn Read + Send>,
+                );
+            out.push(CsvTable {
+                path: path.clone(),
+                layout: layout.clone(),
+                reader,
+                record: csv::ByteRecord::new(),
+                max_field_bytes,
+                start: *start,
+                end: stop,
+                lines_before: *lines_before,
+                base_offset: *start,
+                base_lines: *lines_before,
+            });
+        }
+        Ok(out)
     }
 
     pub fn path(&self) -> &Path {
@@ -234,16 +387,18 @@ impl CsvTable {
 
     /// Columns that are not known; they are not used.
     pub fn extra_columns(&self) -> &[String] {
-        &self.extra
+        &self.layout.extra
     }
 
     pub fn has_column(&self, column: &str) -> bool {
-        self.index.contains_key(column)
+        self.layout.index.contains_key(column)
     }
 
     /// Bytes read so far and the file size, for progress.
+    /// Bytes read so far in this reader's range, and the range's length, for progress.
     pub fn progress(&self) -> (u64, u64) {
-        (self.reader.position().byte(), self.file_bytes)
+        let at = self.base_offset + self.reader.position().byte();
+        (at.saturating_sub(self.start), self.end - self.start)
     }
 
     /// The next record.
@@ -258,15 +413,23 @@ impl CsvTable {
         if !got {
             return Ok(Next::End);
         }
-        let line = self.record.position().map_or(0, |p| p.line());
+        let (byte, line) = self
+            .record
+            .position()
+            .map_or((0, 0), |p| (p.byte(), p.line()));
+        if self.base_offset + byte >= self.end {
+            return Ok(Next::End);
+        }
+        let line = self.base_lines + line;
         let rec = &self.record;
+        let header = &self.layout.header;
         let column_name = |i: usize| {
-            self.header
+            header
                 .get(i)
                 .cloned()
                 .unwrap_or_else(|| format!("field {}", i + 1))
         };
-        if rec.len() != self.header.len() {
+        if rec.len() != header.len() {
             return Ok(Next::Problem {
                 line,
                 problem: RowProblem::new(
@@ -275,7 +438,7 @@ impl CsvTable {
                     format!(
                         "the row has {} fields, the header has {}",
                         rec.len(),
-                        self.header.len()
+                        header.len()
                     ),
                 ),
             });
@@ -300,26 +463,33 @@ impl CsvTable {
                 });
             }
         }
-        let mut fields = Vec::with_capacity(rec.len());
-        for (i, f) in rec.iter().enumerate() {
-            match std::str::from_utf8(f) {
-                Ok(s) => fields.push(s),
-                Err(e) => {
-                    return Ok(Next::Problem {
-                        line,
-                        problem: RowProblem::new(
-                            &column_name(i),
-                            &String::from_utf8_lossy(f),
-                            format!("not valid UTF-8 (bad byte at offset {} of the field); save the file as UTF-8", e.valid_up_to()),
-                        ),
-                    })
-                }
+        // One UTF-8 check for the whole record: fields split at ASCII delimiters, so every field
+        // of valid text is valid text. Only a failure looks field by field, for the message.
+        let text = match std::str::from_utf8(rec.as_slice()) {
+            Ok(text) => text,
+            Err(whole) => {
+                let bad = rec.iter().enumerate().find_map(|(i, f)| {
+                    std::str::from_utf8(f)
+                        .err()
+                        .map(|e| (i, f, e.valid_up_to()))
+                });
+                let (i, f, offset) = bad.unwrap_or((0, rec.as_slice(), whole.valid_up_to()));
+                return Ok(Next::Problem {
+                    line,
+                    problem: RowProblem::new(
+                        &column_name(i),
+                        &String::from_utf8_lossy(f),
+                        format!("not valid UTF-8 (bad byte at offset {offset} of the field); save the file as UTF-8"),
+                    ),
+                });
             }
-        }
+        };
         Ok(Next::Row(Row {
             line,
-            fields,
-            index: &self.index,
+            text,
+            record: rec,
+            positions: &self.layout.positions,
+            specs: self.layout.specs,
         }))
     }
 }

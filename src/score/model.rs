@@ -159,6 +159,11 @@ fn design(columns: &[Vec<f64>], means: &[f64], sds: &[f64], rows: &[usize]) -> D
 /// Fits the model on training rows (the [`MODEL_INPUTS`] columns, `label`, and the deal keys
 /// `player, to_club, window`).
 pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<Model> {
+    // A fixed row order makes the fit (its floating-point sums) the same on every run.
+    let train = &train.sort(
+        ["snap", "player", "to_club", "window"],
+        SortMultipleOptions::default(),
+    )?;
     let n = train.height();
     let labels: Vec<bool> = train
         .column("label")?

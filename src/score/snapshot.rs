@@ -14,7 +14,7 @@ use polars::prelude::*;
 
 use crate::config::ReliabilityConfig;
 use crate::resolve::outcome;
-use crate::stats::beta_binomial::{fit_prior, posterior, FitOptions};
+use crate::stats::beta_binomial::{fit_prior_from, posterior, FitOptions};
 
 /// Rates of groups at each snapshot day.
 #[derive(Debug, Clone)]
@@ -113,6 +113,7 @@ pub fn rates_at(
     };
     prior_values.sort_unstable();
     prior_values.dedup();
+    let mut previous: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
     for (b, t) in times.iter().enumerate() {
         for pv in &prior_values {
             let members: Vec<(&Vec<u32>, (f64, f64))> = buckets
@@ -123,7 +124,9 @@ pub fn rates_at(
                 .map(|(key, counts)| (key, counts[b]))
                 .collect();
             let data: Vec<(f64, f64)> = members.iter().map(|m| m.1).collect();
-            let prior = fit_prior(&data, opts);
+            // Counts only grow from one day to the next: start from the previous day's fit.
+            let prior = fit_prior_from(&data, opts, previous.get(pv).copied());
+            previous.insert(*pv, (prior.alpha, prior.beta));
             prior_t.push(*t);
             prior_key.push(*pv);
             prior_rate.push(prior.mean());

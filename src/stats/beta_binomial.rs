@@ -80,20 +80,30 @@ pub fn log_marginal_likelihood(groups: &[(f64, f64)], alpha: f64, beta: f64) -> 
         .sum()
 }
 
-/// Fits the prior by maximum marginal likelihood with Minka's fixed-point iteration
-/// (T. Minka, "Estimating a Dirichlet distribution", 2000, eq. 55, two categories):
+/// Fits the prior by maximum marginal likelihood.
 ///
-/// `a <- a * sum_i [psi(k_i + a) - psi(a)] / sum_i [psi(n_i + a + b) - psi(a + b)]`
-/// `b <- b * sum_i [psi(n_i - k_i + b) - psi(b)] / sum_i [psi(n_i + a + b) - psi(a + b)]`
-///
-/// started from the method of moments. When the groups vary no more than binomial noise the
-/// likelihood keeps rising as `a + b` grows; the strength is capped at `max_strength`.
+/// The log marginal likelihood `L(a, b)` ([`log_marginal_likelihood`]) is maximised over
+/// `(ln a, ln b)` by Newton's method with a backtracking line search. The gradient is exact,
+/// `dL/da = sum_i [psi(k_i + a) - psi(n_i + a + b) - psi(a) + psi(a + b)]` (and likewise for
+/// `b` with `n_i - k_i`; Minka, "Estimating a Dirichlet distribution", 2000, eq. 53); the
+/// Hessian is its central finite difference. The start is the method of moments. When the
+/// groups vary no more than binomial noise, `L` keeps rising as `a + b` grows; the strength is
+/// capped at `max_strength` (the point is projected back onto the cap, keeping its mean).
 ///
 /// Fallback (documented in README): with fewer than `min_groups` groups that have data, or a
 /// fit that does not produce finite values, the prior is centred on the pooled rate
 /// `(sum k + 0.5) / (sum n + 1)` with strength `fallback_strength`; with no data at all it is
 /// `Beta(1, 1)` scaled to that strength.
 pub fn fit_prior(groups: &[(f64, f64)], opts: FitOptions) -> BetaPrior {
+    fit_prior_from(groups, opts, None)
+}
+
+/// [`fit_prior`] started from a previous fit `(a, b)` (a warm start; the optimum is the same).
+pub fn fit_prior_from(
+    groups: &[(f64, f64)],
+    opts: FitOptions,
+    start: Option<(f64, f64)>,
+) -> BetaPrior {
     let data: Vec<(f64, f64)> = groups
         .iter()
         .copied()
@@ -121,50 +131,90 @@ pub fn fit_prior(groups: &[(f64, f64)], opts: FitOptions) -> BetaPrior {
     if total_k <= 0.0 || total_k >= total_n {
         return fallback("every resolved story has the same outcome".into());
     }
-
-    // Method of moments on the group rates for a starting point.
-    let rates: Vec<f64> = data.iter().map(|(k, n)| k / n).collect();
     let m = total_k / total_n;
-    let var = rates.iter().map(|r| (r - m).powi(2)).sum::<f64>() / rates.len() as f64;
-    let mut s = if var > 0.0 {
-        (m * (1.0 - m) / var - 1.0).clamp(1.0, opts.max_strength)
-    } else {
-        opts.max_strength
+    let (a0, b0) = match start {
+        Some((a, b)) if a > 0.0 && b > 0.0 && (a + b).is_finite() => (a, b),
+        _ => {
+            // Method of moments on the group rates.
+            let rates: Vec<f64> = data.iter().map(|(k, n)| k / n).collect();
+            let var = rates.iter().map(|r| (r - m).powi(2)).sum::<f64>() / rates.len() as f64;
+            let s = if var > 0.0 {
+                (m * (1.0 - m) / var - 1.0).clamp(1.0, opts.max_strength)
+            } else {
+                opts.max_strength
+            };
+            (m * s, (1.0 - m) * s)
+        }
     };
-    let (mut a, mut b) = (m * s, (1.0 - m) * s);
-    let floor = 1e-3;
-    let mut iterations = 0;
-    for it in 0..20_000 {
-        iterations = it + 1;
+    let cap = |u: f64, v: f64| -> (f64, f64) {
+        let (a, b) = (u.exp(), v.exp());
+        if a + b > opts.max_strength {
+            let scale = opts.max_strength / (a + b);
+            ((a * scale).ln(), (b * scale).ln())
+        } else {
+            (u, v)
+        }
+    };
+    let objective = |u: f64, v: f64| log_marginal_likelihood(&data, u.exp(), v.exp());
+    let gradient = |u: f64, v: f64| -> (f64, f64) {
+        let (a, b) = (u.exp(), v.exp());
         let ab = a + b;
-        let denom: f64 = data
-            .iter()
-            .map(|(_, n)| digamma(n + ab) - digamma(ab))
-            .sum();
-        let num_a: f64 = data.iter().map(|(k, _)| digamma(k + a) - digamma(a)).sum();
-        let num_b: f64 = data
-            .iter()
-            .map(|(k, n)| digamma(n - k + b) - digamma(b))
-            .sum();
-        if !(denom > 0.0) {
-            break;
+        let (pa, pb, pab) = (digamma(a), digamma(b), digamma(ab));
+        let (mut ga, mut gb) = (0.0, 0.0);
+        for (k, n) in &data {
+            let common = pab - digamma(n + ab);
+            ga += digamma(k + a) - pa + common;
+            gb += digamma(n - k + b) - pb + common;
         }
-        let mut na = (a * num_a / denom).max(floor);
-        let mut nb = (b * num_b / denom).max(floor);
-        if na + nb > opts.max_strength {
-            let scale = opts.max_strength / (na + nb);
-            na *= scale;
-            nb *= scale;
+        (a * ga, b * gb)
+    };
+    let (mut u, mut v) = cap(a0.max(1e-3).ln(), b0.max(1e-3).ln());
+    let mut f = objective(u, v);
+    let mut iterations = 0;
+    for it in 0..200 {
+        iterations = it + 1;
+        let (gu, gv) = gradient(u, v);
+        let h = 1e-4;
+        let (gu_up, gv_up) = gradient(u + h, v);
+        let (gu_dn, gv_dn) = gradient(u - h, v);
+        let (gu_vu, gv_vu) = gradient(u, v + h);
+        let (gu_vd, gv_vd) = gradient(u, v - h);
+        let huu = (gu_up - gu_dn) / (2.0 * h);
+        let hvv = (gv_vu - gv_vd) / (2.0 * h);
+        let huv = 0.5 * ((gv_up - gv_dn) / (2.0 * h) + (gu_vu - gu_vd) / (2.0 * h));
+        let det = huu * hvv - huv * huv;
+        // Newton direction when the Hessian is negative definite, else the gradient.
+        let (mut du, mut dv) = if huu < 0.0 && det > 0.0 {
+            (-(hvv * gu - huv * gv) / det, -(huu * gv - huv * gu) / det)
+        } else {
+            (gu, gv)
+        };
+        let norm = du.abs().max(dv.abs());
+        if norm > 2.0 {
+            du *= 2.0 / norm;
+            dv *= 2.0 / norm;
         }
-        let change = ((na - a) / a).abs().max(((nb - b) / b).abs());
-        a = na;
-        b = nb;
-        if change < 1e-10 {
+        let mut step = 1.0;
+        let mut moved = false;
+        for _ in 0..40 {
+            let (nu, nv) = cap(u + step * du, v + step * dv);
+            let nf = objective(nu, nv);
+            if nf.is_finite() && nf >= f - 1e-12 {
+                let change = (nu - u).abs().max((nv - v).abs());
+                u = nu;
+                v = nv;
+                f = nf;
+                moved = change > 1e-10;
+                break;
+            }
+            step *= 0.5;
+        }
+        if !moved {
             break;
         }
     }
-    s = a + b;
-    if !(a.is_finite() && b.is_finite() && s > 0.0) {
+    let (a, b) = (u.exp(), v.exp());
+    if !(a.is_finite() && b.is_finite() && a + b > 0.0) {
         return fallback("the marginal-likelihood fit did not converge".into());
     }
     BetaPrior {
