@@ -108,11 +108,10 @@ pub fn backtest(
             &s.claims, &s.stories, &s.deals, &s.windows, config, &leads, s.as_of,
         )
     })?;
-    let source_names = s.names.sources.display_names();
-    let club_names = s.names.clubs.display_names();
+    let (source_names, club_names) = (&s.display.sources, &s.display.clubs);
     let namer = Namer {
-        sources: &source_names,
-        clubs: &club_names,
+        sources: source_names,
+        clubs: club_names,
     };
     let grace = config.outcomes.grace_days as i32;
     let bins = config.backtest.bins;

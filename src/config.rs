@@ -176,7 +176,7 @@ impl Default for LikelihoodConfig {
             training_leads_days: vec![0, 30, 60],
             copy_window_days: 1,
             momentum_days: 14,
-            max_training_rows: 300_000,
+            max_training_rows: 150_000,
             calibration_folds: 5,
         }
     }

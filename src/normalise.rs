@@ -297,13 +297,23 @@ impl NameTable {
             .collect()
     }
 
-    /// The raw spellings seen for every id, most used first (for the unmatched-names report).
-    pub fn spellings_by_id(&self) -> Vec<Vec<&str>> {
-        let mut by_id: Vec<Vec<(&str, u64)>> = vec![Vec::new(); self.keys.len()];
-        for (spelling, (id, count)) in &self.raw {
-            by_id[*id as usize].push((spelling, *count));
+    /// The raw spellings of each of `ids`, most used first (for the unmatched-names report).
+    pub fn spellings_of(&self, ids: &[u32]) -> Vec<Vec<&str>> {
+        let mut slot = vec![usize::MAX; self.keys.len()];
+        for (i, id) in ids.iter().enumerate() {
+            if let Some(s) = slot.get_mut(*id as usize) {
+                *s = i;
+            }
         }
-        by_id
+        let mut found: Vec<Vec<(&str, u64)>> = vec![Vec::new(); ids.len()];
+        for (spelling, (id, count)) in &self.raw {
+            if let Some(&i) = slot.get(*id as usize) {
+                if i != usize::MAX {
+                    found[i].push((spelling, *count));
+                }
+            }
+        }
+        found
             .into_iter()
             .map(|mut v| {
                 v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));

@@ -183,6 +183,45 @@ impl OutputSet {
         Ok(())
     }
 
+    /// Writes a table produced in `batches` parts (`part(i)` for `i` in `0..batches`) as one
+    /// `<name>.<ext>`, so that only one part is in memory at a time.
+    pub fn table_in_batches(
+        &self,
+        name: &str,
+        format: Format,
+        batches: usize,
+        part: impl Fn(usize) -> PolarsResult<DataFrame>,
+    ) -> Result<()> {
+        let path = self.staging.join(format!("{name}.{}", format.extension()));
+        let file = fs::File::create(&path).map_err(|e| output_error(&path, e))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let first = part(0)?;
+        let schema = first.schema().clone();
+        match format {
+            Format::Csv => {
+                let mut writer = CsvWriter::new(&mut w)
+                    .include_header(true)
+                    .with_float_precision(Some(6))
+                    .batched(&schema)?;
+                writer.write_batch(&first)?;
+                for i in 1..batches {
+                    writer.write_batch(&part(i)?)?;
+                }
+                writer.finish()?;
+            }
+            Format::Parquet => {
+                let mut writer = ParquetWriter::new(&mut w).batched(&schema)?;
+                writer.write_batch(&first)?;
+                for i in 1..batches {
+                    writer.write_batch(&part(i)?)?;
+                }
+                writer.finish()?;
+            }
+        }
+        w.flush().map_err(|e| output_error(&path, e))?;
+        Ok(())
+    }
+
     /// Writes raw bytes as `name`.
     pub fn bytes(&self, name: &str, bytes: &[u8]) -> Result<()> {
         let path = self.staging.join(name);

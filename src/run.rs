@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::{ingest, FileStats, IngestOptions, InputPaths, Inputs, Names, Reject};
 use crate::progress::Progress;
-use crate::report::{as_date, gather_names, left_join_in_order, with_names};
+use crate::report::{as_date, gather_names, with_names};
 use crate::resolve::{counted_moves, outcome};
 use crate::score::likelihood::{history, model_for_day, open_leads, score_open_deals, History};
 use crate::score::model::{Model, Namer, Prediction, TrainingSummary};
@@ -114,11 +114,19 @@ pub struct ScoreRun {
     pub authors: DataFrame,
     pub clubs: DataFrame,
     pub source_stages: DataFrame,
-    pub stories: DataFrame,
+    pub stories: StoriesReport,
     pub deals: DataFrame,
     pub rejects: DataFrame,
     pub unmatched: DataFrame,
     pub summary: Summary,
+}
+
+/// Display names by id of every kind.
+pub struct Display {
+    pub players: Vec<String>,
+    pub clubs: Vec<String>,
+    pub sources: Vec<String>,
+    pub authors: Vec<String>,
 }
 
 /// Everything computed before reporting; the backtest starts from here too.
@@ -129,7 +137,12 @@ pub struct Scored {
     pub rejects: Vec<Reject>,
     pub aliases: usize,
     pub names: Names,
+    /// Display names by id, computed once.
+    pub display: std::sync::Arc<Display>,
     pub claims: DataFrame,
+    /// Claims whose stage came from their wording, and whose window from their date.
+    pub claims_stage_inferred: u64,
+    pub claims_window_inferred: u64,
     pub transfers: DataFrame,
     pub windows: DataFrame,
     pub stories: DataFrame,
@@ -187,7 +200,15 @@ pub fn prepare(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Res
         inputs_files: files,
         rejects,
         aliases,
+        display: std::sync::Arc::new(Display {
+            players: names.players.display_names(),
+            clubs: names.clubs.display_names(),
+            sources: names.sources.display_names(),
+            authors: names.authors.display_names(),
+        }),
         names,
+        claims_stage_inferred: claims.column("stage_inferred")?.bool()?.sum().unwrap_or(0) as u64,
+        claims_window_inferred: claims.column("window_inferred")?.bool()?.sum().unwrap_or(0) as u64,
         claims,
         transfers,
         windows,
@@ -199,7 +220,7 @@ pub fn prepare(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Res
 
 /// Runs the whole batch and returns the reports (not yet written).
 pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Result<ScoreRun> {
-    let s = prepare(opts, config, progress)?;
+    let mut s = prepare(opts, config, progress)?;
     let rc = &config.reliability;
     let stage_label = |v: &AnyValue| match v {
         AnyValue::UInt32(r) => {
@@ -261,12 +282,13 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
                 )?,
             ))
         })?;
+    // Author stories have given their table; at ten million claims they are worth freeing.
+    s.author_stories = DataFrame::empty();
 
-    let source_names = s.names.sources.display_names();
-    let club_names = s.names.clubs.display_names();
+    let display = s.display.clone();
     let namer = Namer {
-        sources: &source_names,
-        clubs: &club_names,
+        sources: &display.sources,
+        clubs: &display.clubs,
     };
     let hist = progress.stage("training history", || -> PolarsResult<_> {
         let mut leads = config.likelihood.training_leads_days.clone();
@@ -290,6 +312,13 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
             &namer,
         )
     })?;
+    let source_lists = open_deal_sources(
+        &s.claims,
+        &open.rows,
+        &s.names.sources.display_frame("id", "name")?,
+    )?;
+    // The claims have served every stage; the reports need only what was derived from them.
+    s.claims = DataFrame::empty();
 
     progress
         .stage("report tables", || {
@@ -303,10 +332,97 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
                 &hist,
                 &model,
                 open.rows,
+                source_lists,
                 open.predictions,
             )
         })
         .map_err(Error::from)
+}
+
+/// Replaces a day-number column by `YYYY-MM-DD` text, gathered from the span of days present.
+fn day_labels(df: &mut DataFrame, column: &str) -> PolarsResult<()> {
+    let days = df.column(column)?.i32()?.clone();
+    let (Some(first), Some(last)) = (days.min(), days.max()) else {
+        df.with_column(Column::full_null(
+            column.into(),
+            df.height(),
+            &DataType::String,
+        ))?;
+        return Ok(());
+    };
+    let labels: Vec<String> = (first..=last)
+        .map(|d| crate::windows::date_from_days(d).to_string())
+        .collect();
+    let idx = (days - first).cast(&DataType::UInt32)?;
+    let mut tmp = DataFrame::new_infer_height(vec![idx.with_name(column.into()).into_column()])?;
+    gather_names(&mut tmp, column, &labels)?;
+    df.with_column(tmp.column(column)?.clone())?;
+    Ok(())
+}
+
+/// The stories report, kept at id level (sorted) and rendered with names slice by slice: at
+/// ten million stories the rendered table would be the largest thing in memory.
+pub struct StoriesReport {
+    ids: DataFrame,
+    display: std::sync::Arc<Display>,
+    windows: WindowLabels,
+}
+
+impl StoriesReport {
+    /// Number of stories.
+    pub fn height(&self) -> usize {
+        self.ids.height()
+    }
+
+    /// Rows `offset..offset + len` as they appear in `stories.csv`.
+    pub fn render(&self, offset: usize, len: usize) -> PolarsResult<DataFrame> {
+        let mut df = self.ids.slice(offset as i64, len);
+        gather_names(&mut df, "source", &self.display.sources)?;
+        gather_names(&mut df, "player", &self.display.players)?;
+        gather_names(&mut df, "to_club", &self.display.clubs)?;
+        self.windows.replace(&mut df, "window")?;
+        // Dates as text from a table of the days that occur: the CSV writer formats text
+        // several times faster than dates, and this is the largest report.
+        for column in ["first_report", "last_report", "resolved_on"] {
+            day_labels(&mut df, column)?;
+        }
+        gather_names(&mut df, "stage", &Stage::NAMES.map(String::from))?;
+        gather_names(&mut df, "outcome", &outcome::NAMES.map(String::from))?;
+        Ok(df)
+    }
+
+    /// The whole report as one table.
+    pub fn to_frame(&self) -> PolarsResult<DataFrame> {
+        self.render(0, self.height())
+    }
+}
+
+/// Window labels by ordinal, for gathering.
+struct WindowLabels {
+    first: i32,
+    labels: Vec<String>,
+}
+
+impl WindowLabels {
+    fn new(windows: &DataFrame) -> PolarsResult<WindowLabels> {
+        let ordinals: Vec<i32> = windows.column("window")?.i32()?.iter().flatten().collect();
+        let first = ordinals.iter().copied().min().unwrap_or(0);
+        let last = ordinals.iter().copied().max().unwrap_or(0);
+        let labels = (first..=last)
+            .map(|o| crate::windows::Window::from_ordinal(o).to_string())
+            .collect();
+        Ok(WindowLabels { first, labels })
+    }
+
+    /// Replaces an ordinal column by labels.
+    fn replace(&self, df: &mut DataFrame, column: &str) -> PolarsResult<()> {
+        let idx = (df.column(column)?.i32()?.clone() - self.first).cast(&DataType::UInt32)?;
+        let mut tmp =
+            DataFrame::new_infer_height(vec![idx.with_name(column.into()).into_column()])?;
+        gather_names(&mut tmp, column, &self.labels)?;
+        df.with_column(tmp.column(column)?.clone())?;
+        Ok(())
+    }
 }
 
 /// Name tables as frames `id, name`.
@@ -417,24 +533,10 @@ fn build_reports(
     hist: &History,
     model: &Model,
     open_rows: DataFrame,
+    source_lists: DataFrame,
     predictions: Vec<Prediction>,
 ) -> PolarsResult<ScoreRun> {
     let nf = name_frames(&s.names)?;
-    let windows =
-        s.windows
-            .clone()
-            .lazy()
-            .select([col("window"), col("window_label"), col("window_close")]);
-    let window_label = |lf: LazyFrame| {
-        lf.join(
-            windows.clone(),
-            [col("window")],
-            [col("window")],
-            left_join_in_order(),
-        )
-        .with_column(col("window_label").alias("window"))
-        .drop(cols(["window_label"]))
-    };
 
     let sources = reliability_report(&src, vec![col("source")], vec!["source"])?;
     let sources = with_names(sources.lazy(), "source", &nf.sources)
@@ -491,75 +593,49 @@ fn build_reports(
     .sort(["club", "role"], SortMultipleOptions::default())
     .collect()?;
 
-    // Stories, sorted by ids (key order: the order of the names' folded keys); names are
-    // gathered afterwards, which keeps that order and costs no hashing.
+    // Stories, sorted by ids (key order: the order of the names' folded keys), rendered to
+    // names slice by slice when written.
     let resolved = col("outcome")
         .eq(lit(outcome::CONFIRMED))
         .or(col("outcome").eq(lit(outcome::REFUTED)));
-    let stories_lf = s
+    let story_ids = s
         .stories
         .clone()
         .lazy()
-        .sort(
-            ["source", "player", "to_club", "window"],
-            SortMultipleOptions::default(),
-        )
-        .with_column(
-            when(resolved)
-                .then(story_hit())
-                .otherwise(lit(NULL).cast(DataType::Boolean))
-                .alias("correct"),
-        );
-    let mut stories_report = window_label(stories_lf)
+        // `deal` orders like (player, to_club, window).
+        .sort(["source", "deal"], SortMultipleOptions::default())
         .select([
             col("source"),
             col("player"),
             col("to_club"),
             col("window"),
-            as_date("first_report"),
-            as_date("last_report"),
+            col("first_report"),
+            col("last_report"),
             col("reports"),
-            code_names(col("stage"), &Stage::NAMES).alias("stage"),
+            col("stage"),
             col("denied"),
-            code_names(col("outcome"), &outcome::NAMES).alias("outcome"),
-            as_date("resolved_on"),
-            col("correct"),
+            col("outcome"),
+            col("resolved_on"),
+            when(resolved)
+                .then(story_hit())
+                .otherwise(lit(NULL).cast(DataType::Boolean))
+                .alias("correct"),
         ])
         .collect()?;
-    gather_names(
-        &mut stories_report,
-        "source",
-        &s.names.sources.display_names(),
-    )?;
-    gather_names(
-        &mut stories_report,
-        "player",
-        &s.names.players.display_names(),
-    )?;
-    gather_names(
-        &mut stories_report,
-        "to_club",
-        &s.names.clubs.display_names(),
-    )?;
+    let stories_report = StoriesReport {
+        ids: story_ids,
+        display: s.display.clone(),
+        windows: WindowLabels::new(&s.windows)?,
+    };
 
     // Open deals with their likelihoods.
-    let deals_report = deals_report(s, &nf, open_rows, &predictions, model)?;
+    let deals_report = deals_report(s, &nf, source_lists, open_rows, &predictions, model)?;
 
     let rejects = rejects_frame(&s.rejects)?;
     let (unmatched, unmatched_players, unmatched_clubs) = unmatched_names(s)?;
 
-    let claims_stage_inferred = s
-        .claims
-        .column("stage_inferred")?
-        .bool()?
-        .sum()
-        .unwrap_or(0) as u64;
-    let claims_window_inferred = s
-        .claims
-        .column("window_inferred")?
-        .bool()?
-        .sum()
-        .unwrap_or(0) as u64;
+    let (claims_stage_inferred, claims_window_inferred) =
+        (s.claims_stage_inferred, s.claims_window_inferred);
     let mut rejects_by_reason = BTreeMap::new();
     for r in &s.rejects {
         *rejects_by_reason
@@ -657,12 +733,14 @@ fn rejects_frame(rejects: &[Reject]) -> PolarsResult<DataFrame> {
 
 /// Players and clubs named in claims that no transfer names.
 fn unmatched_names(s: &Scored) -> PolarsResult<(DataFrame, u64, u64)> {
+    // Counted on deals (a few per player) rather than claims: the same numbers, a fraction of
+    // the rows. A club counts the claims of the deals naming it as buyer or (main) seller.
     let claim_players = s
-        .claims
+        .deals
         .clone()
         .lazy()
         .group_by([col("player").alias("id")])
-        .agg([len().cast(DataType::UInt32).alias("claims")]);
+        .agg([col("reports").sum().cast(DataType::UInt32).alias("claims")]);
     let transfer_players = s
         .transfers
         .clone()
@@ -679,17 +757,20 @@ fn unmatched_names(s: &Scored) -> PolarsResult<(DataFrame, u64, u64)> {
         .collect()?;
     let claim_clubs = concat(
         [
-            s.claims.clone().lazy().select([col("to_club").alias("id")]),
-            s.claims
+            s.deals
                 .clone()
                 .lazy()
-                .select([col("from_club").alias("id")])
+                .select([col("to_club").alias("id"), col("reports")]),
+            s.deals
+                .clone()
+                .lazy()
+                .select([col("from_club").alias("id"), col("reports")])
                 .filter(col("id").is_not_null()),
         ],
         UnionArgs::default(),
     )?
     .group_by([col("id")])
-    .agg([len().cast(DataType::UInt32).alias("claims")]);
+    .agg([col("reports").sum().cast(DataType::UInt32).alias("claims")]);
     let transfer_clubs = concat(
         [
             s.transfers
@@ -713,25 +794,25 @@ fn unmatched_names(s: &Scored) -> PolarsResult<(DataFrame, u64, u64)> {
         )
         .collect()?;
     let spell = |table: &crate::normalise::NameTable,
+                 display: &[String],
                  ids: &DataFrame|
      -> PolarsResult<(Vec<String>, Vec<String>, Vec<u32>)> {
-        let names = table.display_names();
-        let spellings = table.spellings_by_id();
-        let id = ids.column("id")?.u32()?;
-        let n = ids.column("claims")?.u32()?;
-        let mut out = (Vec::new(), Vec::new(), Vec::new());
-        for i in 0..ids.height() {
-            let (Some(id), Some(n)) = (id.get(i), n.get(i)) else {
-                continue;
-            };
-            out.0.push(names[id as usize].clone());
-            out.1.push(spellings[id as usize].join(";"));
-            out.2.push(n);
-        }
-        Ok(out)
+        let id: Vec<u32> = ids.column("id")?.u32()?.iter().flatten().collect();
+        let n: Vec<u32> = ids
+            .column("claims")?
+            .u32()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect();
+        let spellings = table.spellings_of(&id);
+        Ok((
+            id.iter().map(|i| display[*i as usize].clone()).collect(),
+            spellings.iter().map(|v| v.join(";")).collect(),
+            n,
+        ))
     };
-    let (pn, ps, pc) = spell(&s.names.players, &players)?;
-    let (cn, cs, cc) = spell(&s.names.clubs, &clubs)?;
+    let (pn, ps, pc) = spell(&s.names.players, &s.display.players, &players)?;
+    let (cn, cs, cc) = spell(&s.names.clubs, &s.display.clubs, &clubs)?;
     let np = pn.len();
     let nc = cn.len();
     let kind: Vec<&str> = std::iter::repeat_n("player", np)
@@ -752,9 +833,39 @@ fn unmatched_names(s: &Scored) -> PolarsResult<(DataFrame, u64, u64)> {
     Ok((df, np as u64, nc as u64))
 }
 
+/// `player, to_club, window, source_list`: the sources reporting each open deal, by name,
+/// `;`-separated.
+fn open_deal_sources(
+    claims: &DataFrame,
+    open_rows: &DataFrame,
+    sources: &DataFrame,
+) -> PolarsResult<DataFrame> {
+    let deal = [col("player"), col("to_club"), col("window")];
+    let lists = claims
+        .clone()
+        .lazy()
+        .select([col("player"), col("to_club"), col("window"), col("source")])
+        .join(
+            open_rows.clone().lazy().select(deal.clone()),
+            deal.clone(),
+            deal.clone(),
+            JoinArgs::new(JoinType::Semi),
+        )
+        .unique(None, UniqueKeepStrategy::Any);
+    with_names(lists, "source", sources)
+        .group_by(deal)
+        .agg([col("source")
+            .sort(SortOptions::default())
+            .str()
+            .join(";", true)
+            .alias("source_list")])
+        .collect()
+}
+
 fn deals_report(
     s: &Scored,
     nf: &NameFrames,
+    source_lists: DataFrame,
     rows: DataFrame,
     predictions: &[Prediction],
     model: &Model,
@@ -781,31 +892,11 @@ fn deals_report(
     rows.with_column(Column::new("reason_1".into(), reason(0)))?;
     rows.with_column(Column::new("reason_2".into(), reason(1)))?;
     rows.with_column(Column::new("reason_3".into(), reason(2)))?;
-    // Sources reporting each open deal, by name.
     let deal = [col("player"), col("to_club"), col("window")];
-    let source_lists = s
-        .claims
-        .clone()
-        .lazy()
-        .select([col("player"), col("to_club"), col("window"), col("source")])
-        .join(
-            rows.clone().lazy().select(deal.clone()),
-            deal.clone(),
-            deal.clone(),
-            JoinArgs::new(JoinType::Semi),
-        )
-        .unique(None, UniqueKeepStrategy::Any);
-    let source_lists = with_names(source_lists, "source", &nf.sources)
-        .group_by(deal.clone())
-        .agg([col("source")
-            .sort(SortOptions::default())
-            .str()
-            .join(";", true)
-            .alias("source_list")]);
     let lf = rows
         .lazy()
         .join(
-            source_lists,
+            source_lists.lazy(),
             deal.clone(),
             deal,
             JoinArgs::new(JoinType::Left),
@@ -895,13 +986,17 @@ impl ScoreRun {
             ("authors", &mut self.authors),
             ("clubs", &mut self.clubs),
             ("source_stages", &mut self.source_stages),
-            ("stories", &mut self.stories),
             ("deals", &mut self.deals),
             ("rejects", &mut self.rejects),
             ("unmatched", &mut self.unmatched),
         ] {
             set.table(name, df, format)?;
         }
+        let (stories, rows) = (&self.stories, self.stories.height());
+        let batch = 1 << 20;
+        set.table_in_batches("stories", format, rows.div_ceil(batch), |i| {
+            stories.render(i * batch, batch)
+        })?;
         let json =
             serde_json::to_string_pretty(&self.summary).map_err(|e| Error::Usage(e.to_string()))?;
         set.bytes("summary.json", format!("{json}\n").as_bytes())?;

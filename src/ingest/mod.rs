@@ -347,7 +347,7 @@ pub fn ingest(
         progress,
     )?;
     files.push(stats);
-    let (mut claims, dup_rejects) = reject_duplicate_claim_ids(claims, &paths.claims)?;
+    let (mut claims, dup_rejects) = reject_duplicate_claim_ids(claims)?;
     for r in dup_rejects {
         log.push(&paths.claims, r.0, r.1)?;
         if let Some(s) = files
@@ -642,6 +642,7 @@ fn claims_chunk(
     let mut inferred_b = BooleanChunkedBuilder::new("window_inferred".into(), cap);
     let mut hash_b = PrimitiveChunkedBuilder::<UInt64Type>::new("text_hash".into(), cap);
     let mut id_b = StringChunkedBuilder::new("claim_id".into(), cap);
+    let mut id_hash_b = PrimitiveChunkedBuilder::<UInt64Type>::new("id_hash".into(), cap);
     let mut text_b = StringChunkedBuilder::new("text".into(), cap / 4);
     let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
     loop {
@@ -676,9 +677,19 @@ fn claims_chunk(
         }
         used += 1;
         line_b.append_value(line_u32(&path, line)?);
-        match claim.claim_id {
-            Some(id) => id_b.append_value(id),
-            None => id_b.append_value(format!("line-{line}")),
+        {
+            use std::hash::BuildHasher;
+            match claim.claim_id {
+                Some(id) => {
+                    id_b.append_value(id);
+                    id_hash_b.append_value(hasher.hash_one(id));
+                }
+                None => {
+                    let id = format!("line-{line}");
+                    id_hash_b.append_value(hasher.hash_one(&id));
+                    id_b.append_value(id);
+                }
+            }
         }
         published_b.append_value(days_since_epoch(claim.published));
         source_b.append_value(names.sources.intern(claim.source, aliases));
@@ -715,6 +726,7 @@ fn claims_chunk(
     let frame = DataFrame::new_infer_height(vec![
         line_b.finish().into_column(),
         id_b.finish().into_column(),
+        id_hash_b.finish().into_column(),
         published_b.finish().into_column(),
         source_b.finish().into_column(),
         author_b.finish().into_column(),
@@ -1042,47 +1054,46 @@ fn parse_transfer<'a>(
 }
 
 /// Rejects the second and later rows that reuse a `claim_id` (the first, by line, is kept).
-fn reject_duplicate_claim_ids(
-    claims: DataFrame,
-    file: &Path,
-) -> Result<(DataFrame, Vec<(u64, RowProblem)>)> {
+///
+/// Candidates are found on a 64-bit hash of the id (an integer group-by); only rows whose
+/// hash repeats are compared as text, so a file without duplicates costs one cheap pass.
+fn reject_duplicate_claim_ids(claims: DataFrame) -> Result<(DataFrame, Vec<(u64, RowProblem)>)> {
+    let repeated = claims
+        .clone()
+        .lazy()
+        .select([col("id_hash")])
+        .group_by([col("id_hash")])
+        .agg([len().alias("n")])
+        .filter(col("n").gt(lit(1)))
+        .select([col("id_hash")])
+        .collect()?;
+    if repeated.height() == 0 {
+        return Ok((claims.drop("id_hash")?, Vec::new()));
+    }
     let dups = claims
         .clone()
         .lazy()
-        .select([col("claim_id"), col("line")])
-        .group_by([col("claim_id")])
-        .agg([col("line").min().alias("first_line"), len().alias("n")])
-        .filter(col("n").gt(lit(1)))
-        .collect()?;
-    if dups.height() == 0 {
-        return Ok((claims, Vec::new()));
-    }
-    let marked = claims
-        .lazy()
+        .select([col("id_hash"), col("claim_id"), col("line")])
         .join(
-            dups.lazy().select([col("claim_id"), col("first_line")]),
-            [col("claim_id")],
-            [col("claim_id")],
-            JoinArgs::new(JoinType::Left),
+            repeated.lazy(),
+            [col("id_hash")],
+            [col("id_hash")],
+            JoinArgs::new(JoinType::Semi),
         )
         .with_column(
-            col("first_line")
-                .is_not_null()
-                .and(col("line").neq(col("first_line")))
-                .alias("dup"),
+            col("line")
+                .min()
+                .over([col("claim_id")])?
+                .alias("first_line"),
         )
+        .filter(col("line").neq(col("first_line")))
+        .sort(["line"], SortMultipleOptions::default())
         .collect()?;
-    let rejected = marked
-        .clone()
-        .lazy()
-        .filter(col("dup"))
-        .select([col("line"), col("claim_id"), col("first_line")])
-        .collect()?;
-    let mut problems = Vec::with_capacity(rejected.height());
-    let lines = rejected.column("line")?.u32()?;
-    let ids = rejected.column("claim_id")?.str()?;
-    let firsts = rejected.column("first_line")?.u32()?;
-    for i in 0..rejected.height() {
+    let mut problems = Vec::with_capacity(dups.height());
+    let lines = dups.column("line")?.u32()?;
+    let ids = dups.column("claim_id")?.str()?;
+    let firsts = dups.column("first_line")?.u32()?;
+    for i in 0..dups.height() {
         let (Some(line), Some(id), Some(first)) = (lines.get(i), ids.get(i), firsts.get(i)) else {
             continue;
         };
@@ -1095,11 +1106,15 @@ fn reject_duplicate_claim_ids(
             ),
         ));
     }
-    let kept = marked
+    let kept = claims
         .lazy()
-        .filter(col("dup").not())
-        .drop(cols(["first_line", "dup"]))
+        .join(
+            dups.lazy().select([col("line")]),
+            [col("line")],
+            [col("line")],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .drop(cols(["id_hash"]))
         .collect()?;
-    let _ = file;
     Ok((kept, problems))
 }
