@@ -473,12 +473,7 @@ fn read_chunked(
     id_columns: &[(&str, NameKind)],
     parse: &(dyn Fn(CsvTable) -> Result<Chunk> + Sync),
 ) -> Result<(DataFrame, Vec<(u64, RowProblem)>, u64, u64)> {
-    let t0 = std::time::Instant::now();
-    let prof = std::env::var("RUMOUR_PROFILE").is_ok();
     let parts = table.split(read_threads())?;
-    if prof {
-        eprintln!("  ingest: split into {} at {:?}", parts.len(), t0.elapsed());
-    }
     let results: Vec<Result<Chunk>> = std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
@@ -492,9 +487,6 @@ fn read_chunked(
             })
             .collect()
     });
-    if prof {
-        eprintln!("  ingest: parsed {:?}", t0.elapsed());
-    }
     let mut frames = Vec::with_capacity(results.len());
     let mut problems = Vec::new();
     let (mut read, mut used) = (0, 0);
@@ -520,9 +512,6 @@ fn read_chunked(
     let mut frame = frames.next().unwrap_or_default();
     for f in frames {
         frame.vstack_mut_owned(f)?;
-    }
-    if prof {
-        eprintln!("  ingest: merged {:?}", t0.elapsed());
     }
     Ok((frame, problems, read, used))
 }

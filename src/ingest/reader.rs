@@ -280,7 +280,6 @@ impl CsvTable {
     /// # Errors
     /// The file cannot be read again.
     pub fn split(self, parts: usize) -> Result<Vec<CsvTable>, InputError> {
-        let split_t0 = std::time::Instant::now();
         let total = self.end.saturating_sub(self.start);
         if parts <= 1 || total < (parts as u64) * (1 << 22) {
             return Ok(vec![self]);
@@ -330,14 +329,6 @@ impl CsvTable {
             }
             pos += n as u64;
             reader.consume(n);
-        }
-        if std::env::var("RUMOUR_PROFILE").is_ok() {
-            eprintln!(
-                "  split scan: {} bytes to {:?} in {:?}",
-                pos - self.start,
-                bounds,
-                split_t0.elapsed()
-            );
         }
         let mut out = Vec::with_capacity(bounds.len() + 1);
         let layout = self.layout.clone();

@@ -251,12 +251,7 @@ pub fn deal_features(
     if claim_ids {
         claim_cols.push(col("claim_id"));
     }
-    let t0 = std::time::Instant::now();
-    let prof = std::env::var("RUMOUR_PROFILE").is_ok();
     let eligible = eligible.collect()?;
-    if prof {
-        eprintln!("  f: eligible {} {:?}", eligible.height(), t0.elapsed());
-    }
     let passthrough: Vec<String> = eligible
         .get_column_names()
         .iter()
@@ -283,9 +278,6 @@ pub fn deal_features(
         .with_column(coalesce(&[col("cites"), col("source")]).alias("cited"))
         .collect()?;
 
-    if prof {
-        eprintln!("  f: claims {} {:?}", c.height(), t0.elapsed());
-    }
     // Same wording about the same deal within the copy window: the first report's origin.
     let mut wording_keys = snap_deal.clone();
     wording_keys.push(col("text_hash"));
@@ -325,9 +317,6 @@ pub fn deal_features(
             )
             .collect()?;
 
-    if prof {
-        eprintln!("  f: wording {:?}", t0.elapsed());
-    }
     // Evidence by origin.
     let mut origin_keys = snap_deal.clone();
     origin_keys.push(col("origin"));

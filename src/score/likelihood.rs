@@ -98,8 +98,6 @@ pub fn history(
     leads: &[i64],
     as_of: i32,
 ) -> PolarsResult<History> {
-    let t0 = std::time::Instant::now();
-    let prof = std::env::var("RUMOUR_PROFILE").is_ok();
     let requests = past_requests(windows, leads, as_of)?;
     let mut times: Vec<i32> = requests.column("t")?.i32()?.iter().flatten().collect();
     times.push(as_of);
@@ -107,9 +105,6 @@ pub fn history(
     times.dedup();
     let deals = deals_with_season(deals, windows)?;
     let lookups = lookups(stories, &deals, &times, config)?;
-    if prof {
-        eprintln!("lookups {:?}", t0.elapsed());
-    }
 
     let eligible = training_eligible(&deals, &requests).collect()?;
     let max = config.likelihood.max_training_rows.max(1);

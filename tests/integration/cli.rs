@@ -1,0 +1,199 @@
+//! Everyday use: exit codes, validate, column mapping, formats, import, and the atomic output
+//! set.
+
+use crate::support::{files, fixture, read_csv, root, Run};
+
+fn tiny(run: Run) -> Run {
+    run.arg("--no-aliases")
+        .arg("--as-of")
+        .arg("2025-10-01")
+        .arg("--rumours")
+        .arg(fixture("tiny/rumours.csv"))
+        .arg("--transfers")
+        .arg(fixture("tiny/transfers.csv"))
+}
+
+#[test]
+fn usage_errors_exit_2_with_help() {
+    let (_, stderr) = Run::new(&["score", "--no-such-flag"]).code(2);
+    assert!(stderr.contains("--no-such-flag"), "{stderr}");
+    let (_, stderr) = Run::new(&["score", "--as-of", "yesterday"]).code(2);
+    assert!(stderr.contains("is not a date YYYY-MM-DD"), "{stderr}");
+    let (_, stderr) = Run::new(&["score", "--map", "publshed=date", "--out", "/tmp/never"]).code(2);
+    assert!(stderr.contains("did you mean `published`"), "{stderr}");
+    let (stdout, _) = Run::new(&["score", "--help"]).success();
+    assert!(stdout.contains("Example") && stdout.contains("--as-of"));
+}
+
+#[test]
+fn validate_prints_rejects_and_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (stdout, _) = Run::new(&[
+        "validate",
+        "--no-aliases",
+        "--as-of",
+        "2025-10-01",
+        "--rumours",
+    ])
+    .arg(fixture("broken/bad_values.csv"))
+    .arg("--transfers")
+    .arg(fixture("tiny/transfers.csv"))
+    .dir(tmp.path())
+    .success();
+    assert!(
+        stdout.contains("bad_values.csv:3: column `published`: not a date"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("8 rows read, 1 used, 7 rejected"),
+        "{stdout}"
+    );
+    assert!(
+        std::fs::read_dir(tmp.path()).expect("dir").next().is_none(),
+        "validate wrote nothing"
+    );
+}
+
+#[test]
+fn column_mapping_reads_other_headers_and_ignores_extra_columns() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(fixture("tiny/rumours.csv")).expect("read");
+    let (header, body) = text.split_once('\n').expect("header");
+    let header = header
+        .replace("published", "date")
+        .replace("source", "outlet");
+    let path = tmp.path().join("theirs.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "{header},notes\n{}",
+            body.lines().map(|l| format!("{l},x\n")).collect::<String>()
+        ),
+    )
+    .expect("write");
+    let out = tmp.path().join("r");
+    Run::new(&[
+        "score",
+        "--no-aliases",
+        "--as-of",
+        "2025-10-01",
+        "--quiet",
+        "--map",
+        "published=date,source=outlet",
+        "--rumours",
+    ])
+    .arg(&path)
+    .arg("--transfers")
+    .arg(fixture("tiny/transfers.csv"))
+    .arg("--out")
+    .arg(&out)
+    .success();
+    assert_eq!(read_csv(&out.join("sources.csv")).len(), 3);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("json"))
+            .expect("json");
+    assert_eq!(summary["files"][0]["extra_columns"][0], "notes");
+}
+
+#[test]
+fn parquet_format_writes_parquet_reports() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("r");
+    tiny(Run::new(&["score", "--quiet", "--format", "parquet", "--out"]).arg(&out)).success();
+    for name in [
+        "sources.parquet",
+        "stories.parquet",
+        "deals.parquet",
+        "summary.json",
+    ] {
+        assert!(out.join(name).is_file(), "{name}");
+    }
+    let head = std::fs::read(out.join("stories.parquet")).expect("read");
+    assert_eq!(&head[..4], b"PAR1");
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_reports_untouched() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("r");
+    tiny(Run::new(&["score", "--quiet", "--out"]).arg(&out)).success();
+    let before = files(&out);
+    // Bad input: the run stops before writing anything.
+    Run::new(&["score", "--quiet", "--as-of", "2025-10-01", "--rumours"])
+        .arg(fixture("broken/empty.csv"))
+        .arg("--transfers")
+        .arg(fixture("tiny/transfers.csv"))
+        .arg("--out")
+        .arg(&out)
+        .code(1);
+    assert_eq!(before, files(&out));
+    // A backtest into the same directory adds its reports and keeps the others.
+    tiny(Run::new(&["backtest", "--quiet", "--out"]).arg(&out)).success();
+    let after = files(&out);
+    assert_eq!(before["sources.csv"], after["sources.csv"]);
+    assert!(after.contains_key("backtest.csv") && after.contains_key("calibration.svg"));
+    // No staging directory is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty());
+    // A directory holding other files is refused (exit 2), not emptied.
+    let foreign = tmp.path().join("mine");
+    std::fs::create_dir_all(&foreign).expect("dir");
+    std::fs::write(foreign.join("notes.txt"), "keep me").expect("write");
+    let (_, stderr) = tiny(Run::new(&["score", "--quiet", "--out"]).arg(&foreign)).code(2);
+    assert!(
+        stderr.contains("holds files rumour did not write (notes.txt)"),
+        "{stderr}"
+    );
+    assert!(foreign.join("notes.txt").is_file());
+}
+
+#[test]
+fn import_transfermarkt_removes_the_duplicate_side() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("transfers.csv");
+    let (stdout, _) = Run::new(&["import", "transfermarkt"])
+        .arg(fixture("transfermarkt/premier-league.csv"))
+        .arg(fixture("transfermarkt/championship.csv"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--aliases")
+        .arg(root().join("data/aliases.csv"))
+        .success();
+    let rows = read_csv(&out);
+    // Grealish: listed by Villa (out, "Man City") and by City (in, "Aston Villa"): one move.
+    let grealish: Vec<_> = rows
+        .iter()
+        .filter(|r| r["player"] == "Jack Grealish")
+        .collect();
+    assert_eq!(grealish.len(), 1, "{rows:?}");
+    assert_eq!(grealish[0]["window"], "2021-summer");
+    assert_eq!(grealish[0]["fee_eur"], "117500000");
+    // A winter move of the 2020/21 season is the 2021-winter window; loans keep their kind.
+    let loan = rows
+        .iter()
+        .find(|r| r["player"] == "Jesse Lingard")
+        .expect("loan");
+    assert_eq!(
+        (loan["window"].as_str(), loan["kind"].as_str()),
+        ("2021-winter", "loan")
+    );
+    assert!(!rows.iter().any(|r| r["to_club"] == "Retired"));
+    assert!(
+        stdout.contains("1 duplicates removed") && stdout.contains("1 not between clubs"),
+        "{stdout}"
+    );
+    // The output is a valid transfers input.
+    let (stdout, _) = Run::new(&["validate", "--as-of", "2023-01-01", "--rumours"])
+        .arg(fixture("tiny/rumours.csv"))
+        .arg("--transfers")
+        .arg(&out)
+        .success();
+    assert!(
+        stdout.contains("transfers.csv: 3 rows read, 3 used, 0 rejected"),
+        "{stdout}"
+    );
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the `rumour` binary run on fixtures, its reports checked.
+//!
+//! One test binary (each extra one links polars again); one module per concern.
+
+mod support;
+
+mod broken_files;
+mod cli;
+mod determinism;
+mod hand_computed;
+mod sample_data;
+mod world;

@@ -1,0 +1,91 @@
+//! On a generated world the estimates recover the hidden truth and the backtest is calibrated.
+
+use std::collections::BTreeMap;
+
+use crate::support::{f, read_csv, Run};
+
+fn ranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    idx.sort_by(|a, b| v[*a].total_cmp(&v[*b]));
+    let mut r = vec![0.0; v.len()];
+    for (rank, i) in idx.into_iter().enumerate() {
+        r[i] = rank as f64;
+    }
+    r
+}
+
+fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+#[test]
+fn source_reliability_and_backtest_on_a_generated_world() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let world = tmp.path().join("world");
+    let out = tmp.path().join("reports");
+    Run::new(&[
+        "generate", "--claims", "30000", "--seed", "1", "--quiet", "--out",
+    ])
+    .arg(&world)
+    .success();
+    let inputs = |run: Run| {
+        run.arg("--rumours")
+            .arg(world.join("rumours.csv"))
+            .arg("--transfers")
+            .arg(world.join("transfers.csv"))
+            .arg("--aliases")
+            .arg(world.join("aliases.csv"))
+            .arg("--out")
+            .arg(&out)
+    };
+    inputs(Run::new(&["score", "--as-of", "2026-11-20", "--quiet"])).success();
+    inputs(Run::new(&["backtest", "--as-of", "2026-11-20", "--quiet"])).success();
+
+    // Each source's true rate: the truth's stage rates weighted by its claims.
+    let mut truth: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for r in read_csv(&world.join("truth.csv")) {
+        let e = truth.entry(r["source"].clone()).or_default();
+        e.0 += f(&r, "true_hit_rate") * f(&r, "claims");
+        e.1 += f(&r, "claims");
+    }
+    let sources = read_csv(&out.join("sources.csv"));
+    let (mut est, mut tru) = (Vec::new(), Vec::new());
+    for s in &sources {
+        let (sum, n) = truth[&s["source"]];
+        est.push(f(s, "posterior_mean"));
+        tru.push(sum / n);
+    }
+    let rho = spearman(&est, &tru);
+    assert!(
+        rho >= 0.9,
+        "Spearman between estimated and true source reliability: {rho}"
+    );
+
+    let backtest = read_csv(&out.join("backtest.csv"));
+    let overall = |p: &str| {
+        backtest
+            .iter()
+            .find(|r| r["window"] == "overall" && r["predictor"] == p)
+            .expect("overall row")
+            .clone()
+    };
+    let (model, base, stage) = (overall("model"), overall("base_rate"), overall("stage"));
+    assert!(
+        f(&model, "ece") <= 0.03,
+        "expected calibration error {}",
+        model["ece"]
+    );
+    assert!(
+        f(&model, "brier_skill") > 0.0,
+        "Brier skill {}",
+        model["brier_skill"]
+    );
+    assert!(f(&model, "brier") < f(&base, "brier") && f(&model, "brier") < f(&stage, "brier"));
+    assert!(out.join("calibration.svg").is_file() && out.join("calibration.csv").is_file());
+}
