@@ -455,6 +455,15 @@ struct Chunk {
     used: u64,
 }
 
+/// Below this many bytes per part a file is read by one thread (4 MiB; tests lower it with
+/// `RUMOUR_SPLIT_MIN_BYTES` to exercise the split on small files).
+fn split_min_bytes() -> u64 {
+    std::env::var("RUMOUR_SPLIT_MIN_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 22)
+}
+
 /// Threads for reading one file: `POLARS_MAX_THREADS` if set (the same knob as the table
 /// work), else the machine's cores. The result does not depend on it.
 fn read_threads() -> usize {
@@ -473,7 +482,7 @@ fn read_chunked(
     id_columns: &[(&str, NameKind)],
     parse: &(dyn Fn(CsvTable) -> Result<Chunk> + Sync),
 ) -> Result<(DataFrame, Vec<(u64, RowProblem)>, u64, u64)> {
-    let parts = table.split(read_threads())?;
+    let parts = table.split(read_threads(), split_min_bytes())?;
     let results: Vec<Result<Chunk>> = std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()

@@ -146,6 +146,10 @@ impl CsvTable {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            // Records end at `\n` only (a `\r` before it is trimmed with the field): with the
+            // default CRLF terminator the csv crate reports the line of a record that follows a
+            // `\r\n` one too low, and its start one byte early.
+            .terminator(csv::Terminator::Any(b'\n'))
             .from_reader(Box::new(BufReader::with_capacity(1 << 20, file)) as Box<dyn Read + Send>);
         let mut first = csv::ByteRecord::new();
         let expected = specs
@@ -270,7 +274,7 @@ impl CsvTable {
 
     /// Splits the rest of the file into up to `parts` readers over consecutive byte ranges that
     /// start at record boundaries, to be read in parallel; their rows, in order, are this
-    /// reader's rows.
+    /// reader's rows. Files smaller than `parts * min_part_bytes` are not split.
     ///
     /// A boundary is the byte after a line feed outside quotes. Quotes are counted from the
     /// start of the data (where no field is open): with RFC 4180 quoting (`""` inside a quoted
@@ -279,9 +283,9 @@ impl CsvTable {
     ///
     /// # Errors
     /// The file cannot be read again.
-    pub fn split(self, parts: usize) -> Result<Vec<CsvTable>, InputError> {
+    pub fn split(self, parts: usize, min_part_bytes: u64) -> Result<Vec<CsvTable>, InputError> {
         let total = self.end.saturating_sub(self.start);
-        if parts <= 1 || total < (parts as u64) * (1 << 22) {
+        if parts <= 1 || total < (parts as u64) * min_part_bytes.max(1) {
             return Ok(vec![self]);
         }
         let unreadable = |source| InputError::Unreadable {
@@ -352,6 +356,7 @@ impl CsvTable {
             let reader = csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)
+                .terminator(csv::Terminator::Any(b'\n'))
                 .from_reader(
                     Box::new(BufReader::with_capacity(1 << 20, file.take(stop - start)))
                         as Box<dyn Read + Send>,
@@ -518,5 +523,92 @@ fn missing_hint(column: &str, extra: &[String], mapped_from: Option<&String>) ->
             " (the header has: {}; map one with --map {column}=<header>)",
             extra.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPECS: &[ColumnSpec] = &[
+        ColumnSpec {
+            name: "a",
+            required: true,
+        },
+        ColumnSpec {
+            name: "b",
+            required: false,
+        },
+    ];
+
+    fn rows(mut t: CsvTable) -> Vec<(u64, Option<String>, Option<String>)> {
+        let mut out = Vec::new();
+        loop {
+            match t.next_row().expect("read") {
+                Next::End => break,
+                Next::Problem { line, problem } => {
+                    out.push((line, Some(format!("problem: {}", problem.reason)), None))
+                }
+                Next::Row(r) => out.push((
+                    r.line,
+                    r.get(0).map(str::to_string),
+                    r.get(1).map(str::to_string),
+                )),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn split_readers_see_the_same_rows_and_lines() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("t.csv");
+        // Quoted fields with newlines, escaped quotes and commas, CRLF, a ragged row.
+        let mut text = String::from("\u{feff}a,b\r\n");
+        for i in 0..300 {
+            match i % 5 {
+                0 => text.push_str(&format!("{i},\"multi\nline \"\"quoted\"\", value\"\r\n")),
+                1 => text.push_str(&format!("{i},plain\n")),
+                2 => text.push_str(&format!("\"{i}\",\"x\"\"\"\n")),
+                3 => text.push_str(&format!("{i}\n")),
+                _ => text.push_str(&format!("{i},\"\n\n\"\n")),
+            }
+        }
+        std::fs::write(&path, text).expect("write");
+        let open = || CsvTable::open(&path, SPECS, &BTreeMap::new(), 1 << 16).expect("open");
+        let whole = rows(open());
+        assert_eq!(whole.len(), 300);
+        assert_eq!(whole[0].0, 2, "line numbers count the header");
+        assert_eq!(
+            whole[1].0, 4,
+            "a record with a quoted newline spans two lines"
+        );
+        for parts in [2, 3, 7] {
+            let split = open().split(parts, 1).expect("split");
+            assert!(split.len() > 1, "the file is split in {parts}");
+            let joined: Vec<_> = split.into_iter().flat_map(rows).collect();
+            assert!(
+                joined == whole,
+                "{parts} parts: the rows or their lines differ"
+            );
+        }
+    }
+
+    #[test]
+    fn header_problems_name_the_fix() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "A , c\n1,2\n").expect("write");
+        let t = CsvTable::open(&path, SPECS, &BTreeMap::new(), 100)
+            .expect("case and spaces are ignored");
+        assert_eq!(t.extra_columns(), ["c"]);
+        std::fs::write(&path, "aa,b\n1,2\n").expect("write");
+        let err = CsvTable::open(&path, SPECS, &BTreeMap::new(), 100)
+            .err()
+            .expect("missing a");
+        assert!(err.to_string().contains("--map a=aa"), "{err}");
+        let mut map = BTreeMap::new();
+        map.insert("a".to_string(), "aa".to_string());
+        assert!(CsvTable::open(&path, SPECS, &map, 100).is_ok());
     }
 }

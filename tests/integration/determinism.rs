@@ -63,6 +63,21 @@ fn identical_reports_across_runs_threads_and_row_order() {
     assert_eq!(first, files(&b), "one thread against two");
     score(&world, &c, "2");
     assert_eq!(first, files(&c), "run to run");
+    // The claims read in parallel chunks (forced on this small file) give the same reports.
+    let e = tmp.path().join("e");
+    Run::new(&["score", "--as-of", "2026-11-20", "--quiet"])
+        .arg("--rumours")
+        .arg(world.join("rumours.csv"))
+        .arg("--transfers")
+        .arg(world.join("transfers.csv"))
+        .arg("--aliases")
+        .arg(world.join("aliases.csv"))
+        .arg("--out")
+        .arg(&e)
+        .env("POLARS_MAX_THREADS", "3")
+        .env("RUMOUR_SPLIT_MIN_BYTES", "1")
+        .success();
+    assert_eq!(first, files(&e), "read in three chunks");
 
     // Same rows, another order, same file names in another directory.
     let shuffled = tmp.path().join("shuffled");
