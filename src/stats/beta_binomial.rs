@@ -344,3 +344,32 @@ mod tests {
         assert!(close(empty.alpha, 1.0, 1e-12) && close(empty.beta, 1.0, 1e-12));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn posteriors_are_probabilities_and_intervals_hold_the_mean(
+            groups in prop::collection::vec((0u32..60, 0u32..60), 0..12),
+            mass in 0.5f64..0.99,
+        ) {
+            let data: Vec<(f64, f64)> = groups.iter().map(|(k, extra)| (*k as f64, (*k + *extra) as f64)).collect();
+            let prior = fit_prior(&data, FitOptions::default());
+            prop_assert!(prior.alpha > 0.0 && prior.beta > 0.0 && prior.alpha.is_finite() && prior.beta.is_finite());
+            prop_assert!(prior.strength() <= FitOptions::default().max_strength * (1.0 + 1e-9));
+            for (k, n) in &data {
+                let p = posterior(&prior, *k, *n, mass);
+                prop_assert!((0.0..=1.0).contains(&p.low) && (0.0..=1.0).contains(&p.high));
+                prop_assert!(p.low <= p.mean + 1e-12 && p.mean <= p.high + 1e-12, "{p:?}");
+                // Shrinkage: the posterior mean lies between the raw rate and the prior mean.
+                if *n > 0.0 {
+                    let (raw, pm) = (k / n, prior.mean());
+                    prop_assert!(p.mean >= raw.min(pm) - 1e-9 && p.mean <= raw.max(pm) + 1e-9);
+                }
+            }
+        }
+    }
+}

@@ -117,3 +117,27 @@ mod tests {
         assert_eq!(iso.ys, vec![0.25]);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_fit_is_monotone_and_within_the_data(points in prop::collection::vec((-5.0f64..5.0, 0.0f64..1.0, 0.1f64..3.0), 1..80)) {
+            let iso = Isotonic::fit(&points).expect("fit");
+            prop_assert!(iso.ys.windows(2).all(|w| w[0] <= w[1] + 1e-12));
+            prop_assert!(iso.xs.windows(2).all(|w| w[0] < w[1]));
+            let (lo, hi) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+            let mut last = f64::MIN;
+            for i in 0..=100 {
+                let x = -6.0 + 12.0 * i as f64 / 100.0;
+                let y = iso.apply(x);
+                prop_assert!(y >= lo - 1e-12 && y <= hi + 1e-12);
+                prop_assert!(y >= last - 1e-12);
+                last = y;
+            }
+        }
+    }
+}

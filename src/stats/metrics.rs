@@ -199,3 +199,25 @@ mod tests {
         assert_eq!(average_ranks(&[5.0, 1.0, 5.0]), vec![2.5, 1.0, 2.5]);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn scores_stay_in_range(pairs in prop::collection::vec((0.0f64..=1.0, any::<bool>()), 1..200)) {
+            let (p, y): (Vec<f64>, Vec<bool>) = pairs.into_iter().unzip();
+            let b = brier(&p, &y);
+            prop_assert!((0.0..=1.0).contains(&b));
+            prop_assert!(log_loss(&p, &y) >= 0.0);
+            let e = expected_calibration_error(&p, &y, 10);
+            prop_assert!((0.0..=1.0).contains(&e));
+            let auc = roc_auc(&p, &y);
+            prop_assert!(auc.is_nan() || (0.0..=1.0).contains(&auc));
+            let t = reliability_table(&p, &y, 10);
+            prop_assert_eq!(t.iter().map(|b| b.count).sum::<usize>(), p.len());
+        }
+    }
+}

@@ -8,5 +8,6 @@ mod broken_files;
 mod cli;
 mod determinism;
 mod hand_computed;
+mod properties;
 mod sample_data;
 mod world;
