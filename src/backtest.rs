@@ -124,12 +124,18 @@ pub fn backtest(
     let mut pooled_base: Vec<f64> = Vec::new();
     let mut tested = 0;
     let mut skipped: Vec<String> = Vec::new();
+    // Windows that have deals (the transfers may reach back decades further).
+    let with_deals: std::collections::BTreeSet<i32> =
+        s.deals.column("window")?.i32()?.iter().flatten().collect();
     progress.stage("backtest", || -> PolarsResult<()> {
         for i in 0..s.windows.height() {
             let (Some(w), Some(c), Some(name)) = (win.get(i), close.get(i), label.get(i)) else {
                 continue;
             };
-            if c + grace + 1 > s.as_of || bt.from.is_some_and(|f| w < f.ordinal()) {
+            if !with_deals.contains(&w)
+                || c + grace + 1 > s.as_of
+                || bt.from.is_some_and(|f| w < f.ordinal())
+            {
                 continue;
             }
             let day = c - lead as i32;
@@ -155,7 +161,7 @@ pub fn backtest(
                 .iter()
                 .map(|v| v.unwrap_or(false))
                 .collect();
-            let model = model_for_day(&hist, &s.windows, config, day)?;
+            let model = model_for_day(&hist, &s.windows, config, day, Some(lead))?;
             let p_model: Vec<f64> = predict(&model, &test, config.likelihood.band, &namer)?
                 .iter()
                 .map(|p| p.likelihood)

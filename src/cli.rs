@@ -453,16 +453,21 @@ pub fn screen_summary(run: &ScoreRun, progress: &Progress, out: &Path) -> String
         "  deals   {}: {} confirmed, {} refuted, {} open, {} late",
         s.deals.total, s.deals.confirmed, s.deals.refuted, s.deals.open, s.deals.late
     );
-    let _ = writeln!(
-        t,
-        "  likelihood model: {}{}",
-        s.likelihood.model,
-        s.likelihood
-            .fallback_reason
-            .as_ref()
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default()
-    );
+    if s.likelihood.is_empty() {
+        let _ = writeln!(t, "  no open deals to rate");
+    }
+    for m in &s.likelihood {
+        let _ = writeln!(
+            t,
+            "  likelihood model for deals {} days from the close: {}{}",
+            m.lead_days,
+            m.model,
+            m.fallback_reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        );
+    }
     // Top sources by posterior mean among those with enough resolved stories.
     if let Ok(top) = run
         .sources

@@ -1035,7 +1035,11 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         moves.extend(returning);
         for (player, from, to, date, kind) in moves {
             let dated = rng.random::<f64>() < 0.6;
-            let known_on = if dated { date } else { close };
+            let known_on = if dated {
+                date
+            } else {
+                close + chrono::Duration::days(1)
+            };
             if known_on > world_end {
                 continue;
             }

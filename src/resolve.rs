@@ -15,8 +15,8 @@
 //!
 //! A move "in the window" is one dated after the previous window's close and by this one's
 //! close plus grace, or one known only by this window. `resolved_on` is the day the outcome
-//! became known: the move's date (or its window's close when undated), or the day after the
-//! grace period ends.
+//! became known: the move's date (the day after the window's close when only the window is
+//! known), or the day after the grace period ends.
 //!
 //! The moves are matched once per deal ([`deal_moves`]); stories, which differ only in their
 //! first report, then resolve with column arithmetic.
@@ -163,6 +163,8 @@ pub fn resolve_outcomes(
 ) -> LazyFrame {
     let fr = col("first_report");
     let close = col("window_close");
+    // A move known only by its window is known the day after the window closes.
+    let after_close = close.clone() + lit(1);
     let closed_on = close.clone() + lit(config.grace_days as i32 + 1);
     let t_window = col("t_window").fill_null(lit(false));
     let e_window = col("e_window").fill_null(lit(false));
@@ -196,9 +198,9 @@ pub fn resolve_outcomes(
             when(confirmed_dated.clone())
                 .then(col("t_date"))
                 .when(confirmed_window.clone())
-                .then(close.clone())
+                .then(after_close.clone())
                 .when(late.clone())
-                .then(coalesce(&[col("t_date"), close.clone()]))
+                .then(coalesce(&[col("t_date"), after_close.clone()]))
                 .when(elsewhere_dated.clone())
                 // A move elsewhere before the report refutes it as of the report.
                 .then(
@@ -207,7 +209,7 @@ pub fn resolve_outcomes(
                         .otherwise(fr.clone()),
                 )
                 .when(e_window.clone())
-                .then(close.clone())
+                .then(after_close.clone())
                 .when(is_closed.clone())
                 .then(closed_on)
                 .otherwise(lit(NULL).cast(DataType::Int32))
@@ -271,7 +273,7 @@ mod tests {
             "to_club" => [10u32, 20, 31],
             "date" => [Some(day("2026-07-10")), None, Some(day("2026-07-01"))],
             "window" => [summer, summer, summer],
-            "known_on" => [day("2026-07-10"), day("2026-09-01"), day("2026-07-01")],
+            "known_on" => [day("2026-07-10"), day("2026-09-02"), day("2026-07-01")],
         )
         .expect("moves");
         // Items: (player, to_club, first_report)
@@ -322,8 +324,8 @@ mod tests {
             (outcome::CONFIRMED, Some(day("2026-07-10"))), // reported before the move
             (outcome::LATE, Some(day("2026-07-10"))),      // reported after the move
             (outcome::REFUTED, Some(day("2026-07-10"))),   // moved to club 10, not 11
-            (outcome::CONFIRMED, Some(day("2026-09-01"))), // window-only move: known at close
-            (outcome::LATE, Some(day("2026-09-01"))),      // first report after the close
+            (outcome::CONFIRMED, Some(day("2026-09-02"))), // window-only move: known after the close
+            (outcome::LATE, Some(day("2026-09-02"))),      // first report after the close
             (outcome::REFUTED, Some(day("2026-07-01"))),   // moved elsewhere after the report
             (outcome::REFUTED, Some(day("2026-07-05"))), // moved elsewhere before it: as of the report
             (outcome::REFUTED, Some(day("2026-09-09"))), // window closed (1 Sep + 7 days grace)

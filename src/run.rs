@@ -73,9 +73,11 @@ pub struct PriorSummary {
     pub method: String,
 }
 
-/// The model, for the summary.
+/// A likelihood model, for the summary: one per distance from the close of the open deals.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelSummary {
+    /// The open deals it scores are this many days before their window closes.
+    pub lead_days: i64,
     pub model: String,
     pub fallback_reason: Option<String>,
     pub training: TrainingSummary,
@@ -105,7 +107,7 @@ pub struct Summary {
     pub stories: OutcomeCounts,
     pub deals: OutcomeCounts,
     pub priors: BTreeMap<String, Vec<PriorSummary>>,
-    pub likelihood: ModelSummary,
+    pub likelihood: Vec<ModelSummary>,
 }
 
 /// Every report of a run, as tables.
@@ -297,8 +299,17 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
             &s.claims, &s.stories, &s.deals, &s.windows, config, &leads, s.as_of,
         )
     })?;
-    let model = progress.stage("model fit", || {
-        model_for_day(&hist, &s.windows, config, s.as_of)
+    // One model per distance from the close among the open deals.
+    let models = progress.stage("model fit", || -> PolarsResult<BTreeMap<i64, Model>> {
+        open_leads(&s.deals, &s.windows, s.as_of)?
+            .into_iter()
+            .map(|lead| {
+                Ok((
+                    lead,
+                    model_for_day(&hist, &s.windows, config, s.as_of, Some(lead))?,
+                ))
+            })
+            .collect()
     })?;
     let open = progress.stage("open deals", || {
         score_open_deals(
@@ -306,7 +317,7 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
             &s.deals,
             &s.windows,
             &hist.lookups,
-            &model,
+            &models,
             config,
             s.as_of,
             &namer,
@@ -330,7 +341,7 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
                 buyer,
                 seller,
                 &hist,
-                &model,
+                &models,
                 open.rows,
                 source_lists,
                 open.predictions,
@@ -531,7 +542,7 @@ fn build_reports(
     buyer: Reliability,
     seller: Reliability,
     hist: &History,
-    model: &Model,
+    models: &BTreeMap<i64, Model>,
     open_rows: DataFrame,
     source_lists: DataFrame,
     predictions: Vec<Prediction>,
@@ -629,7 +640,7 @@ fn build_reports(
     };
 
     // Open deals with their likelihoods.
-    let deals_report = deals_report(s, &nf, source_lists, open_rows, &predictions, model)?;
+    let deals_report = deals_report(s, &nf, source_lists, open_rows, &predictions)?;
 
     let rejects = rejects_frame(&s.rejects)?;
     let (unmatched, unmatched_players, unmatched_clubs) = unmatched_names(s)?;
@@ -669,13 +680,17 @@ fn build_reports(
         stories: counts(&s.stories)?,
         deals: counts(&s.deals)?,
         priors,
-        likelihood: ModelSummary {
-            model: model.name(),
-            fallback_reason: model.fallback_reason().map(str::to_string),
-            training: model.training().clone(),
-            training_sample_fraction: hist.sample_fraction,
-            coefficients: model.coefficients().into_iter().collect(),
-        },
+        likelihood: models
+            .iter()
+            .map(|(lead, model)| ModelSummary {
+                lead_days: *lead,
+                model: model.name(),
+                fallback_reason: model.fallback_reason().map(str::to_string),
+                training: model.training().clone(),
+                training_sample_fraction: hist.sample_fraction,
+                coefficients: model.coefficients().into_iter().collect(),
+            })
+            .collect(),
     };
     Ok(ScoreRun {
         sources,
@@ -868,7 +883,6 @@ fn deals_report(
     source_lists: DataFrame,
     rows: DataFrame,
     predictions: &[Prediction],
-    model: &Model,
 ) -> PolarsResult<DataFrame> {
     let reason = |k: usize| {
         predictions
@@ -888,6 +902,13 @@ fn deals_report(
     rows.with_column(Column::new(
         "likelihood_high".into(),
         predictions.iter().map(|p| p.high).collect::<Vec<_>>(),
+    ))?;
+    rows.with_column(Column::new(
+        "model".into(),
+        predictions
+            .iter()
+            .map(|p| p.model.clone())
+            .collect::<Vec<_>>(),
     ))?;
     rows.with_column(Column::new("reason_1".into(), reason(0)))?;
     rows.with_column(Column::new("reason_2".into(), reason(1)))?;
@@ -929,7 +950,7 @@ fn deals_report(
         col("likelihood"),
         col("likelihood_low"),
         col("likelihood_high"),
-        lit(model.name()).alias("model"),
+        col("model"),
         col("reason_1"),
         col("reason_2"),
         col("reason_3"),

@@ -1019,7 +1019,8 @@ fn parse_transfer<'a>(
             ))
         }
     };
-    let known_on = date.unwrap_or_else(|| calendar.close(window));
+    // A move known only by its window is known once the window has closed: the day after.
+    let known_on = date.unwrap_or_else(|| calendar.close(window) + chrono::Duration::days(1));
     if known_on > opts.as_of {
         let (column, value) = match date {
             Some(_) => ("date", row.get(transfer_col::DATE).unwrap_or("")),

@@ -7,6 +7,8 @@
 //! A model used on day `T` is trained only on windows whose close plus grace period is
 //! before `T`: their outcomes were known by then, and every feature of theirs is older.
 
+use std::collections::BTreeMap;
+
 use polars::prelude::*;
 
 use crate::config::Config;
@@ -208,7 +210,7 @@ pub fn score_open_deals(
     deals: &DataFrame,
     windows: &DataFrame,
     lookups: &Lookups,
-    model: &Model,
+    models: &BTreeMap<i64, Model>,
     config: &Config,
     as_of: i32,
     names: &Namer,
@@ -225,17 +227,63 @@ pub fn score_open_deals(
     let eligible = open.with_column(lit(0u32).alias("snap"));
     let features = deal_features(claims, &requests, eligible, windows, lookups, config, true)?;
     let rows = model_matrix_columns(features.lazy()).collect()?;
-    let predictions = predict(model, &rows, config.likelihood.band, names)?;
+    // Each deal is scored by the model of its distance from the close.
+    let leads: Vec<i64> = rows
+        .column("lead")?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    let mut predictions: Vec<Option<Prediction>> = vec![None; rows.height()];
+    for (lead, model) in models {
+        let mask: BooleanChunked = leads.iter().map(|l| l == lead).collect();
+        if !mask.any() {
+            continue;
+        }
+        let part = rows.filter(&mask)?;
+        let idx = leads
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| *l == lead)
+            .map(|(i, _)| i);
+        for (i, p) in idx.zip(predict(model, &part, config.likelihood.band, names)?) {
+            predictions[i] = Some(p);
+        }
+    }
+    let predictions = predictions
+        .into_iter()
+        .map(|p| {
+            p.ok_or_else(|| {
+                PolarsError::ComputeError("an open deal without a model for its lead".into())
+            })
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
     Ok(OpenDeals { rows, predictions })
 }
 
-/// Fits the model used on day `day` from the history.
+/// Fits the model used on day `day` for deals `lead` days before their close, from the
+/// history.
 pub fn model_for_day(
     history: &History,
     windows: &DataFrame,
     config: &Config,
     day: i32,
+    lead: Option<i64>,
 ) -> PolarsResult<Model> {
     let train = rows_known_by(history, windows, config.outcomes.grace_days, day)?;
+    // Deals seen at the same distance from their close as the ones to predict, when there
+    // are enough of them: which deals are still open, and how they look, depends on it.
+    if let Some(lead) = lead {
+        let same = train
+            .clone()
+            .lazy()
+            .filter(col("lead").eq(lit(lead)))
+            .collect()?;
+        let model = fit_model(&same, &config.likelihood)?;
+        if model.fallback_reason().is_none() {
+            return Ok(model);
+        }
+    }
     fit_model(&train, &config.likelihood)
 }

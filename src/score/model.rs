@@ -316,6 +316,8 @@ pub struct Namer<'a> {
 /// A deal's likelihood.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
+    /// Name of the model that made it.
+    pub model: String,
     pub likelihood: f64,
     pub low: f64,
     pub high: f64,
@@ -533,6 +535,7 @@ pub fn predict(
             let base = f64_column(rows, "base_rate")?;
             Ok((0..n)
                 .map(|i| Prediction {
+                    model: "prior".into(),
                     likelihood: rate[i],
                     low: lo[i].min(rate[i]),
                     high: hi[i].max(rate[i]),
@@ -587,6 +590,7 @@ pub fn predict(
                     .map(|(g, c)| format!("{} {}", sign(*c), explain.words(g, i, names)))
                     .collect();
                 out.push(Prediction {
+                    model: model.name(),
                     likelihood: p,
                     low: low.min(p),
                     high: high.max(p),

@@ -116,8 +116,8 @@ fn stories_and_outcomes_follow_the_rules() {
     let s = find("Reliable", "Pedro Two", "Delta");
     assert_eq!(
         (s["outcome"].as_str(), s["resolved_on"].as_str()),
-        ("confirmed", "2025-09-01"),
-        "window-only move"
+                ("confirmed", "2025-09-02"),
+        "window-only move: known the day after the close"
     );
     let s = find("Reliable", "Piotr Three", "Foxtrot");
     assert_eq!(s["outcome"], "confirmed", "loans count");
