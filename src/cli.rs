@@ -222,9 +222,12 @@ where
         }
         Command::Score(args) => {
             let (opts, config) = options(&args.inputs)?;
+            // Begun first: a bad --out fails before the work, and an interrupt from here on
+            // removes the staging directory.
+            let set = OutputSet::begin(&args.out)?;
             let mut run = score(&opts, &config, &progress)?;
             let out = progress.stage("write reports", || {
-                run.write(&args.out, format_of(args.format))
+                run.write_into(set, format_of(args.format))
             })?;
             if !cli.quiet {
                 print!("{}", screen_summary(&run, &progress, &out));
@@ -237,8 +240,8 @@ where
                 from: args.from,
                 lead_days: args.lead_days,
             };
-            let mut result = backtest(&opts, &config, &bt, &progress)?;
             let set = OutputSet::begin(&args.out)?;
+            let mut result = backtest(&opts, &config, &bt, &progress)?;
             let format = format_of(args.format);
             set.table("backtest", &mut result.table, format)?;
             set.table("calibration", &mut result.calibration, format)?;

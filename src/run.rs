@@ -1001,7 +1001,19 @@ impl ScoreRun {
         out: &std::path::Path,
         format: crate::report::Format,
     ) -> Result<PathBuf> {
-        let set = crate::report::OutputSet::begin(out)?;
+        self.write_into(crate::report::OutputSet::begin(out)?, format)
+    }
+
+    /// Writes every report into an output set begun earlier (the command line begins it before
+    /// the run, so that a bad `--out` fails at once) and commits it.
+    ///
+    /// # Errors
+    /// [`Error::Output`] when a file cannot be written.
+    pub fn write_into(
+        &mut self,
+        set: crate::report::OutputSet,
+        format: crate::report::Format,
+    ) -> Result<PathBuf> {
         for (name, df) in [
             ("sources", &mut self.sources),
             ("authors", &mut self.authors),

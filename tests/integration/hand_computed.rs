@@ -116,7 +116,7 @@ fn stories_and_outcomes_follow_the_rules() {
     let s = find("Reliable", "Pedro Two", "Delta");
     assert_eq!(
         (s["outcome"].as_str(), s["resolved_on"].as_str()),
-                ("confirmed", "2025-09-02"),
+        ("confirmed", "2025-09-02"),
         "window-only move: known the day after the close"
     );
     let s = find("Reliable", "Piotr Three", "Foxtrot");
