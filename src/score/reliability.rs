@@ -192,3 +192,71 @@ fn shrink(
     let table = table.drop_many(["w_hits", "w_trials"]);
     Ok(Reliability { table, priors })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items() -> DataFrame {
+        // Source 1: right on day 0, wrong on day 10; source 2: right on day 10; one open.
+        df!(
+            "source" => [1u32, 1, 2, 2],
+            "stage" => [2u32, 2, 2, 2],
+            "outcome" => [outcome::CONFIRMED, outcome::REFUTED, outcome::CONFIRMED, outcome::OPEN],
+            "resolved_on" => [Some(0i32), Some(10), Some(10), None],
+        )
+        .expect("df")
+    }
+
+    #[test]
+    fn counts_and_decay_weights() {
+        let config = ReliabilityConfig {
+            half_life_days: 10.0,
+            ..ReliabilityConfig::default()
+        };
+        let r = reliability(
+            items().lazy(),
+            &["source"],
+            None,
+            story_hit(),
+            &config,
+            20,
+            &|v| v.to_string(),
+        )
+        .expect("table");
+        let t = &r.table;
+        let col = |c: &str| {
+            t.column(c)
+                .expect("col")
+                .cast(&DataType::Float64)
+                .expect("f64")
+                .f64()
+                .expect("f64")
+                .iter()
+                .flatten()
+                .collect::<Vec<f64>>()
+        };
+        assert_eq!(col("stories"), vec![2.0, 2.0]);
+        assert_eq!(col("resolved"), vec![2.0, 1.0]);
+        assert_eq!(col("open"), vec![0.0, 1.0]);
+        // Ages 20 and 10 days with a 10-day half-life: weights 0.25 and 0.5.
+        assert_eq!(col("weighted_resolved"), vec![0.75, 0.5]);
+        assert_eq!(col("raw_rate"), vec![0.5, 1.0]);
+        // Two groups: fallback prior, pooled weighted rate (0.25 + 0.5 + 0.5) / (1.25 + 1) = 5/9
+        // with strength 2; source 1: (10/9 + 0.25) / (2 + 0.75).
+        let mean = col("posterior_mean");
+        assert!(
+            (mean[0] - (10.0 / 9.0 + 0.25) / 2.75).abs() < 1e-9,
+            "{mean:?}"
+        );
+        let insufficient: Vec<bool> = t
+            .column("insufficient")
+            .expect("c")
+            .bool()
+            .expect("b")
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(insufficient, vec![true, true]);
+    }
+}

@@ -200,3 +200,44 @@ fn as_of_before_the_close_keeps_stories_open() {
     let summary = json(&out.join("summary.json"));
     assert_eq!(summary["rows_add_up"], true);
 }
+
+#[test]
+fn a_citing_copy_is_not_an_independent_source() {
+    // On 30 June Pavel One's move to India is open: Tabloid reported it, and Copycat repeated
+    // Tabloid's wording a day later, citing it. Two sources, one independent origin.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("reports");
+    Run::new(&["score", "--no-aliases", "--as-of", "2025-06-30", "--quiet"])
+        .arg("--rumours")
+        .arg(fixture("tiny/rumours.csv"))
+        .arg("--transfers")
+        .arg(fixture("tiny/transfers.csv"))
+        .arg("--out")
+        .arg(&out)
+        .success();
+    let deals = read_csv(&out.join("deals.csv"));
+    let india = deals
+        .iter()
+        .find(|d| d["player"] == "Pavel One" && d["to_club"] == "India")
+        .expect("open deal");
+    assert_eq!(
+        (
+            india["sources"].as_str(),
+            india["independent_sources"].as_str()
+        ),
+        ("2", "1")
+    );
+    assert_eq!(india["source_list"], "Copycat;Tabloid");
+    assert_eq!(india["claim_ids"], "c1;t1");
+    let bravo = deals
+        .iter()
+        .find(|d| d["player"] == "Pavel One" && d["to_club"] == "Bravo")
+        .expect("open deal");
+    assert_eq!(
+        (
+            bravo["sources"].as_str(),
+            bravo["independent_sources"].as_str()
+        ),
+        ("2", "2")
+    );
+}
