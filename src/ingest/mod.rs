@@ -276,6 +276,15 @@ pub struct Inputs {
     pub aliases: usize,
 }
 
+/// What every reader of a file needs to know.
+#[derive(Clone, Copy)]
+struct ReadContext<'a> {
+    config: &'a Config,
+    calendar: &'a WindowCalendar,
+    opts: &'a IngestOptions,
+    aliases: &'a Aliases,
+}
+
 /// Collects rejects; under `strict` the first one is an error.
 struct RejectLog {
     strict: bool,
@@ -325,27 +334,15 @@ pub fn ingest(
         files.push(read_aliases(path, &mut aliases, &mut log)?);
     }
     let mut names = Names::default();
-    let (claims, stats) = read_claims(
-        &paths.claims,
+    let ctx = ReadContext {
         config,
-        &calendar,
+        calendar: &calendar,
         opts,
-        &aliases,
-        &mut names,
-        &mut log,
-        progress,
-    )?;
+        aliases: &aliases,
+    };
+    let (claims, stats) = read_claims(&paths.claims, ctx, &mut names, &mut log, progress)?;
     files.push(stats);
-    let (transfers, stats) = read_transfers(
-        &paths.transfers,
-        config,
-        &calendar,
-        opts,
-        &aliases,
-        &mut names,
-        &mut log,
-        progress,
-    )?;
+    let (transfers, stats) = read_transfers(&paths.transfers, ctx, &mut names, &mut log, progress)?;
     files.push(stats);
     let (mut claims, dup_rejects) = reject_duplicate_claim_ids(claims)?;
     for r in dup_rejects {
@@ -564,17 +561,14 @@ fn log_problems(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 fn read_claims(
     path: &Path,
-    config: &Config,
-    calendar: &WindowCalendar,
-    opts: &IngestOptions,
-    aliases: &Aliases,
+    ctx: ReadContext,
     names: &mut Names,
     log: &mut RejectLog,
     progress: &Progress,
 ) -> Result<(DataFrame, FileStats)> {
+    let config = ctx.config;
     let table = CsvTable::open(
         path,
         CLAIM_COLUMNS,
@@ -583,7 +577,7 @@ fn read_claims(
     )?;
     let mut stats = stats_for(&table);
     let bar = progress.bytes("reading claims", table.progress().1);
-    let parse = |part: CsvTable| claims_chunk(part, config, calendar, opts, aliases, &bar);
+    let parse = |part: CsvTable| claims_chunk(part, ctx, &bar);
     let ids = [
         ("source", NameKind::Source),
         ("cites", NameKind::Source),
@@ -607,12 +601,15 @@ fn read_claims(
 /// Parses one chunk of the claims file.
 fn claims_chunk(
     mut table: CsvTable,
-    config: &Config,
-    calendar: &WindowCalendar,
-    opts: &IngestOptions,
-    aliases: &Aliases,
+    ctx: ReadContext,
     bar: &indicatif::ProgressBar,
 ) -> Result<Chunk> {
+    let ReadContext {
+        config,
+        calendar,
+        opts,
+        aliases,
+    } = ctx;
     let path = table.path().to_path_buf();
     let limits = &config.limits;
     let cap = (table.progress().1 / 128).min(1 << 26) as usize;
@@ -857,17 +854,14 @@ fn parse_claim<'a>(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn read_transfers(
     path: &Path,
-    config: &Config,
-    calendar: &WindowCalendar,
-    opts: &IngestOptions,
-    aliases: &Aliases,
+    ctx: ReadContext,
     names: &mut Names,
     log: &mut RejectLog,
     progress: &Progress,
 ) -> Result<(DataFrame, FileStats)> {
+    let config = ctx.config;
     let table = CsvTable::open(
         path,
         TRANSFER_COLUMNS,
@@ -883,7 +877,7 @@ fn read_transfers(
     }
     let mut stats = stats_for(&table);
     let bar = progress.bytes("reading transfers", table.progress().1);
-    let parse = |part: CsvTable| transfers_chunk(part, config, calendar, opts, aliases, &bar);
+    let parse = |part: CsvTable| transfers_chunk(part, ctx, &bar);
     let ids = [
         ("player", NameKind::Player),
         ("from_club", NameKind::Club),
@@ -898,12 +892,15 @@ fn read_transfers(
 /// Parses one chunk of the transfers file.
 fn transfers_chunk(
     mut table: CsvTable,
-    config: &Config,
-    calendar: &WindowCalendar,
-    opts: &IngestOptions,
-    aliases: &Aliases,
+    ctx: ReadContext,
     bar: &indicatif::ProgressBar,
 ) -> Result<Chunk> {
+    let ReadContext {
+        config,
+        calendar,
+        opts,
+        aliases,
+    } = ctx;
     let path = table.path().to_path_buf();
     let cap = (table.progress().1 / 64).min(1 << 24) as usize;
     let mut names = Names::default();
