@@ -58,12 +58,35 @@ impl Stage {
     pub fn parse(s: &str) -> Option<Stage> {
         // Runs for every claim: no allocation.
         let s = s.trim();
-        Stage::NAMES
+        if let Some(i) = Stage::NAMES.iter().position(|n| n.eq_ignore_ascii_case(s)) {
+            return Stage::from_rank(i as u32);
+        }
+        SYNONYMS
             .iter()
-            .position(|n| n.eq_ignore_ascii_case(s))
-            .and_then(|i| Stage::from_rank(i as u32))
+            .find(|(word, _)| word.eq_ignore_ascii_case(s))
+            .map(|(_, stage)| *stage)
     }
 }
+
+/// Other words for the stages that files from elsewhere use in a `stage` column.
+const SYNONYMS: [(&str, Stage); 16] = [
+    ("denial", Stage::Denied),
+    ("deny", Stage::Denied),
+    ("rumour", Stage::Speculation),
+    ("rumor", Stage::Speculation),
+    ("gossip", Stage::Speculation),
+    ("interested", Stage::Interest),
+    ("monitoring", Stage::Interest),
+    ("negotiation", Stage::Talks),
+    ("negotiations", Stage::Talks),
+    ("bid", Stage::Talks),
+    ("close", Stage::Advanced),
+    ("medical", Stage::Advanced),
+    ("agreement", Stage::Agreed),
+    ("here we go", Stage::Done),
+    ("completed", Stage::Done),
+    ("official", Stage::Done),
+];
 
 /// Built-in stage phrases (see [`crate::config::Config::stage_keywords`]).
 pub fn default_keywords() -> BTreeMap<String, Vec<String>> {
@@ -241,6 +264,9 @@ mod tests {
         }
         assert_eq!(Stage::parse("  Here "), None);
         assert_eq!(Stage::parse(" DONE "), Some(Stage::Done));
+        assert_eq!(Stage::parse("Here we go"), Some(Stage::Done));
+        assert_eq!(Stage::parse("Rumour"), Some(Stage::Speculation));
+        assert_eq!(Stage::parse("maybe"), None);
         assert!(Stage::Done > Stage::Interest && Stage::Speculation > Stage::Denied);
     }
 

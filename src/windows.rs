@@ -37,12 +37,21 @@ pub struct Window {
 
 impl Window {
     /// Parses `YYYY-summer` / `YYYY-winter` (case-insensitive, surrounding spaces ignored).
+    ///
+    /// Also accepted, as data from elsewhere writes them: a space or `_` instead of `-`, and the
+    /// season first (`Summer 2026`).
     pub fn parse(s: &str) -> Option<Window> {
         let s = s.trim();
-        let (year, season) = s.split_once('-')?;
-        if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+        let cut = s.find(['-', ' ', '_'])?;
+        let (a, b) = (s[..cut].trim(), s[cut + 1..].trim());
+        let is_year = |t: &str| t.len() == 4 && t.bytes().all(|b| b.is_ascii_digit());
+        let (year, season) = if is_year(a) {
+            (a, b)
+        } else if is_year(b) {
+            (b, a)
+        } else {
             return None;
-        }
+        };
         let year: i32 = year.parse().ok()?;
         let season = if season.eq_ignore_ascii_case("summer") {
             Season::Summer
@@ -223,6 +232,9 @@ mod tests {
         let w = Window::parse("2026-Summer").expect("parses");
         assert_eq!(w.to_string(), "2026-summer");
         assert!(Window::parse("2026-spring").is_none());
+        assert_eq!(Window::parse("Summer 2026"), Some(w));
+        assert_eq!(Window::parse("2026_summer"), Some(w));
+        assert!(Window::parse("summer").is_none());
         assert!(Window::parse("26-summer").is_none());
         assert!(Window::parse("2027-winter").expect("w") > w);
         assert_eq!(w.next().to_string(), "2027-winter");

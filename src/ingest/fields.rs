@@ -23,18 +23,29 @@ pub fn date(s: &str) -> Result<NaiveDate, String> {
         .ok_or_else(|| "no such day in the calendar".to_string())
 }
 
-/// `YYYY-MM-DD` or an RFC 3339 date-time (`2025-09-04T10:30:00+02:00`); a date-time gives its
-/// local calendar date as written.
+/// `YYYY-MM-DD` or a date-time: RFC 3339 (`2025-09-04T10:30:00+02:00`) or without an offset
+/// (`2025-09-04 10:30:00`); a date-time gives its calendar date as written.
 pub fn date_or_datetime(s: &str) -> Result<NaiveDate, String> {
     if s.len() <= 10 {
         return date(s);
     }
-    match DateTime::parse_from_rfc3339(s) {
-        Ok(dt) => Ok(dt.date_naive()),
-        Err(_) => match date(&s[..s.len().min(10)]) {
-            Err(e) => Err(e),
-            Ok(_) => Err("not a date: expected YYYY-MM-DD or an RFC 3339 date-time".into()),
-        },
+    if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        return Ok(dt.date_naive());
+    }
+    // A date-time without an offset (`2025-09-04 10:30:00`, `2025-09-04T10:30`): its date.
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, format) {
+            return Ok(dt.date());
+        }
+    }
+    match s.get(..10).map(date) {
+        Some(Err(e)) => Err(e),
+        _ => Err("not a date: expected YYYY-MM-DD or a date-time like 2025-09-04T10:30:00Z".into()),
     }
 }
 
@@ -140,6 +151,18 @@ mod tests {
             Ok(NaiveDate::from_ymd_opt(2025, 9, 4).expect("d"))
         );
         assert!(date_or_datetime("2025-09-04 banana").is_err());
+        assert_eq!(
+            date_or_datetime("2025-09-04 10:30:00"),
+            Ok(NaiveDate::from_ymd_opt(2025, 9, 4).expect("d"))
+        );
+        assert_eq!(
+            date_or_datetime("2025-09-04T10:30"),
+            Ok(NaiveDate::from_ymd_opt(2025, 9, 4).expect("d"))
+        );
+        assert_eq!(
+            date_or_datetime("2025-02-30T10:30:00Z"),
+            Err("no such day in the calendar".into())
+        );
         assert_eq!(
             contract_end("2028"),
             Ok(NaiveDate::from_ymd_opt(2028, 6, 30).expect("d"))

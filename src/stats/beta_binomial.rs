@@ -363,7 +363,13 @@ mod properties {
             for (k, n) in &data {
                 let p = posterior(&prior, *k, *n, mass);
                 prop_assert!((0.0..=1.0).contains(&p.low) && (0.0..=1.0).contains(&p.high));
-                prop_assert!(p.low <= p.mean + 1e-12 && p.mean <= p.high + 1e-12, "{p:?}");
+                prop_assert!(p.low <= p.high, "{p:?}");
+                // An equal-tailed interval holds the mean unless the posterior piles up at an
+                // edge (a shape parameter below 1: the mean can then exceed the 75th
+                // percentile, as for Beta(0.14, 7.9) — found by this test).
+                if prior.alpha + k >= 1.0 && prior.beta + n - k >= 1.0 {
+                    prop_assert!(p.low <= p.mean + 1e-12 && p.mean <= p.high + 1e-12, "{p:?}");
+                }
                 // Shrinkage: the posterior mean lies between the raw rate and the prior mean.
                 if *n > 0.0 {
                     let (raw, pm) = (k / n, prior.mean());
