@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use polars::prelude::*;
 use serde::Serialize;
 
+use crate::columns::{bool_or, f64_or, u32_or};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -155,12 +156,7 @@ pub fn backtest(
                 continue;
             }
             tested += 1;
-            let y: Vec<bool> = test
-                .column("label")?
-                .bool()?
-                .iter()
-                .map(|v| v.unwrap_or(false))
-                .collect();
+            let y = bool_or(&test, "label", false)?;
             let model = model_for_day(&hist, &s.windows, config, day, Some(lead))?;
             let p_model: Vec<f64> = predict(&model, &test, config.likelihood.band, &namer)?
                 .iter()
@@ -270,33 +266,13 @@ pub fn backtest(
 /// without training rows, the point-in-time `base_rate` of the test rows.
 fn baselines(train: &DataFrame, test: &DataFrame) -> PolarsResult<(Vec<f64>, Vec<f64>)> {
     let n = test.height();
-    let test_base: Vec<f64> = test
-        .column("base_rate")?
-        .f64()?
-        .iter()
-        .map(|v| v.unwrap_or(0.5))
-        .collect();
-    let test_stage: Vec<u32> = test
-        .column("stage_max")?
-        .u32()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect();
+    let test_base = f64_or(&test, "base_rate", 0.5)?;
+    let test_stage = u32_or(&test, "stage_max", 0)?;
     if train.height() == 0 {
         return Ok((test_base.clone(), test_base));
     }
-    let labels: Vec<bool> = train
-        .column("label")?
-        .bool()?
-        .iter()
-        .map(|v| v.unwrap_or(false))
-        .collect();
-    let stages: Vec<u32> = train
-        .column("stage_max")?
-        .u32()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect();
+    let labels = bool_or(&train, "label", false)?;
+    let stages = u32_or(&train, "stage_max", 0)?;
     let base = labels.iter().filter(|v| **v).count() as f64 / labels.len() as f64;
     let mut by_stage: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
     for (l, s) in labels.iter().zip(&stages) {

@@ -25,6 +25,7 @@
 
 pub mod backtest;
 pub mod cli;
+pub mod columns;
 pub mod config;
 pub mod deal;
 pub mod error;

@@ -21,6 +21,7 @@ use std::collections::HashSet;
 use polars::prelude::*;
 use statrs::distribution::{ContinuousCDF, Normal};
 
+use crate::columns::{bool_or, f64_or, i32_or, opt_f64, opt_i32, opt_u32, u32_or};
 use crate::config::LikelihoodConfig;
 use crate::score::features::MODEL_INPUTS;
 use crate::stage::Stage;
@@ -122,12 +123,6 @@ impl Model {
     }
 }
 
-/// Reads a `Float64` column as values (nulls as 0).
-fn f64_column(df: &DataFrame, name: &str) -> PolarsResult<Vec<f64>> {
-    let c = df.column(name)?.cast(&DataType::Float64)?;
-    Ok(c.f64()?.iter().map(|v| v.unwrap_or(0.0)).collect())
-}
-
 /// A deterministic fold of a deal (the same deal's snapshots share a fold).
 fn fold_of(player: u32, to_club: u32, window: i32, folds: usize) -> usize {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -165,30 +160,10 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
         SortMultipleOptions::default(),
     )?;
     let n = train.height();
-    let labels: Vec<bool> = train
-        .column("label")?
-        .bool()?
-        .iter()
-        .map(|v| v.unwrap_or(false))
-        .collect();
-    let players: Vec<u32> = train
-        .column("player")?
-        .u32()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect();
-    let clubs: Vec<u32> = train
-        .column("to_club")?
-        .u32()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect();
-    let windows: Vec<i32> = train
-        .column("window")?
-        .i32()?
-        .iter()
-        .map(|v| v.unwrap_or(0))
-        .collect();
+    let labels = bool_or(train, "label", false)?;
+    let players = u32_or(train, "player", 0)?;
+    let clubs = u32_or(train, "to_club", 0)?;
+    let windows = i32_or(train, "window", 0)?;
     let deals: HashSet<(u32, u32, i32)> =
         (0..n).map(|i| (players[i], clubs[i], windows[i])).collect();
     let positives = labels.iter().filter(|l| **l).count();
@@ -218,7 +193,7 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
     let mut columns = Vec::new();
     let (mut means, mut sds) = (Vec::new(), Vec::new());
     for name in MODEL_INPUTS {
-        let v = f64_column(train, name)?;
+        let v = f64_or(train, name, 0.0)?;
         let mean = v.iter().sum::<f64>() / n as f64;
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
         if var > 1e-12 {
@@ -348,56 +323,29 @@ struct Explain {
     age: Vec<Option<f64>>,
 }
 
-fn u32_opt(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u32>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::UInt32)?
-        .u32()?
-        .iter()
-        .collect())
-}
-
-fn i32_opt(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i32>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::Int32)?
-        .i32()?
-        .iter()
-        .collect())
-}
-
-fn f64_opt(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::Float64)?
-        .f64()?
-        .iter()
-        .collect())
-}
-
 impl Explain {
     fn read(df: &DataFrame) -> PolarsResult<Explain> {
         Ok(Explain {
-            key_origin: u32_opt(df, "key_origin")?,
-            key_stage: u32_opt(df, "key_stage")?,
-            key_rate: f64_opt(df, "key_rate")?,
-            origins: u32_opt(df, "origins")?,
-            reports: u32_opt(df, "reports")?,
-            stage_max: u32_opt(df, "stage_max")?,
-            to_club: u32_opt(df, "to_club")?,
-            from_club: u32_opt(df, "from_club")?,
-            buyer_rate: f64_opt(df, "buyer_rate")?,
-            seller_rate: f64_opt(df, "seller_rate")?,
-            season_rate: f64_opt(df, "season_rate")?,
-            summer: u32_opt(df, "summer")?,
-            base_rate: f64_opt(df, "base_rate")?,
-            days_to_close: i32_opt(df, "days_to_close")?,
-            lead: i32_opt(df, "lead")?,
-            recent: u32_opt(df, "recent")?,
-            previous: u32_opt(df, "previous")?,
-            value: f64_opt(df, "market_value_eur")?,
-            contract: f64_opt(df, "contract_months")?,
-            age: f64_opt(df, "player_age")?,
+            key_origin: opt_u32(df, "key_origin")?,
+            key_stage: opt_u32(df, "key_stage")?,
+            key_rate: opt_f64(df, "key_rate")?,
+            origins: opt_u32(df, "origins")?,
+            reports: opt_u32(df, "reports")?,
+            stage_max: opt_u32(df, "stage_max")?,
+            to_club: opt_u32(df, "to_club")?,
+            from_club: opt_u32(df, "from_club")?,
+            buyer_rate: opt_f64(df, "buyer_rate")?,
+            seller_rate: opt_f64(df, "seller_rate")?,
+            season_rate: opt_f64(df, "season_rate")?,
+            summer: opt_u32(df, "summer")?,
+            base_rate: opt_f64(df, "base_rate")?,
+            days_to_close: opt_i32(df, "days_to_close")?,
+            lead: opt_i32(df, "lead")?,
+            recent: opt_u32(df, "recent")?,
+            previous: opt_u32(df, "previous")?,
+            value: opt_f64(df, "market_value_eur")?,
+            contract: opt_f64(df, "contract_months")?,
+            age: opt_f64(df, "player_age")?,
         })
     }
 
@@ -529,10 +477,10 @@ pub fn predict(
     match model {
         Model::Prior { .. } => {
             // The most informative independent report decides: its source's record at its stage.
-            let rate = f64_column(rows, "key_rate")?;
-            let lo = f64_column(rows, "key_rate_low")?;
-            let hi = f64_column(rows, "key_rate_high")?;
-            let base = f64_column(rows, "base_rate")?;
+            let rate = f64_or(rows, "key_rate", 0.0)?;
+            let lo = f64_or(rows, "key_rate_low", 0.0)?;
+            let hi = f64_or(rows, "key_rate_high", 0.0)?;
+            let base = f64_or(rows, "base_rate", 0.0)?;
             Ok((0..n)
                 .map(|i| Prediction {
                     model: "prior".into(),
@@ -561,7 +509,7 @@ pub fn predict(
         } => {
             let columns: Vec<Vec<f64>> = inputs
                 .iter()
-                .map(|c| f64_column(rows, c))
+                .map(|c| f64_or(rows, c, 0.0))
                 .collect::<PolarsResult<_>>()?;
             let mut out = Vec::with_capacity(n);
             for i in 0..n {

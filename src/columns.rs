@@ -1,0 +1,65 @@
+//! Typed access to a column, for the few places where values leave polars for plain Rust
+//! (the model's matrices, the backtest's scores, small report tables).
+//!
+//! Each function casts to the asked type first, so any integer or float column will do;
+//! `*_or` variants replace nulls with a default, `opt_*` keep them.
+
+use polars::prelude::*;
+
+pub fn opt_u32(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u32>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::UInt32)?
+        .u32()?
+        .iter()
+        .collect())
+}
+
+pub fn opt_i32(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i32>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Int32)?
+        .i32()?
+        .iter()
+        .collect())
+}
+
+pub fn opt_f64(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Float64)?
+        .f64()?
+        .iter()
+        .collect())
+}
+
+pub fn u32_or(df: &DataFrame, name: &str, null: u32) -> PolarsResult<Vec<u32>> {
+    Ok(opt_u32(df, name)?
+        .into_iter()
+        .map(|v| v.unwrap_or(null))
+        .collect())
+}
+
+pub fn i32_or(df: &DataFrame, name: &str, null: i32) -> PolarsResult<Vec<i32>> {
+    Ok(opt_i32(df, name)?
+        .into_iter()
+        .map(|v| v.unwrap_or(null))
+        .collect())
+}
+
+pub fn f64_or(df: &DataFrame, name: &str, null: f64) -> PolarsResult<Vec<f64>> {
+    Ok(opt_f64(df, name)?
+        .into_iter()
+        .map(|v| v.unwrap_or(null))
+        .collect())
+}
+
+pub fn bool_or(df: &DataFrame, name: &str, null: bool) -> PolarsResult<Vec<bool>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Boolean)?
+        .bool()?
+        .iter()
+        .map(|v| v.unwrap_or(null))
+        .collect())
+}
