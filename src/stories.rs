@@ -13,8 +13,10 @@ use crate::resolve::{deal_moves, outcome, resolve_outcomes};
 use crate::stage::{infer_rank_expr, Stage};
 
 /// Claims with every `stage` filled in (from `text` where the file had none) and `text`
-/// dropped. Adds `stage_inferred` (`Boolean`).
+/// dropped. Adds `stage_inferred` (`Boolean`) and `deal`, the packed key of (player, to_club,
+/// window) (see [`crate::deal`]).
 pub fn prepare_claims(claims: DataFrame, config: &Config) -> PolarsResult<DataFrame> {
+    let key = deal_key(&claims)?;
     claims
         .lazy()
         .with_columns([
@@ -24,6 +26,8 @@ pub fn prepare_claims(claims: DataFrame, config: &Config) -> PolarsResult<DataFr
                 .otherwise(col("stage"))
                 .cast(DataType::UInt32)
                 .alias("stage"),
+            key.pack(col("player"), col("to_club"), col("window"))
+                .alias("deal"),
         ])
         .drop(cols(["text"]))
         .collect()
@@ -74,21 +78,16 @@ pub fn stories_and_deals(
     as_of: i32,
 ) -> PolarsResult<Resolved> {
     let key = deal_key(claims)?;
-    let claims_lf = claims
-        .clone()
-        .lazy()
-        .select([
-            key.pack(col("player"), col("to_club"), col("window"))
-                .alias("deal"),
-            col("window"),
-            col("source"),
-            col("author"),
-            col("from_club"),
-            col("published"),
-            col("stage"),
-        ])
-        .collect()?
-        .lazy();
+    // `deal` was added by `prepare_claims`; the projection is lazy, so no copy of the claims.
+    let claims_lf = claims.clone().lazy().select([
+        col("deal"),
+        col("window"),
+        col("source"),
+        col("author"),
+        col("from_club"),
+        col("published"),
+        col("stage"),
+    ]);
     let by_source = collect_streaming(group_stories(&claims_lf, "source"))?;
     // Deals from the source stories: one story per source and deal.
     // The seller: the from_club most claims of the deal name (ties: the smaller id). Plain
