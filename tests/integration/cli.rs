@@ -237,3 +237,41 @@ fn an_interrupted_run_leaves_no_temporary_files_and_no_change() {
     assert!(!staging.exists(), "the staging directory is removed");
     assert_eq!(before, files(&out), "the previous reports are untouched");
 }
+
+#[test]
+fn config_columns_table_and_the_screen_summary() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(fixture("tiny/rumours.csv")).expect("read");
+    let path = tmp.path().join("theirs.csv");
+    std::fs::write(&path, text.replacen("published", "Date Published", 1)).expect("write");
+    let config = tmp.path().join("rumour.toml");
+    std::fs::write(
+        &config,
+        "[columns.claims]\npublished = \"Date Published\"\n",
+    )
+    .expect("write");
+    let out = tmp.path().join("r");
+    // Not --quiet: the summary goes to stdout; stderr is not a terminal, so no progress bars.
+    let (stdout, stderr) =
+        Run::new(&["score", "--no-aliases", "--as-of", "2025-10-01", "--config"])
+            .arg(&config)
+            .arg("--rumours")
+            .arg(&path)
+            .arg("--transfers")
+            .arg(fixture("tiny/transfers.csv"))
+            .arg("--out")
+            .arg(&out)
+            .success();
+    assert!(
+        stderr.is_empty(),
+        "no progress output off a terminal: {stderr:?}"
+    );
+    for line in [
+        "11 read =         11 used +        0 rejected",
+        "stories 10: 4 confirmed, 6 refuted",
+        "most reliable sources:",
+        "time: ingest",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in\n{stdout}");
+    }
+}
