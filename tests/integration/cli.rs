@@ -269,7 +269,7 @@ fn config_columns_table_and_the_screen_summary() {
     for line in [
         "11 read =         11 used +        0 rejected",
         "stories 10: 4 confirmed, 6 refuted",
-        "most reliable sources:",
+        "no open deals to rate",
         "time: ingest",
     ] {
         assert!(stdout.contains(line), "{line:?} in\n{stdout}");
