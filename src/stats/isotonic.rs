@@ -33,14 +33,17 @@ impl Isotonic {
         let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
         let mut last_x = f64::NAN;
         for (x, y, w) in pts {
-            if x == last_x {
-                let b = blocks.last_mut().expect("a block exists for a repeated x");
-                b.0 += w * x;
-                b.1 += w * y;
-                b.2 += w;
-            } else {
-                blocks.push((w * x, w * y, w));
-                last_x = x;
+            // A repeated x joins the last block (which holds the previous point).
+            match blocks.last_mut() {
+                Some(b) if x == last_x => {
+                    b.0 += w * x;
+                    b.1 += w * y;
+                    b.2 += w;
+                }
+                _ => {
+                    blocks.push((w * x, w * y, w));
+                    last_x = x;
+                }
             }
             // Pool while the last two blocks violate the order.
             while blocks.len() >= 2 {
