@@ -403,21 +403,13 @@ fn stats_for(table: &CsvTable) -> FileStats {
 fn read_aliases(path: &Path, aliases: &mut Aliases, log: &mut RejectLog) -> Result<FileStats> {
     let mut table = CsvTable::open(path, ALIAS_COLUMNS, &BTreeMap::new(), 65_536)?;
     let mut stats = stats_for(&table);
-    loop {
-        let (line, outcome) = match table.next_row()? {
-            Next::End => break,
-            Next::Problem { line, problem } => (line, Err(problem)),
-            Next::Row(row) => (row.line, parse_alias(&row, aliases)),
-        };
-        stats.rows_read += 1;
-        match outcome {
-            Ok(()) => stats.rows_used += 1,
-            Err(p) => {
-                stats.rows_rejected += 1;
-                log.push(path, line, p)?;
-            }
-        }
-    }
+    let pass = read_rows(
+        &mut table,
+        log.strict,
+        &indicatif::ProgressBar::hidden(),
+        |row| Ok(parse_alias(row, aliases)),
+    )?;
+    log_problems(log, path, pass.problems, &mut stats, pass.read, pass.used)?;
     Ok(stats)
 }
 
@@ -522,6 +514,48 @@ fn read_chunked(
     Ok((frame, problems, read, used))
 }
 
+/// Counts of one pass over a file (or chunk).
+#[derive(Default)]
+struct Pass {
+    read: u64,
+    used: u64,
+    /// `(line, problem)` in line order.
+    problems: Vec<(u64, RowProblem)>,
+}
+
+/// Reads every record of `table`: `use_row` gets each readable one and returns `Ok(Ok(()))`
+/// when the row is used, `Ok(Err(problem))` when it is rejected (or `Err` to stop the run).
+/// Records the reader cannot make a row of are rejected too. Advances `bar` as it goes.
+fn read_rows(
+    table: &mut CsvTable,
+    strict: bool,
+    bar: &indicatif::ProgressBar,
+    mut use_row: impl FnMut(&Row) -> Result<Result<(), RowProblem>>,
+) -> Result<Pass> {
+    let path = table.path().to_path_buf();
+    let mut pass = Pass::default();
+    let mut reported = 0u64;
+    loop {
+        if pass.read % 65_536 == 0 {
+            let at = table.progress().0;
+            bar.inc(at.saturating_sub(reported));
+            reported = at;
+        }
+        let (line, outcome) = match table.next_row()? {
+            Next::End => break,
+            Next::Problem { line, problem } => (line, Err(problem)),
+            Next::Row(row) => (row.line, use_row(&row)?),
+        };
+        pass.read += 1;
+        match outcome {
+            Ok(()) => pass.used += 1,
+            Err(p) => note_problem(&mut pass.problems, strict, &path, line, p)?,
+        }
+    }
+    bar.inc(table.progress().0.saturating_sub(reported));
+    Ok(pass)
+}
+
 /// Records a chunk's row problem: under `strict` it ends the chunk with an error.
 fn note_problem(
     problems: &mut Vec<(u64, RowProblem)>,
@@ -614,8 +648,6 @@ fn claims_chunk(
     let limits = &config.limits;
     let cap = (table.progress().1 / 128).min(1 << 26) as usize;
     let mut names = Names::default();
-    let mut problems = Vec::new();
-    let (mut read, mut used, mut reported) = (0u64, 0u64, 0u64);
     let u32b = |n: &str| PrimitiveChunkedBuilder::<UInt32Type>::new(n.into(), cap);
     let i32b = |n: &str| PrimitiveChunkedBuilder::<Int32Type>::new(n.into(), cap);
     let f64b = |n: &str| PrimitiveChunkedBuilder::<Float64Type>::new(n.into(), cap);
@@ -640,37 +672,21 @@ fn claims_chunk(
     let mut id_hash_b = PrimitiveChunkedBuilder::<UInt64Type>::new("id_hash".into(), cap);
     let mut text_b = StringChunkedBuilder::new("text".into(), cap / 4);
     let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
-    loop {
-        if read % 65_536 == 0 {
-            let at = table.progress().0;
-            bar.inc(at - reported);
-            reported = at;
-        }
-        let (line, outcome) = match table.next_row()? {
-            Next::End => break,
-            Next::Problem { line, problem } => (line, Err(problem)),
-            Next::Row(row) => (row.line, parse_claim(&row, calendar, opts, limits)),
-        };
-        read += 1;
-        let claim = match outcome {
+    let pass = read_rows(&mut table, opts.strict, bar, |row| {
+        let line = row.line;
+        let claim = match parse_claim(row, calendar, opts, limits) {
             Ok(claim) => claim,
-            Err(p) => {
-                note_problem(&mut problems, opts.strict, &path, line, p)?;
-                continue;
-            }
+            Err(p) => return Ok(Err(p)),
         };
         let from = claim.from_club.map(|s| names.clubs.intern(s, aliases));
         let to = names.clubs.intern(claim.to_club, aliases);
         if from == Some(to) {
-            let p = RowProblem::new(
+            return Ok(Err(RowProblem::new(
                 "to_club",
                 claim.to_club,
                 "to_club is the same club as from_club",
-            );
-            note_problem(&mut problems, opts.strict, &path, line, p)?;
-            continue;
+            )));
         }
-        used += 1;
         line_b.append_value(line_u32(&path, line)?);
         {
             use std::hash::BuildHasher;
@@ -715,9 +731,8 @@ fn claims_chunk(
         contract_b.append_option(opt_date(claim.contract_until));
         age_b.append_option(claim.age);
         fee_b.append_option(claim.fee);
-    }
-    let at = table.progress().0;
-    bar.inc(at.saturating_sub(reported));
+        Ok(Ok(()))
+    })?;
     let frame = DataFrame::new_infer_height(vec![
         line_b.finish().into_column(),
         id_b.finish().into_column(),
@@ -742,9 +757,9 @@ fn claims_chunk(
     Ok(Chunk {
         frame,
         names,
-        problems,
-        read,
-        used,
+        problems: pass.problems,
+        read: pass.read,
+        used: pass.used,
     })
 }
 
@@ -904,8 +919,6 @@ fn transfers_chunk(
     let path = table.path().to_path_buf();
     let cap = (table.progress().1 / 64).min(1 << 24) as usize;
     let mut names = Names::default();
-    let mut problems = Vec::new();
-    let (mut read, mut used, mut reported) = (0u64, 0u64, 0u64);
     let u32b = |n: &str| PrimitiveChunkedBuilder::<UInt32Type>::new(n.into(), cap);
     let i32b = |n: &str| PrimitiveChunkedBuilder::<Int32Type>::new(n.into(), cap);
     let (mut line_b, mut player_b, mut from_b, mut to_b, mut kind_b) = (
@@ -917,41 +930,21 @@ fn transfers_chunk(
     );
     let (mut date_b, mut window_b, mut known_b) = (i32b("date"), i32b("window"), i32b("known_on"));
     let mut fee_b = PrimitiveChunkedBuilder::<Float64Type>::new("fee_eur".into(), cap);
-    loop {
-        if read % 65_536 == 0 {
-            let at = table.progress().0;
-            bar.inc(at - reported);
-            reported = at;
-        }
-        let (line, outcome) = match table.next_row()? {
-            Next::End => break,
-            Next::Problem { line, problem } => (line, Err(problem)),
-            Next::Row(row) => (
-                row.line,
-                parse_transfer(&row, calendar, opts, &config.limits),
-            ),
-        };
-        read += 1;
-        let t = match outcome {
+    let pass = read_rows(&mut table, opts.strict, bar, |row| {
+        let t = match parse_transfer(row, calendar, opts, &config.limits) {
             Ok(t) => t,
-            Err(p) => {
-                note_problem(&mut problems, opts.strict, &path, line, p)?;
-                continue;
-            }
+            Err(p) => return Ok(Err(p)),
         };
         let f = names.clubs.intern(t.from_club, aliases);
         let tc = names.clubs.intern(t.to_club, aliases);
         if f == tc {
-            let p = RowProblem::new(
+            return Ok(Err(RowProblem::new(
                 "to_club",
                 t.to_club,
                 format!("a transfer to the club it left (`{}`)", t.from_club),
-            );
-            note_problem(&mut problems, opts.strict, &path, line, p)?;
-            continue;
+            )));
         }
-        used += 1;
-        line_b.append_value(line_u32(&path, line)?);
+        line_b.append_value(line_u32(&path, row.line)?);
         player_b.append_value(names.players.intern(t.player, aliases));
         from_b.append_value(f);
         to_b.append_value(tc);
@@ -960,9 +953,8 @@ fn transfers_chunk(
         known_b.append_value(days_since_epoch(t.known_on));
         kind_b.append_value(t.kind as u32);
         fee_b.append_option(t.fee);
-    }
-    let at = table.progress().0;
-    bar.inc(at.saturating_sub(reported));
+        Ok(Ok(()))
+    })?;
     let frame = DataFrame::new_infer_height(vec![
         line_b.finish().into_column(),
         player_b.finish().into_column(),
@@ -977,9 +969,9 @@ fn transfers_chunk(
     Ok(Chunk {
         frame,
         names,
-        problems,
-        read,
-        used,
+        problems: pass.problems,
+        read: pass.read,
+        used: pass.used,
     })
 }
 
