@@ -62,6 +62,10 @@ pub struct ReliabilityConfig {
     /// Upper bound on the fitted prior strength (alpha + beta); the marginal likelihood is flat
     /// towards infinity when groups do not differ more than chance.
     pub max_strength: f64,
+    /// Lower bound on the fitted prior strength: when every group's record is all hits or
+    /// all misses the marginal likelihood rises towards a prior of no weight, which would
+    /// leave a one-story source at exactly 0% or 100%.
+    pub min_strength: f64,
     /// Half-life in days of a story's weight, counted back from the as-of date; 0 = no decay.
     pub half_life_days: f64,
 }
@@ -161,6 +165,7 @@ impl Default for ReliabilityConfig {
             min_groups_for_fit: 5,
             fallback_strength: 2.0,
             max_strength: 1000.0,
+            min_strength: 2.0,
             half_life_days: 0.0,
         }
     }
@@ -237,8 +242,13 @@ impl Config {
                 r.interval
             ));
         }
-        if r.fallback_strength <= 0.0 || r.max_strength <= 0.0 || r.half_life_days < 0.0 {
-            return Err("reliability strengths must be > 0 and half_life_days >= 0".into());
+        if r.fallback_strength <= 0.0
+            || r.max_strength <= 0.0
+            || r.min_strength < 0.0
+            || r.min_strength > r.max_strength
+            || r.half_life_days < 0.0
+        {
+            return Err("reliability: fallback_strength and max_strength must be > 0, 0 <= min_strength <= max_strength, half_life_days >= 0".into());
         }
         let l = &self.likelihood;
         if !(l.band > 0.0 && l.band < 1.0) {

@@ -183,15 +183,19 @@ fn join_rate(
                 col("t"),
                 col(lookup).alias("__k_prior"),
                 col("prior_rate").alias("__prior"),
+                col("prior_low").alias("__prior_low"),
+                col("prior_high").alias("__prior_high"),
             ]),
         ),
         None => (
             lf,
             vec![col("t")],
-            at.priors
-                .clone()
-                .lazy()
-                .select([col("t"), col("prior_rate").alias("__prior")]),
+            at.priors.clone().lazy().select([
+                col("t"),
+                col("prior_rate").alias("__prior"),
+                col("prior_low").alias("__prior_low"),
+                col("prior_high").alias("__prior_high"),
+            ]),
         ),
     };
     if prior_on.is_some() {
@@ -207,8 +211,8 @@ fn join_rate(
         .with_column(coalesce(&[col("__rate"), col("__prior")]).alias(name));
     if bounds {
         lf = lf.with_columns([
-            coalesce(&[col("__rate_low"), col("__prior")]).alias(format!("{name}_low")),
-            coalesce(&[col("__rate_high"), col("__prior")]).alias(format!("{name}_high")),
+            coalesce(&[col("__rate_low"), col("__prior_low")]).alias(format!("{name}_low")),
+            coalesce(&[col("__rate_high"), col("__prior_high")]).alias(format!("{name}_high")),
         ]);
     }
     temp.extend([
@@ -216,6 +220,8 @@ fn join_rate(
         "__rate_low".into(),
         "__rate_high".into(),
         "__prior".into(),
+        "__prior_low".into(),
+        "__prior_high".into(),
     ]);
     lf.drop(cols(temp))
 }

@@ -160,6 +160,7 @@ fn shrink(
         min_groups: config.min_groups_for_fit,
         fallback_strength: config.fallback_strength,
         max_strength: config.max_strength,
+        min_strength: config.min_strength,
     };
     let mut priors = Vec::new();
     let (mut mean, mut low, mut high) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);

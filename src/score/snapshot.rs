@@ -21,7 +21,8 @@ use crate::stats::beta_binomial::{fit_prior_from, posterior, FitOptions};
 pub struct RatesAt {
     /// `t, <keys…>, rate, rate_low, rate_high` for every group with a resolved item by `t`.
     pub rates: DataFrame,
-    /// `t, [prior_by], prior_rate`: the value for a group with no record yet.
+    /// `t, [prior_by], prior_rate, prior_low, prior_high`: the value (and the prior's credible
+    /// interval) for a group with no record yet.
     pub priors: DataFrame,
 }
 
@@ -100,12 +101,14 @@ pub fn rates_at(
         min_groups: config.min_groups_for_fit,
         fallback_strength: config.fallback_strength,
         max_strength: config.max_strength,
+        min_strength: config.min_strength,
     };
 
     let mut out_t = Vec::new();
     let mut out_keys: Vec<Vec<u32>> = vec![Vec::new(); keys.len()];
     let (mut out_rate, mut out_low, mut out_high) = (Vec::new(), Vec::new(), Vec::new());
     let (mut prior_t, mut prior_key, mut prior_rate) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut prior_low, mut prior_high) = (Vec::new(), Vec::new());
     // Prior groups: every value of prior_by seen (or one group).
     let mut prior_values: Vec<u32> = match prior_pos {
         Some(p) => buckets.keys().map(|k| k[p]).collect(),
@@ -130,6 +133,10 @@ pub fn rates_at(
             prior_t.push(*t);
             prior_key.push(*pv);
             prior_rate.push(prior.mean());
+            // A group without a record of its own: the prior's interval.
+            let none = posterior(&prior, 0.0, 0.0, config.interval);
+            prior_low.push(none.low);
+            prior_high.push(none.high);
             for (key, (hits, trials)) in members {
                 let post = posterior(&prior, hits, trials, config.interval);
                 out_t.push(*t);
@@ -155,6 +162,8 @@ pub fn rates_at(
         prior_columns.push(Column::new(p.into(), prior_key));
     }
     prior_columns.push(Column::new("prior_rate".into(), prior_rate));
+    prior_columns.push(Column::new("prior_low".into(), prior_low));
+    prior_columns.push(Column::new("prior_high".into(), prior_high));
     let priors = DataFrame::new_infer_height(prior_columns)?;
     Ok(RatesAt { rates, priors })
 }

@@ -56,6 +56,8 @@ pub struct FitOptions {
     pub fallback_strength: f64,
     /// Cap on the fitted strength `alpha + beta`.
     pub max_strength: f64,
+    /// Floor on the fitted strength `alpha + beta`.
+    pub min_strength: f64,
 }
 
 impl Default for FitOptions {
@@ -64,6 +66,7 @@ impl Default for FitOptions {
             min_groups: 5,
             fallback_strength: 2.0,
             max_strength: 1000.0,
+            min_strength: 2.0,
         }
     }
 }
@@ -89,6 +92,10 @@ pub fn log_marginal_likelihood(groups: &[(f64, f64)], alpha: f64, beta: f64) -> 
 /// Hessian is its central finite difference. The start is the method of moments. When the
 /// groups vary no more than binomial noise, `L` keeps rising as `a + b` grows; the strength is
 /// capped at `max_strength` (the point is projected back onto the cap, keeping its mean).
+/// When every group is all hits or all misses (thin records), `L` rises instead as `a + b`
+/// shrinks towards 0, a prior that shrinks nothing and gives a one-story group a rate of
+/// exactly 0 or 1 with an interval of zero width: the strength is floored at `min_strength`
+/// the same way.
 ///
 /// Fallback (documented in README): with fewer than `min_groups` groups that have data, or a
 /// fit that does not produce finite values, the prior is centred on the pooled rate
@@ -132,6 +139,7 @@ pub fn fit_prior_from(
         return fallback("every resolved story has the same outcome".into());
     }
     let m = total_k / total_n;
+    let lo_strength = opts.min_strength.clamp(0.0, opts.max_strength);
     let (a0, b0) = match start {
         Some((a, b)) if a > 0.0 && b > 0.0 && (a + b).is_finite() => (a, b),
         _ => {
@@ -139,7 +147,7 @@ pub fn fit_prior_from(
             let rates: Vec<f64> = data.iter().map(|(k, n)| k / n).collect();
             let var = rates.iter().map(|r| (r - m).powi(2)).sum::<f64>() / rates.len() as f64;
             let s = if var > 0.0 {
-                (m * (1.0 - m) / var - 1.0).clamp(1.0, opts.max_strength)
+                (m * (1.0 - m) / var - 1.0).clamp(lo_strength, opts.max_strength)
             } else {
                 opts.max_strength
             };
@@ -148,8 +156,9 @@ pub fn fit_prior_from(
     };
     let cap = |u: f64, v: f64| -> (f64, f64) {
         let (a, b) = (u.exp(), v.exp());
-        if a + b > opts.max_strength {
-            let scale = opts.max_strength / (a + b);
+        let s = (a + b).clamp(lo_strength, opts.max_strength);
+        if s != a + b {
+            let scale = s / (a + b);
             ((a * scale).ln(), (b * scale).ln())
         } else {
             (u, v)
@@ -332,6 +341,34 @@ mod tests {
         );
         assert!(close(prior.strength(), 500.0, 1e-6), "{}", prior.strength());
         assert!(close(prior.mean(), 0.5, 1e-9));
+    }
+
+    #[test]
+    fn all_or_nothing_records_hit_the_strength_floor() {
+        // Every group is all hits or all misses: the likelihood rises as alpha + beta -> 0.
+        let groups = [
+            (1.0, 1.0),
+            (0.0, 1.0),
+            (3.0, 3.0),
+            (0.0, 2.0),
+            (0.0, 1.0),
+            (1.0, 1.0),
+        ];
+        let prior = fit_prior(&groups, FitOptions::default());
+        assert!(matches!(prior.method, PriorMethod::Fitted { .. }));
+        assert!(close(prior.strength(), 2.0, 1e-6), "{}", prior.strength());
+        // A one-story source is shrunk, and its interval has width.
+        let post = posterior(&prior, 1.0, 1.0, 0.9);
+        assert!(post.mean < 0.9 && post.high - post.low > 0.3, "{post:?}");
+        // Without the floor it would not be.
+        let free = fit_prior(
+            &groups,
+            FitOptions {
+                min_strength: 0.0,
+                ..FitOptions::default()
+            },
+        );
+        assert!(free.strength() < 0.01, "{}", free.strength());
     }
 
     #[test]
