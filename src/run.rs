@@ -150,6 +150,9 @@ pub struct Scored {
     pub stories: DataFrame,
     pub author_stories: DataFrame,
     pub deals: DataFrame,
+    /// Header names of the claims file's columns rumour does not know; carried through to
+    /// `stories` and `deals` (see [`crate::ingest::extra_column`]).
+    pub claim_extras: Vec<String>,
 }
 
 /// Ingest, stages, stories, deals and outcomes.
@@ -164,6 +167,7 @@ pub fn prepare(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Res
         rejects,
         files,
         aliases,
+        claim_extras,
     } = progress.stage("ingest", || {
         ingest(
             &opts.inputs,
@@ -217,7 +221,92 @@ pub fn prepare(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Res
         stories: resolved.stories,
         author_stories: resolved.author_stories,
         deals: resolved.deals,
+        claim_extras,
     })
+}
+
+/// The claims' extra columns gathered by the id columns `keys`: per group, the distinct
+/// non-empty values, sorted and `;`-separated, under their claims-table names.
+fn extra_values(claims: LazyFrame, keys: &[&str], extras: usize) -> LazyFrame {
+    let keys: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+    claims.group_by(keys).agg(
+        (0..extras)
+            .map(|k| {
+                let name = crate::ingest::extra_column(k);
+                col(name.as_str())
+                    .drop_nulls()
+                    .unique()
+                    .sort(SortOptions::default())
+                    .str()
+                    .join(";", true)
+                    .alias(name.as_str())
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The claims' extra columns gathered per story and per open deal (`None` without extras).
+#[derive(Default)]
+struct Carried {
+    /// `source, player, to_club, window` and the extras.
+    stories: Option<DataFrame>,
+    /// `player, to_club, window` and the extras.
+    deals: Option<DataFrame>,
+}
+
+fn carried_extras(s: &Scored, open_rows: &DataFrame) -> PolarsResult<Carried> {
+    let extras = s.claim_extras.len();
+    if extras == 0 {
+        return Ok(Carried::default());
+    }
+    let deal = [col("player"), col("to_club"), col("window")];
+    let open_claims = s.claims.clone().lazy().join(
+        open_rows.clone().lazy().select(deal.clone()),
+        deal.clone(),
+        deal,
+        JoinArgs::new(JoinType::Semi),
+    );
+    Ok(Carried {
+        stories: Some(
+            extra_values(
+                s.claims.clone().lazy(),
+                &["source", "player", "to_club", "window"],
+                extras,
+            )
+            .collect()?,
+        ),
+        deals: Some(extra_values(open_claims, &["player", "to_club", "window"], extras).collect()?),
+    })
+}
+
+/// Renames the carried extra columns of a report to the file's header names; a name the
+/// report already uses (or an empty one) gets a `claims_` prefix (and a number if needed).
+fn name_extras(df: &mut DataFrame, extras: &[String]) -> PolarsResult<()> {
+    // Compared without case: DuckDB and spreadsheets do not tell `Stage` from `stage`.
+    let mut taken: std::collections::BTreeSet<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_lowercase())
+        .filter(|c| !c.starts_with("extra:"))
+        .collect();
+    for (k, header) in extras.iter().enumerate() {
+        let header = header.trim();
+        let mut name = header.to_string();
+        if name.is_empty() {
+            name = format!("claims_extra_{}", k + 1);
+        } else if taken.contains(&name.to_lowercase()) {
+            name = format!("claims_{header}");
+        }
+        let base = name.clone();
+        let mut n = 2;
+        while taken.contains(&name.to_lowercase()) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        df.rename(&crate::ingest::extra_column(k), name.as_str().into())?;
+        taken.insert(name.to_lowercase());
+    }
+    Ok(())
 }
 
 /// Runs the whole batch and returns the reports (not yet written).
@@ -328,6 +417,7 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
         &open.rows,
         &s.names.sources.display_frame("id", "name")?,
     )?;
+    let carried = carried_extras(&s, &open.rows)?;
     // The claims have served every stage; the reports need only what was derived from them.
     s.claims = DataFrame::empty();
 
@@ -345,6 +435,7 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
                 open.rows,
                 source_lists,
                 open.predictions,
+                carried,
             )
         })
         .map_err(Error::from)
@@ -546,6 +637,7 @@ fn build_reports(
     open_rows: DataFrame,
     source_lists: DataFrame,
     predictions: Vec<Prediction>,
+    carried: Carried,
 ) -> PolarsResult<ScoreRun> {
     let nf = name_frames(&s.names)?;
 
@@ -631,8 +723,23 @@ fn build_reports(
                 .then(story_hit())
                 .otherwise(lit(NULL).cast(DataType::Boolean))
                 .alias("correct"),
-        ])
-        .collect()?;
+        ]);
+    let story_ids = if let Some(extras) = carried.stories {
+        let keys = ["source", "player", "to_club", "window"];
+        let on: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+        let mut df = story_ids
+            .join(
+                extras.lazy(),
+                on.clone(),
+                on,
+                crate::report::left_join_in_order(),
+            )
+            .collect()?;
+        name_extras(&mut df, &s.claim_extras)?;
+        df
+    } else {
+        story_ids.collect()?
+    };
     let stories_report = StoriesReport {
         ids: story_ids,
         display: s.display.clone(),
@@ -640,7 +747,7 @@ fn build_reports(
     };
 
     // Open deals with their likelihoods.
-    let deals_report = deals_report(s, &nf, source_lists, open_rows, &predictions)?;
+    let deals_report = deals_report(s, &nf, source_lists, open_rows, &predictions, carried.deals)?;
 
     let rejects = rejects_frame(&s.rejects)?;
     let (unmatched, unmatched_players, unmatched_clubs) = unmatched_names(s)?;
@@ -883,6 +990,7 @@ fn deals_report(
     source_lists: DataFrame,
     rows: DataFrame,
     predictions: &[Prediction],
+    carried_deals: Option<DataFrame>,
 ) -> PolarsResult<DataFrame> {
     let reason = |k: usize| {
         predictions
@@ -914,23 +1022,30 @@ fn deals_report(
     rows.with_column(Column::new("reason_2".into(), reason(1)))?;
     rows.with_column(Column::new("reason_3".into(), reason(2)))?;
     let deal = [col("player"), col("to_club"), col("window")];
-    let lf = rows
-        .lazy()
-        .join(
-            source_lists.lazy(),
+    let extras = s.claim_extras.len();
+    let mut lf = rows.lazy().join(
+        source_lists.lazy(),
+        deal.clone(),
+        deal.clone(),
+        JoinArgs::new(JoinType::Left),
+    );
+    if let Some(extras) = carried_deals {
+        lf = lf.join(
+            extras.lazy(),
             deal.clone(),
             deal,
             JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            s.windows
-                .clone()
-                .lazy()
-                .select([col("window"), col("window_label")]),
-            [col("window")],
-            [col("window")],
-            JoinArgs::new(JoinType::Left),
         );
+    }
+    let lf = lf.join(
+        s.windows
+            .clone()
+            .lazy()
+            .select([col("window"), col("window_label")]),
+        [col("window")],
+        [col("window")],
+        JoinArgs::new(JoinType::Left),
+    );
     let lf = with_names(
         with_names(with_names(lf, "player", &nf.players), "to_club", &nf.clubs),
         "from_club",
@@ -941,53 +1056,61 @@ fn deals_report(
         "key_source",
         &nf.sources,
     );
-    lf.select([
-        col("player"),
-        col("from_club"),
-        col("to_club"),
-        col("window_label").alias("window"),
-        as_date("window_close"),
-        col("likelihood"),
-        col("likelihood_low"),
-        col("likelihood_high"),
-        col("model"),
-        col("reason_1"),
-        col("reason_2"),
-        col("reason_3"),
-        code_names(col("stage_max"), &Stage::NAMES).alias("stage"),
-        col("any_denial").alias("denied"),
-        as_date("first_report"),
-        as_date("last_report"),
-        col("reports"),
-        col("n_sources").alias("sources"),
-        col("origins").alias("independent_sources"),
-        col("source_list"),
-        col("key_source"),
-        code_names(col("key_stage"), &Stage::NAMES).alias("key_stage"),
-        col("key_rate").alias("key_source_rate"),
-        col("evidence"),
-        col("buyer_rate"),
-        col("seller_rate"),
-        col("season_rate"),
-        col("base_rate"),
-        col("days_to_close"),
-        col("recent").alias("reports_recent"),
-        col("previous").alias("reports_previous"),
-        col("market_value_eur"),
-        col("contract_months"),
-        col("player_age"),
-        col("claim_ids"),
-    ])
-    .sort_by_exprs(
-        [
-            col("likelihood"),
-            col("player"),
-            col("to_club"),
-            col("window"),
-        ],
-        SortMultipleOptions::default().with_order_descending_multi([true, false, false, false]),
-    )
-    .collect()
+    let mut df = lf
+        .select(
+            [
+                col("player"),
+                col("from_club"),
+                col("to_club"),
+                col("window_label").alias("window"),
+                as_date("window_close"),
+                col("likelihood"),
+                col("likelihood_low"),
+                col("likelihood_high"),
+                col("model"),
+                col("reason_1"),
+                col("reason_2"),
+                col("reason_3"),
+                code_names(col("stage_max"), &Stage::NAMES).alias("stage"),
+                col("any_denial").alias("denied"),
+                as_date("first_report"),
+                as_date("last_report"),
+                col("reports"),
+                col("n_sources").alias("sources"),
+                col("origins").alias("independent_sources"),
+                col("source_list"),
+                col("key_source"),
+                code_names(col("key_stage"), &Stage::NAMES).alias("key_stage"),
+                col("key_rate").alias("key_source_rate"),
+                col("evidence"),
+                col("buyer_rate"),
+                col("seller_rate"),
+                col("season_rate"),
+                col("base_rate"),
+                col("days_to_close"),
+                col("recent").alias("reports_recent"),
+                col("previous").alias("reports_previous"),
+                col("market_value_eur"),
+                col("contract_months"),
+                col("player_age"),
+                col("claim_ids"),
+            ]
+            .into_iter()
+            .chain((0..extras).map(|k| col(crate::ingest::extra_column(k).as_str())))
+            .collect::<Vec<_>>(),
+        )
+        .sort_by_exprs(
+            [
+                col("likelihood"),
+                col("player"),
+                col("to_club"),
+                col("window"),
+            ],
+            SortMultipleOptions::default().with_order_descending_multi([true, false, false, false]),
+        )
+        .collect()?;
+    name_extras(&mut df, &s.claim_extras)?;
+    Ok(df)
 }
 
 impl ScoreRun {

@@ -274,6 +274,9 @@ pub struct Inputs {
     pub rejects: Vec<Reject>,
     pub files: Vec<FileStats>,
     pub aliases: usize,
+    /// Header names of the claims file's extra columns, in order: column `k` is carried in
+    /// the claims table as [`extra_column`]`(k)`.
+    pub claim_extras: Vec<String>,
 }
 
 /// What every reader of a file needs to know.
@@ -341,6 +344,7 @@ pub fn ingest(
         aliases: &aliases,
     };
     let (claims, stats) = read_claims(&paths.claims, ctx, &mut names, &mut log, progress)?;
+    let claim_extras = stats.extra_columns.clone();
     files.push(stats);
     let (transfers, stats) = read_transfers(&paths.transfers, ctx, &mut names, &mut log, progress)?;
     files.push(stats);
@@ -387,6 +391,7 @@ pub fn ingest(
         rejects,
         files,
         aliases: aliases.len(),
+        claim_extras,
     })
 }
 
@@ -671,6 +676,10 @@ fn claims_chunk(
     let mut id_b = StringChunkedBuilder::new("claim_id".into(), cap);
     let mut id_hash_b = PrimitiveChunkedBuilder::<UInt64Type>::new("id_hash".into(), cap);
     let mut text_b = StringChunkedBuilder::new("text".into(), cap / 4);
+    // Columns the spec does not know are carried through as text, to the reports.
+    let mut extra_b: Vec<StringChunkedBuilder> = (0..table.extra_columns().len())
+        .map(|k| StringChunkedBuilder::new(extra_column(k).into(), cap / 4))
+        .collect();
     let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
     let pass = read_rows(&mut table, opts.strict, bar, |row| {
         let line = row.line;
@@ -731,9 +740,12 @@ fn claims_chunk(
         contract_b.append_option(opt_date(claim.contract_until));
         age_b.append_option(claim.age);
         fee_b.append_option(claim.fee);
+        for (k, b) in extra_b.iter_mut().enumerate() {
+            b.append_option(row.extra(k));
+        }
         Ok(Ok(()))
     })?;
-    let frame = DataFrame::new_infer_height(vec![
+    let mut columns = vec![
         line_b.finish().into_column(),
         id_b.finish().into_column(),
         id_hash_b.finish().into_column(),
@@ -753,7 +765,9 @@ fn claims_chunk(
         contract_b.finish().into_column(),
         age_b.finish().into_column(),
         fee_b.finish().into_column(),
-    ])?;
+    ];
+    columns.extend(extra_b.into_iter().map(|b| b.finish().into_column()));
+    let frame = DataFrame::new_infer_height(columns)?;
     Ok(Chunk {
         frame,
         names,
@@ -761,6 +775,12 @@ fn claims_chunk(
         read: pass.read,
         used: pass.used,
     })
+}
+
+/// The claims-table name of the `k`-th extra column of the claims file (the file's own
+/// header names are in [`Inputs::claim_extras`]; they may collide with anything).
+pub fn extra_column(k: usize) -> String {
+    format!("extra:{k}")
 }
 
 fn opt_date(d: Option<NaiveDate>) -> Option<i32> {

@@ -59,6 +59,8 @@ struct Layout {
     positions: Vec<Option<usize>>,
     specs: &'static [ColumnSpec],
     extra: Vec<String>,
+    /// Index in the record of each column of `extra`.
+    extra_positions: Vec<usize>,
 }
 
 /// An open CSV file (or a byte range of it) with its columns resolved.
@@ -88,6 +90,7 @@ pub struct Row<'a> {
     record: &'a csv::ByteRecord,
     positions: &'a [Option<usize>],
     specs: &'static [ColumnSpec],
+    extra_positions: &'a [usize],
 }
 
 impl<'a> Row<'a> {
@@ -95,6 +98,14 @@ impl<'a> Row<'a> {
     /// empty.
     pub fn get(&self, col: usize) -> Option<&'a str> {
         let i = (*self.positions.get(col)?)?;
+        let v = self.text.get(self.record.range(i)?)?.trim();
+        (!v.is_empty()).then_some(v)
+    }
+
+    /// The trimmed value of the `k`-th column the spec does not know (in header order), `None`
+    /// when empty.
+    pub fn extra(&self, k: usize) -> Option<&'a str> {
+        let i = *self.extra_positions.get(k)?;
         let v = self.text.get(self.record.range(i)?)?.trim();
         (!v.is_empty()).then_some(v)
     }
@@ -196,6 +207,7 @@ impl CsvTable {
         let mut index: BTreeMap<&'static str, usize> = BTreeMap::new();
         let mut positions: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
         let mut extra = Vec::new();
+        let mut extra_positions = Vec::new();
         for (i, name) in header.iter().enumerate() {
             let lower = name.to_lowercase();
             let canonical = reverse.get(&lower).copied().or_else(|| {
@@ -211,7 +223,10 @@ impl CsvTable {
                     positions.entry(c).or_default().push(i);
                     index.entry(c).or_insert(i);
                 }
-                None => extra.push(name.clone()),
+                None => {
+                    extra.push(name.clone());
+                    extra_positions.push(i);
+                }
             }
         }
         for (column, pos) in &positions {
@@ -260,6 +275,7 @@ impl CsvTable {
                 positions,
                 specs,
                 extra,
+                extra_positions,
             }),
             reader,
             record: csv::ByteRecord::new(),
@@ -486,6 +502,7 @@ impl CsvTable {
             record: rec,
             positions: &self.layout.positions,
             specs: self.layout.specs,
+            extra_positions: &self.layout.extra_positions,
         }))
     }
 }

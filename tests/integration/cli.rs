@@ -55,7 +55,7 @@ fn validate_prints_rejects_and_writes_nothing() {
 }
 
 #[test]
-fn column_mapping_reads_other_headers_and_ignores_extra_columns() {
+fn column_mapping_reads_other_headers_and_lists_extra_columns() {
     let tmp = tempfile::tempdir().expect("tmp");
     let text = std::fs::read_to_string(fixture("tiny/rumours.csv")).expect("read");
     let (header, body) = text.split_once('\n').expect("header");
@@ -93,6 +93,60 @@ fn column_mapping_reads_other_headers_and_ignores_extra_columns() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("json"))
             .expect("json");
     assert_eq!(summary["files"][0]["extra_columns"][0], "notes");
+}
+
+#[test]
+fn extra_claim_columns_are_carried_into_stories_and_deals() {
+    // Three columns rumour does not know: one plain, one named like a deals column, one with
+    // no name at all.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(fixture("tiny/rumours.csv")).expect("read");
+    let (header, body) = text.split_once('\n').expect("header");
+    let rows: String = body
+        .lines()
+        .map(|l| {
+            let id = l.split(',').next().unwrap_or_default();
+            let blank = if id == "t5" { "seen twice" } else { "" };
+            format!("{l},L-{id},mine,{blank}\n")
+        })
+        .collect();
+    let path = tmp.path().join("annotated.csv");
+    std::fs::write(&path, format!("{header},league,Likelihood,\n{rows}")).expect("write");
+    let out = tmp.path().join("r");
+    Run::new(&["score", "--no-aliases", "--as-of", "2025-06-25", "--quiet"])
+        .arg("--rumours")
+        .arg(&path)
+        .arg("--transfers")
+        .arg(fixture("tiny/transfers.csv"))
+        .arg("--out")
+        .arg(&out)
+        .success();
+
+    let stories = read_csv(&out.join("stories.csv"));
+    let story = stories
+        .iter()
+        .find(|r| r["source"] == "Tabloid" && r["player"] == "Pavel One" && r["to_club"] == "Bravo")
+        .expect("the Tabloid story");
+    assert_eq!(story["league"], "L-t4;L-t5");
+    // `likelihood` is not a stories column: the name is kept.
+    assert_eq!(story["Likelihood"], "mine");
+    assert_eq!(story["claims_extra_3"], "seen twice");
+    let other = stories
+        .iter()
+        .find(|r| r["source"] == "Reliable" && r["player"] == "Pavel One")
+        .expect("the Reliable story");
+    assert_eq!(other["claims_extra_3"], "");
+
+    let deals = read_csv(&out.join("deals.csv"));
+    let deal = deals
+        .iter()
+        .find(|r| r["player"] == "Pavel One" && r["to_club"] == "Bravo")
+        .expect("the open deal");
+    assert_eq!(deal["league"], "L-r1;L-t4;L-t5");
+    // `Likelihood` would shadow the report's own `likelihood` (compared without case).
+    assert_eq!(deal["claims_Likelihood"], "mine");
+    assert!(deal["likelihood"].parse::<f64>().is_ok());
+    assert_eq!(deal["claims_extra_3"], "seen twice");
 }
 
 #[test]
