@@ -266,13 +266,13 @@ pub fn backtest(
 /// without training rows, the point-in-time `base_rate` of the test rows.
 fn baselines(train: &DataFrame, test: &DataFrame) -> PolarsResult<(Vec<f64>, Vec<f64>)> {
     let n = test.height();
-    let test_base = f64_or(&test, "base_rate", 0.5)?;
-    let test_stage = u32_or(&test, "stage_max", 0)?;
+    let test_base = f64_or(test, "base_rate", 0.5)?;
+    let test_stage = u32_or(test, "stage_max", 0)?;
     if train.height() == 0 {
         return Ok((test_base.clone(), test_base));
     }
-    let labels = bool_or(&train, "label", false)?;
-    let stages = u32_or(&train, "stage_max", 0)?;
+    let labels = bool_or(train, "label", false)?;
+    let stages = u32_or(train, "stage_max", 0)?;
     let base = labels.iter().filter(|v| **v).count() as f64 / labels.len() as f64;
     let mut by_stage: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
     for (l, s) in labels.iter().zip(&stages) {
@@ -298,21 +298,25 @@ fn fmt(v: f64) -> String {
     }
 }
 
+/// `calibration.csv` column by column: predictor, bin, lower, upper, count, mean predicted,
+/// observed rate.
+type CalibrationColumns = (
+    Vec<&'static str>,
+    Vec<u32>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<u64>,
+    Vec<Option<f64>>,
+    Vec<Option<f64>>,
+);
+
 /// The pooled reliability tables and the SVG diagram.
 fn calibration_outputs(
     pooled: &BTreeMap<&'static str, (Vec<f64>, Vec<bool>)>,
     bins: usize,
     lead: i64,
 ) -> PolarsResult<(DataFrame, String)> {
-    let mut cols: (
-        Vec<&str>,
-        Vec<u32>,
-        Vec<f64>,
-        Vec<f64>,
-        Vec<u64>,
-        Vec<Option<f64>>,
-        Vec<Option<f64>>,
-    ) = Default::default();
+    let mut cols: CalibrationColumns = Default::default();
     let mut tables = BTreeMap::new();
     for predictor in PREDICTORS {
         let Some((p, y)) = pooled.get(predictor) else {

@@ -300,7 +300,8 @@ mod tests {
         let c: Config = toml::from_str("[outcomes]\ngrace_days = 3\n").expect("parse");
         assert_eq!(c.outcomes.grace_days, 3);
         assert_eq!(c.windows, WindowsConfig::default());
-        let err = toml::from_str::<Config>("[outcomes]\ngrace_dayz = 3\n").unwrap_err();
+        let err = toml::from_str::<Config>("[outcomes]\ngrace_dayz = 3\n")
+            .expect_err("a misspelt key is an error");
         assert!(err.to_string().contains("grace_dayz"), "{err}");
     }
 

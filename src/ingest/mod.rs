@@ -475,7 +475,7 @@ fn read_chunked(
     names: &mut Names,
     id_columns: &[(&str, NameKind)],
     parse: &(dyn Fn(CsvTable) -> Result<Chunk> + Sync),
-) -> Result<(DataFrame, Vec<(u64, RowProblem)>, u64, u64)> {
+) -> Result<(DataFrame, Pass)> {
     let parts = table.split(read_threads(), split_min_bytes())?;
     let results: Vec<Result<Chunk>> = std::thread::scope(|scope| {
         let handles: Vec<_> = parts
@@ -491,8 +491,7 @@ fn read_chunked(
             .collect()
     });
     let mut frames = Vec::with_capacity(results.len());
-    let mut problems = Vec::new();
-    let (mut read, mut used) = (0, 0);
+    let mut pass = Pass::default();
     for chunk in results {
         let mut chunk = chunk?;
         // Each kind of name is merged once; its map renumbers every column of that kind.
@@ -507,16 +506,16 @@ fn read_chunked(
             }
         }
         frames.push(chunk.frame);
-        problems.append(&mut chunk.problems);
-        read += chunk.read;
-        used += chunk.used;
+        pass.problems.append(&mut chunk.problems);
+        pass.read += chunk.read;
+        pass.used += chunk.used;
     }
     let mut frames = frames.into_iter();
     let mut frame = frames.next().unwrap_or_default();
     for f in frames {
         frame.vstack_mut_owned(f)?;
     }
-    Ok((frame, problems, read, used))
+    Ok((frame, pass))
 }
 
 /// Counts of one pass over a file (or chunk).
@@ -625,15 +624,15 @@ fn read_claims(
         ("from_club", NameKind::Club),
         ("to_club", NameKind::Club),
     ];
-    let (df, problems, read, used) = read_chunked(table, names, &ids, &parse)?;
+    let (df, pass) = read_chunked(table, names, &ids, &parse)?;
     bar.finish_and_clear();
-    if read == 0 {
+    if pass.read == 0 {
         return Err(Error::Input(InputError::Header {
             file: path.to_path_buf(),
             message: "the file has a header but no claims".into(),
         }));
     }
-    log_problems(log, path, problems, &mut stats, read, used)?;
+    log_problems(log, path, pass.problems, &mut stats, pass.read, pass.used)?;
     Ok((df, stats))
 }
 
@@ -918,9 +917,9 @@ fn read_transfers(
         ("from_club", NameKind::Club),
         ("to_club", NameKind::Club),
     ];
-    let (df, problems, read, used) = read_chunked(table, names, &ids, &parse)?;
+    let (df, pass) = read_chunked(table, names, &ids, &parse)?;
     bar.finish_and_clear();
-    log_problems(log, path, problems, &mut stats, read, used)?;
+    log_problems(log, path, pass.problems, &mut stats, pass.read, pass.used)?;
     Ok((df, stats))
 }
 

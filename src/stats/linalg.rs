@@ -45,7 +45,7 @@ fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
             let s: f64 = (0..j).map(|k| l[i * n + k] * l[j * n + k]).sum();
             if i == j {
                 let d = a[i * n + i] - s;
-                if !(d > 0.0) || !d.is_finite() {
+                if !d.is_finite() || d <= 0.0 {
                     return None;
                 }
                 l[i * n + j] = d.sqrt();
