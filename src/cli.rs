@@ -282,7 +282,12 @@ where
                     f.file, f.rows_read, f.rows_used, f.rows_rejected
                 );
                 if !f.extra_columns.is_empty() {
-                    println!("  columns not used: {}", f.extra_columns.join(", "));
+                    let what = if f.file == opts.inputs.claims.display().to_string() {
+                        "columns carried through to stories.csv and deals.csv"
+                    } else {
+                        "columns not used"
+                    };
+                    println!("  {what}: {}", f.extra_columns.join(", "));
                 }
             }
             for r in &s.rejects {
@@ -293,6 +298,9 @@ where
             }
             if s.rejects.is_empty() {
                 println!("no rejects");
+            }
+            for w in crate::run::coverage_warnings(&s)?.1 {
+                println!("warning: {w}");
             }
             Ok(())
         }
@@ -458,6 +466,9 @@ pub fn screen_summary(run: &ScoreRun, progress: &Progress, out: &Path) -> String
     );
     if s.likelihood.is_empty() {
         let _ = writeln!(t, "  no open deals to rate");
+    }
+    for w in &s.warnings {
+        let _ = writeln!(t, "  warning: {w}");
     }
     for m in &s.likelihood {
         let _ = writeln!(

@@ -108,6 +108,10 @@ pub struct Summary {
     pub deals: OutcomeCounts,
     pub priors: BTreeMap<String, Vec<PriorSummary>>,
     pub likelihood: Vec<ModelSummary>,
+    /// The day the latest transfer became known (`None`: no transfers).
+    pub transfers_known_until: Option<String>,
+    /// Things about the inputs a reader of the reports should know.
+    pub warnings: Vec<String>,
 }
 
 /// Every report of a run, as tables.
@@ -243,6 +247,38 @@ fn extra_values(claims: LazyFrame, keys: &[&str], extras: usize) -> LazyFrame {
             })
             .collect::<Vec<_>>(),
     )
+}
+
+/// The last day the transfers file knows of, and a warning when deals of windows that closed
+/// after it are judged: with no moves to see, they all come out refuted — usually a transfers
+/// file older than the claims, or a default as-of date (today) past the data.
+pub fn coverage_warnings(s: &Scored) -> PolarsResult<(Option<String>, Vec<String>)> {
+    let last = s.transfers.column("known_on")?.i32()?.max();
+    let closes = s.deals.column("window_close")?.i32()?;
+    let closed = |c: i32| c <= s.as_of;
+    let (beyond, label) = match last {
+        Some(l) => (
+            closes
+                .iter()
+                .flatten()
+                .filter(|&c| c > l && closed(c))
+                .count(),
+            Some(crate::windows::date_from_days(l).to_string()),
+        ),
+        None => (closes.iter().flatten().filter(|&c| closed(c)).count(), None),
+    };
+    let mut warnings = Vec::new();
+    if beyond > 0 {
+        warnings.push(match &label {
+            Some(l) => format!(
+                "{beyond} deal(s) are about windows that closed after the last transfer the transfers file knows of ({l}): with no moves to see they are judged refuted; bring the transfers up to date, or pass --as-of {l}"
+            ),
+            None => format!(
+                "the transfers file has no moves: the {beyond} deal(s) of closed windows are all judged refuted"
+            ),
+        });
+    }
+    Ok((label, warnings))
 }
 
 /// The claims' extra columns gathered per story and per open deal (`None` without extras).
@@ -766,6 +802,7 @@ fn build_reports(
     priors.insert("source_stages".to_string(), prior_summaries(&src_stage));
     priors.insert("clubs_buyer".to_string(), prior_summaries(&buyer));
     priors.insert("clubs_seller".to_string(), prior_summaries(&seller));
+    let (transfers_known_until, warnings) = coverage_warnings(s)?;
     let summary = Summary {
         rumour_version: env!("CARGO_PKG_VERSION").to_string(),
         as_of: crate::windows::date_from_days(s.as_of).to_string(),
@@ -798,6 +835,8 @@ fn build_reports(
                 coefficients: model.coefficients().into_iter().collect(),
             })
             .collect(),
+        transfers_known_until,
+        warnings,
     };
     Ok(ScoreRun {
         sources,

@@ -150,6 +150,45 @@ fn extra_claim_columns_are_carried_into_stories_and_deals() {
 }
 
 #[test]
+fn deals_of_windows_past_the_transfers_file_are_flagged() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut text = std::fs::read_to_string(fixture("tiny/rumours.csv")).expect("read");
+    text.push_str("z1,2026-01-10,Tabloid,,Pavel One,Bravo,Kilo,talks,2026-winter,,\n");
+    let path = tmp.path().join("later.csv");
+    std::fs::write(&path, text).expect("write");
+    let score = |as_of: &str, out: &std::path::Path| {
+        Run::new(&["score", "--no-aliases", "--as-of", as_of])
+            .arg("--rumours")
+            .arg(&path)
+            .arg("--transfers")
+            .arg(fixture("tiny/transfers.csv"))
+            .arg("--out")
+            .arg(out)
+            .success()
+    };
+    // The last transfer became known on 2025-09-02 (a window-only move: the day after the
+    // close); the 2026-winter deal closed on 2026-02-01 with nothing to see.
+    let late = tmp.path().join("late");
+    let (stdout, _) = score("2026-03-01", &late);
+    let summary = crate::support::json(&late.join("summary.json"));
+    assert_eq!(summary["transfers_known_until"], "2025-09-02");
+    let warnings = summary["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    let w = warnings[0].as_str().expect("text");
+    assert!(
+        w.starts_with("1 deal(s) are about windows that closed after the last transfer"),
+        "{w}"
+    );
+    assert!(w.contains("--as-of 2025-09-02"), "{w}");
+    assert!(stdout.contains("warning: 1 deal(s)"), "{stdout}");
+    // Before that window closed, nothing to say.
+    let early = tmp.path().join("early");
+    score("2026-01-20", &early);
+    let summary = crate::support::json(&early.join("summary.json"));
+    assert_eq!(summary["warnings"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
 fn parquet_format_writes_parquet_reports() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("r");
