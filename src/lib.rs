@@ -11,15 +11,17 @@
 //! 3. [`windows`] — the transfer-window calendar.
 //! 4. [`stories`] — claims grouped into stories (per source) and deals.
 //! 5. [`resolve`] — outcomes as known on the as-of date.
-//! 6. [`score`] — empirical-Bayes reliabilities, point-in-time features, the likelihood model.
+//! 6. [`score`](mod@score) — empirical-Bayes reliabilities, point-in-time features, the likelihood
+//!    model.
 //! 7. [`backtest`] — the model replayed on past windows against baselines.
 //! 8. [`report`] — CSV/Parquet reports written as one atomic set.
 //!
-//! ```no_run
+//! ```
 //! use rumour::{config::Config, progress::Progress, ScoreOptions};
 //! let opts = ScoreOptions::new("data/rumours.csv", "data/transfers.csv", Some("data/aliases.csv"), "2026-11-24")?;
 //! let run = rumour::score(&opts, &Config::default(), &Progress::hidden())?;
 //! println!("{} open deals", run.deals.height());
+//! assert!(run.summary.rows_add_up);
 //! # Ok::<(), rumour::error::Error>(())
 //! ```
 
