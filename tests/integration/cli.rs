@@ -303,32 +303,41 @@ fn an_interrupted_run_leaves_no_temporary_files_and_no_change() {
     let out = tmp.path().join("reports");
     tiny(Run::new(&["score", "--quiet", "--out"]).arg(&out)).success();
     let before = files(&out);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rumour"))
-        .args(["score", "--quiet", "--as-of", "2026-11-20", "--rumours"])
-        .arg(world.join("rumours.csv"))
-        .arg("--transfers")
-        .arg(world.join("transfers.csv"))
-        .arg("--out")
-        .arg(&out)
-        .spawn()
-        .expect("spawn");
-    // Wait for the staging directory, then interrupt.
-    let staging = tmp.path().join(format!(".reports.rumour-{}", child.id()));
-    let start = std::time::Instant::now();
-    while !staging.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    for signal in ["INT", "TERM"] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rumour"))
+            .args(["score", "--quiet", "--as-of", "2026-11-20", "--rumours"])
+            .arg(world.join("rumours.csv"))
+            .arg("--transfers")
+            .arg(world.join("transfers.csv"))
+            .arg("--out")
+            .arg(&out)
+            .spawn()
+            .expect("spawn");
+        // Wait for the staging directory, then interrupt.
+        let staging = tmp.path().join(format!(".reports.rumour-{}", child.id()));
+        let start = std::time::Instant::now();
+        while !staging.exists() && start.elapsed() < std::time::Duration::from_secs(60) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(staging.exists(), "the run stages its reports beside --out");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let killed = std::process::Command::new("kill")
+            .args([format!("-{signal}"), child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(130), "SIG{signal}: interrupted");
+        assert!(
+            !staging.exists(),
+            "SIG{signal}: the staging directory is removed"
+        );
+        assert_eq!(
+            before,
+            files(&out),
+            "SIG{signal}: the previous reports are untouched"
+        );
     }
-    assert!(staging.exists(), "the run stages its reports beside --out");
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    let killed = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(130), "interrupted");
-    assert!(!staging.exists(), "the staging directory is removed");
-    assert_eq!(before, files(&out), "the previous reports are untouched");
 }
 
 #[test]
