@@ -508,12 +508,15 @@ fn read_chunked(
     ))
 }
 
+/// Per kind of name, a chunk's map from its own ids to the merged name table's.
+type IdMaps = Vec<(NameKind, Vec<u32>)>;
+
 /// A file read in parallel chunks whose name ids are still each chunk's own: they are
 /// renumbered once, when the final (canonical) numbering is known.
 struct ChunkedFrame {
     /// Per chunk, in file order: its rows and, per kind of name, the map from its ids to
     /// the merged name table's.
-    chunks: Vec<(DataFrame, Vec<(NameKind, Vec<u32>)>)>,
+    chunks: Vec<(DataFrame, IdMaps)>,
     id_columns: Vec<(&'static str, NameKind)>,
 }
 
