@@ -10,6 +10,7 @@ use polars::prelude::*;
 /// How deals are packed for one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DealKey {
+    player_bits: u32,
     club_bits: u32,
     window_bits: u32,
     window_min: i32,
@@ -33,11 +34,12 @@ impl DealKey {
     ) -> Result<DealKey, String> {
         let span = (window_max as i64 - window_min as i64).max(0) as u64;
         let key = DealKey {
+            player_bits: bits_for(max_player as u64),
             club_bits: bits_for(max_club as u64),
             window_bits: bits_for(span),
             window_min,
         };
-        if bits_for(max_player as u64) + key.club_bits + key.window_bits > 63 {
+        if key.bits() > 63 {
             return Err(format!(
                 "{} players, {} clubs and {} windows are too many to key deals in 63 bits",
                 max_player as u64 + 1,
@@ -46,6 +48,20 @@ impl DealKey {
             ));
         }
         Ok(key)
+    }
+
+    /// Bits a packed key uses: keys are below `2^bits()`.
+    pub fn bits(&self) -> u32 {
+        self.player_bits + self.club_bits + self.window_bits
+    }
+
+    /// A packing of (`id`, deal) into one `UInt64`, when ids up to `max_id` leave room:
+    /// `id · 2^bits() + deal`. Grouping or joining on it is several times cheaper than on two
+    /// columns (polars row-encodes multi-column keys).
+    pub fn with_id(&self, max_id: u32) -> Option<IdDealKey> {
+        (bits_for(max_id as u64) + self.bits() <= 63).then(|| IdDealKey {
+            shift: 1u64 << self.bits(),
+        })
     }
 
     fn shift_club(&self) -> u64 {
@@ -87,6 +103,30 @@ impl DealKey {
     }
 }
 
+/// (id, deal) packed into one `UInt64`; see [`DealKey::with_id`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdDealKey {
+    shift: u64,
+}
+
+impl IdDealKey {
+    /// The packed key of an id column (`UInt32`, not null) and a deal column.
+    pub fn pack(&self, id: Expr, deal: Expr) -> Expr {
+        id.cast(DataType::UInt64) * lit(self.shift) + deal
+    }
+
+    /// The id (`UInt32`, named `id_name`) and the deal (`UInt64`) of a packed key.
+    pub fn unpack(&self, key: Expr, id_name: &str) -> [Expr; 2] {
+        [
+            key.clone()
+                .floor_div(lit(self.shift))
+                .cast(DataType::UInt32)
+                .alias(id_name),
+            (key % lit(self.shift)).alias("deal"),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +151,27 @@ mod tests {
             .expect("collect");
         assert!(out.equals(&df), "{out:?}");
         assert!(DealKey::new(u32::MAX, u32::MAX, 0, 10).is_err());
+    }
+
+    #[test]
+    fn id_and_deal_pack_and_unpack_exactly() {
+        let key = DealKey::new(1_000_000, 700, 4000, 4100).expect("fits");
+        assert_eq!(key.bits(), 20 + 10 + 7);
+        let pair = key.with_id(5000).expect("fits");
+        let df = df!(
+            "source" => [0u32, 5000, 17],
+            "deal" => [0u64, (1u64 << 37) - 1, 123_456_789],
+        )
+        .expect("df");
+        let out = df
+            .clone()
+            .lazy()
+            .select([pair.pack(col("source"), col("deal")).alias("k")])
+            .select(pair.unpack(col("k"), "source"))
+            .collect()
+            .expect("collect");
+        assert!(out.equals(&df), "{out:?}");
+        // No room: the caller keeps two key columns.
+        assert!(key.with_id(u32::MAX >> 4).is_none());
     }
 }

@@ -8,7 +8,7 @@
 use polars::prelude::*;
 
 use crate::config::Config;
-use crate::deal::DealKey;
+use crate::deal::{DealKey, IdDealKey};
 use crate::resolve::{deal_moves, outcome, resolve_outcomes};
 use crate::stage::{infer_rank_expr, Stage};
 
@@ -88,15 +88,24 @@ pub fn stories_and_deals(
         col("published"),
         col("stage"),
     ]);
-    let by_source = collect_streaming(group_stories(&claims_lf, "source"))?;
+    let source_key = story_key(claims, "source", &key)?;
+    let author_key = story_key(claims, "author", &key)?;
+    let by_source = collect_streaming(group_stories(&claims_lf, "source", source_key))?;
     // Deals from the source stories: one story per source and deal.
     // The seller: the from_club most claims of the deal name (ties: the smaller id). Plain
     // aggregations only: a per-group sort costs a second per million deals.
-    let counts = claims_lf
-        .clone()
-        .filter(col("from_club").is_not_null())
-        .group_by([col("deal"), col("from_club")])
-        .agg([len().alias("n")]);
+    let with_seller = claims_lf.clone().filter(col("from_club").is_not_null());
+    let counts = match story_key(claims, "from_club", &key)? {
+        Some(pair) => with_seller
+            .select([pair.pack(col("from_club"), col("deal")).alias("__k")])
+            .group_by([col("__k")])
+            .agg([len().alias("n")])
+            .with_columns(pair.unpack(col("__k"), "from_club"))
+            .drop(cols(["__k"])),
+        None => with_seller
+            .group_by([col("deal"), col("from_club")])
+            .agg([len().alias("n")]),
+    };
     let seller = counts
         .clone()
         .join(
@@ -147,6 +156,7 @@ pub fn stories_and_deals(
     let by_author = group_stories(
         &claims_lf.clone().filter(col("author").is_not_null()),
         "author",
+        author_key,
     );
     let author_stories = unpack(judge_before_outcome(
         &claims_lf,
@@ -175,23 +185,33 @@ fn deal_key(claims: &DataFrame) -> PolarsResult<DealKey> {
         .map_err(|e| PolarsError::ComputeError(e.into()))
 }
 
-fn group_stories(claims: &LazyFrame, reporter: &str) -> LazyFrame {
-    claims
-        .clone()
-        .select([
-            col(reporter),
-            col("deal"),
-            col("window"),
-            col("published"),
-            col("stage"),
-        ])
-        .group_by([col(reporter), col("deal")])
-        .agg(
-            [col("window").first()]
-                .into_iter()
-                .chain(claim_aggregates())
-                .collect::<Vec<_>>(),
-        )
+fn group_stories(claims: &LazyFrame, reporter: &str, pair: Option<IdDealKey>) -> LazyFrame {
+    let aggs: Vec<Expr> = [col("window").first()]
+        .into_iter()
+        .chain(claim_aggregates())
+        .collect();
+    let lf = claims.clone().select([
+        col(reporter),
+        col("deal"),
+        col("window"),
+        col("published"),
+        col("stage"),
+    ]);
+    match pair {
+        Some(pair) => lf
+            .with_column(pair.pack(col(reporter), col("deal")).alias("__story"))
+            .group_by([col("__story")])
+            .agg(aggs)
+            .with_columns(pair.unpack(col("__story"), reporter))
+            .drop(cols(["__story"])),
+        None => lf.group_by([col(reporter), col("deal")]).agg(aggs),
+    }
+}
+
+/// The packed (reporter, deal) key for `reporter`'s ids, when there is room in 63 bits.
+fn story_key(claims: &DataFrame, reporter: &str, key: &DealKey) -> PolarsResult<Option<IdDealKey>> {
+    let max = claims.column(reporter)?.u32()?.max().unwrap_or(0);
+    Ok(key.with_id(max))
 }
 
 /// Stories with reports after their outcome was known are judged on the earlier reports.
@@ -276,4 +296,62 @@ pub fn mode_by(lf: LazyFrame, keys: &[&str], value: &str) -> LazyFrame {
                 SortMultipleOptions::default().with_order_descending_multi([true, false]),
             )
             .first()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_and_two_column_story_keys_group_alike() {
+        let key = DealKey::new(40, 9, 4050, 4052).expect("fits");
+        let deal = |p: u64, c: u64, w: u64| (p << (key.bits() - 6)) + (c << 2) + w;
+        let claims = df!(
+            "source" => [3u32, 3, 3, 7, 7, 0],
+            "deal" => [deal(1, 2, 0), deal(1, 2, 0), deal(5, 9, 2), deal(1, 2, 0), deal(40, 0, 1), deal(1, 2, 0)],
+            "window" => [4050i32, 4050, 4052, 4050, 4051, 4050],
+            "published" => [10i32, 12, 11, 30, 5, 7],
+            "stage" => [2u32, 4, 0, 1, 6, 3],
+        )
+        .expect("df");
+        let group = |pair| {
+            group_stories(&claims.clone().lazy(), "source", pair)
+                .sort(["source", "deal"], SortMultipleOptions::default())
+                .select([
+                    col("source"),
+                    col("deal"),
+                    col("window"),
+                    col("first_report"),
+                    col("last_report"),
+                    col("reports"),
+                    col("stage"),
+                    col("denied"),
+                ])
+                .collect()
+                .expect("collect")
+        };
+        let packed = group(key.with_id(7));
+        assert!(packed.equals(&group(None)), "{packed:?}");
+        assert_eq!(packed.height(), 5);
+        // Source 3's story of the first deal: two reports, days 10 and 12, strongest stage 4.
+        let reports = packed.column("reports").expect("col").u32().expect("u32");
+        let last = packed
+            .column("last_report")
+            .expect("col")
+            .i32()
+            .expect("i32");
+        let at = (0..packed.height())
+            .find(|i| {
+                packed
+                    .column("source")
+                    .expect("c")
+                    .u32()
+                    .expect("u")
+                    .get(*i)
+                    == Some(3)
+                    && reports.get(*i) == Some(2)
+            })
+            .expect("the story");
+        assert_eq!(last.get(at), Some(12));
+    }
 }
