@@ -184,40 +184,54 @@ impl OutputSet {
     }
 
     /// Writes a table produced in `batches` parts (`part(i)` for `i` in `0..batches`) as one
-    /// `<name>.<ext>`, so that only one part is in memory at a time.
+    /// `<name>.<ext>`, so that only a couple of parts are in memory at a time. The next part is
+    /// produced on another thread while the current one is written.
     pub fn table_in_batches(
         &self,
         name: &str,
         format: Format,
         batches: usize,
-        part: impl Fn(usize) -> PolarsResult<DataFrame>,
+        part: impl Fn(usize) -> PolarsResult<DataFrame> + Sync,
     ) -> Result<()> {
         let path = self.staging.join(format!("{name}.{}", format.extension()));
         let file = fs::File::create(&path).map_err(|e| output_error(&path, e))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
         let first = part(0)?;
         let schema = first.schema().clone();
-        match format {
-            Format::Csv => {
-                let mut writer = CsvWriter::new(&mut w)
-                    .include_header(true)
-                    .with_float_precision(Some(6))
-                    .batched(&schema)?;
-                writer.write_batch(&first)?;
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
+            let part = &part;
+            scope.spawn(move || {
                 for i in 1..batches {
-                    writer.write_batch(&part(i)?)?;
+                    // A closed channel means the writer stopped (an error): stop too.
+                    if tx.send(part(i)).is_err() {
+                        break;
+                    }
                 }
-                writer.finish()?;
-            }
-            Format::Parquet => {
-                let mut writer = ParquetWriter::new(&mut w).batched(&schema)?;
-                writer.write_batch(&first)?;
-                for i in 1..batches {
-                    writer.write_batch(&part(i)?)?;
+            });
+            match format {
+                Format::Csv => {
+                    let mut writer = CsvWriter::new(&mut w)
+                        .include_header(true)
+                        .with_float_precision(Some(6))
+                        .batched(&schema)?;
+                    writer.write_batch(&first)?;
+                    for next in rx.iter() {
+                        writer.write_batch(&next?)?;
+                    }
+                    writer.finish()?;
                 }
-                writer.finish()?;
+                Format::Parquet => {
+                    let mut writer = ParquetWriter::new(&mut w).batched(&schema)?;
+                    writer.write_batch(&first)?;
+                    for next in rx.iter() {
+                        writer.write_batch(&next?)?;
+                    }
+                    writer.finish()?;
+                }
             }
-        }
+            Ok(())
+        })?;
         w.flush().map_err(|e| output_error(&path, e))?;
         Ok(())
     }
