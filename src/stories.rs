@@ -322,6 +322,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stories_are_judged_on_the_reports_before_their_outcome() {
+        use outcome::{CONFIRMED, OPEN, REFUTED};
+        // (source, deal): (1, 10) confirmed on day 20 with a "done" report on day 25 after it;
+        // (2, 10) reported before the outcome only; (1, 11) open; (3, 12) refuted on day 40,
+        // with a denial on day 45 after it.
+        let resolved = df!(
+            "source" => [1u32, 2, 1, 3],
+            "deal" => [10u64, 10, 11, 12],
+            "outcome" => [CONFIRMED, CONFIRMED, OPEN, REFUTED],
+            "resolved_on" => [Some(20i32), Some(20), None, Some(40)],
+            "first_report" => [5i32, 18, 30, 30],
+            "last_report" => [25i32, 18, 30, 45],
+            "reports" => [3u32, 1, 1, 2],
+            "stage" => [6u32, 2, 1, 1],
+            "denied" => [false, false, false, true],
+        )
+        .expect("df");
+        let claims = df!(
+            "source" => [1u32, 1, 1, 2, 1, 3, 3],
+            "deal" => [10u64, 10, 10, 10, 11, 12, 12],
+            "published" => [5i32, 15, 25, 18, 30, 30, 45],
+            "stage" => [2u32, 3, 6, 2, 1, 1, 0],
+        )
+        .expect("df");
+        let out = judge_before_outcome(&claims.lazy(), "source", resolved.clone())
+            .expect("judge")
+            .lazy()
+            .sort(["source", "deal"], SortMultipleOptions::default())
+            .collect()
+            .expect("sort");
+        let expected = df!(
+            "source" => [1u32, 1, 2, 3],
+            "deal" => [10u64, 11, 10, 12],
+            "outcome" => [CONFIRMED, OPEN, CONFIRMED, REFUTED],
+            "resolved_on" => [Some(20i32), None, Some(20), Some(40)],
+            "first_report" => [5i32, 30, 18, 30],
+            // The stale stories keep only their earlier reports.
+            "last_report" => [15i32, 30, 18, 30],
+            "reports" => [2u32, 1, 1, 1],
+            "stage" => [3u32, 1, 2, 1],
+            "denied" => [false, false, false, false],
+        )
+        .expect("df");
+        assert!(out.equals_missing(&expected), "{out:?}");
+    }
+
+    #[test]
     fn packed_and_two_column_story_keys_group_alike() {
         let key = DealKey::new(40, 9, 4050, 4052).expect("fits");
         let deal = |p: u64, c: u64, w: u64| (p << (key.bits() - 6)) + (c << 2) + w;
