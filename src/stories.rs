@@ -106,19 +106,7 @@ pub fn stories_and_deals(
             .group_by([col("deal"), col("from_club")])
             .agg([len().alias("n")]),
     };
-    let seller = counts
-        .clone()
-        .join(
-            counts
-                .group_by([col("deal")])
-                .agg([col("n").max().alias("n_max")]),
-            [col("deal")],
-            [col("deal")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("n").eq(col("n_max")))
-        .group_by([col("deal")])
-        .agg([col("from_club").min()]);
+    let seller = seller_by_deal(counts);
     let deals = by_source
         .clone()
         .lazy()
@@ -168,6 +156,25 @@ pub fn stories_and_deals(
         author_stories,
         deals,
     })
+}
+
+/// The seller of each deal from `deal, from_club, n` (claims naming that club): the club
+/// most claims name, ties to the smaller id. One maximum of `n · 2^32 + (2^32 − 1 − club)`
+/// per deal, instead of a maximum, a join back and a minimum.
+fn seller_by_deal(counts: LazyFrame) -> LazyFrame {
+    let low = lit(u32::MAX as u64);
+    counts
+        .group_by([col("deal")])
+        .agg([(col("n").cast(DataType::UInt64) * lit(1u64 << 32)
+            + (low.clone() - col("from_club").cast(DataType::UInt64)))
+        .max()
+        .alias("__best")])
+        .select([
+            col("deal"),
+            (low - col("__best") % lit(1u64 << 32))
+                .cast(DataType::UInt32)
+                .alias("from_club"),
+        ])
 }
 
 /// The deal key for the claims' players, clubs and windows.
@@ -320,6 +327,22 @@ pub fn mode_by(lf: LazyFrame, keys: &[&str], value: &str) -> LazyFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_seller_is_the_club_most_claims_name_ties_to_the_smaller_id() {
+        let counts = df!(
+            "deal" => [1u64, 1, 1, 2, 3, 3],
+            "from_club" => [5u32, 3, 9, 7, 2, 4],
+            "n" => [2u32, 2, 1, 1, 1, 3],
+        )
+        .expect("df");
+        let out = seller_by_deal(counts.lazy())
+            .sort(["deal"], SortMultipleOptions::default())
+            .collect()
+            .expect("collect");
+        let expected = df!("deal" => [1u64, 2, 3], "from_club" => [3u32, 7, 4]).expect("df");
+        assert!(out.equals(&expected), "{out:?}");
+    }
 
     #[test]
     fn stories_are_judged_on_the_reports_before_their_outcome() {
