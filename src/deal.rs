@@ -59,9 +59,7 @@ impl DealKey {
     /// `id · 2^bits() + deal`. Grouping or joining on it is several times cheaper than on two
     /// columns (polars row-encodes multi-column keys).
     pub fn with_id(&self, max_id: u32) -> Option<IdDealKey> {
-        (bits_for(max_id as u64) + self.bits() <= 63).then(|| IdDealKey {
-            shift: 1u64 << self.bits(),
-        })
+        IdDealKey::with_bits(self.bits(), max_id)
     }
 
     fn shift_club(&self) -> u64 {
@@ -110,6 +108,19 @@ pub struct IdDealKey {
 }
 
 impl IdDealKey {
+    /// A packing for deal keys below `2^deal_bits` and ids up to `max_id`, if it fits in 63
+    /// bits.
+    pub fn with_bits(deal_bits: u32, max_id: u32) -> Option<IdDealKey> {
+        (bits_for(max_id as u64) + deal_bits <= 63).then(|| IdDealKey {
+            shift: 1u64 << deal_bits,
+        })
+    }
+
+    /// A packing for the deal keys up to `max_deal` (of whatever [`DealKey`] made them).
+    pub fn for_max_deal(max_deal: u64, max_id: u32) -> Option<IdDealKey> {
+        Self::with_bits(bits_for(max_deal), max_id)
+    }
+
     /// The packed key of an id column (`UInt32`, not null) and a deal column.
     pub fn pack(&self, id: Expr, deal: Expr) -> Expr {
         id.cast(DataType::UInt64) * lit(self.shift) + deal

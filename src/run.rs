@@ -281,18 +281,18 @@ pub fn coverage_warnings(s: &Scored) -> PolarsResult<(Option<String>, Vec<String
     Ok((label, warnings))
 }
 
-/// The sort key of stories, (source, deal): one packed `u64` (`source · 2^b + deal`, `b` the
-/// bits of the largest deal key) when it fits, which sorts ten million stories several times
-/// faster than two columns, in the same order (the pairs are unique).
+/// The sort key of stories, (source, deal): one packed `u64` ([`crate::deal::IdDealKey`]) when
+/// it fits, which sorts ten million stories several times faster than two columns, in the same
+/// order (the pairs are unique).
 fn story_order(stories: &DataFrame) -> PolarsResult<Vec<Expr>> {
-    let bits = |v: u64| 64 - v.leading_zeros();
-    let deal_bits = bits(stories.column("deal")?.u64()?.max().unwrap_or(0));
-    let source_bits = bits(stories.column("source")?.u32()?.max().unwrap_or(0) as u64);
-    Ok(if deal_bits + source_bits <= 63 {
-        vec![col("source").cast(DataType::UInt64) * lit(1u64 << deal_bits) + col("deal")]
-    } else {
-        vec![col("source"), col("deal")]
-    })
+    let max_deal = stories.column("deal")?.u64()?.max().unwrap_or(0);
+    let max_source = stories.column("source")?.u32()?.max().unwrap_or(0);
+    Ok(
+        match crate::deal::IdDealKey::for_max_deal(max_deal, max_source) {
+            Some(pair) => vec![pair.pack(col("source"), col("deal"))],
+            None => vec![col("source"), col("deal")],
+        },
+    )
 }
 
 /// The claims' extra columns gathered per story and per open deal (`None` without extras).
