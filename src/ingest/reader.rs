@@ -67,6 +67,10 @@ struct Layout {
 pub struct CsvTable {
     path: PathBuf,
     layout: std::sync::Arc<Layout>,
+    /// The file mapped into memory, when it can be (a regular, non-empty file): readers and
+    /// the boundary scan then see the page cache directly instead of copying it through
+    /// `read` calls. `None`: read through a buffer (pipes, special files).
+    mapped: Option<Mapped>,
     reader: csv::Reader<Box<dyn Read + Send>>,
     record: csv::ByteRecord,
     max_field_bytes: usize,
@@ -154,14 +158,12 @@ impl CsvTable {
             return Err(unreadable(std::io::Error::other("is a directory")));
         }
         let file_bytes = meta.len();
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            // Records end at `\n` only (a `\r` before it is trimmed with the field): with the
-            // default CRLF terminator the csv crate reports the line of a record that follows a
-            // `\r\n` one too low, and its start one byte early.
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_reader(Box::new(BufReader::with_capacity(1 << 20, file)) as Box<dyn Read + Send>);
+        let mapped = Mapped::new(&file, &meta);
+        let source: Box<dyn Read + Send> = match &mapped {
+            Some(m) => Box::new(m.range(0, file_bytes)),
+            None => Box::new(BufReader::with_capacity(1 << 20, file)),
+        };
+        let mut reader = record_reader(source);
         let mut first = csv::ByteRecord::new();
         let expected = specs
             .iter()
@@ -277,6 +279,7 @@ impl CsvTable {
                 extra,
                 extra_positions,
             }),
+            mapped,
             reader,
             record: csv::ByteRecord::new(),
             max_field_bytes,
@@ -308,89 +311,60 @@ impl CsvTable {
             file: self.path.clone(),
             source,
         };
-        let mut file = File::open(&self.path).map_err(unreadable)?;
-        file.seek(SeekFrom::Start(self.start)).map_err(unreadable)?;
         let targets: Vec<u64> = (1..parts as u64)
             .map(|k| self.start + total * k / parts as u64)
             .collect();
-        // (byte offset, lines before it) of each boundary.
-        let mut bounds: Vec<(u64, u64)> = Vec::new();
-        let mut reader = BufReader::with_capacity(1 << 22, file);
-        let (mut pos, mut quotes, mut lines) = (self.start, 0u64, self.lines_before);
-        let mut seeking = false;
-        'scan: loop {
-            let buf = reader.fill_buf().map_err(unreadable)?;
-            if buf.is_empty() {
-                break;
-            }
-            let n = buf.len();
-            // Far from the next boundary only the counts matter: count both bytes at memchr
-            // speed instead of visiting every line.
-            let next_target = targets.get(bounds.len()).copied();
-            if !seeking && next_target.is_some_and(|t| pos + (n as u64) < t) {
-                quotes += memchr::memchr_iter(b'"', buf).count() as u64;
-                lines += memchr::memchr_iter(b'\n', buf).count() as u64;
-                pos += n as u64;
-                reader.consume(n);
-                continue;
-            }
-            for i in memchr::memchr2_iter(b'"', b'\n', buf) {
-                if buf[i] == b'"' {
-                    quotes += 1;
-                    continue;
-                }
-                lines += 1;
-                let here = pos + i as u64 + 1;
-                let next_target = targets.get(bounds.len()).copied();
-                if !seeking {
-                    if let Some(t) = next_target {
-                        if here >= t {
-                            seeking = true;
-                        }
+        let mut scan = BoundaryScan::new(self.start, self.lines_before, targets);
+        match &self.mapped {
+            Some(m) => m
+                .scan(self.start, |buf| scan.feed(buf))
+                .map_err(unreadable)?,
+            None => {
+                let mut file = File::open(&self.path).map_err(unreadable)?;
+                file.seek(SeekFrom::Start(self.start)).map_err(unreadable)?;
+                let mut reader = BufReader::with_capacity(1 << 22, file);
+                loop {
+                    let buf = reader.fill_buf().map_err(unreadable)?;
+                    if buf.is_empty() {
+                        break;
                     }
-                }
-                if seeking && quotes % 2 == 0 {
-                    bounds.push((here, lines));
-                    seeking = false;
-                    if bounds.len() == targets.len() {
-                        break 'scan;
+                    let n = buf.len();
+                    if scan.feed(buf) {
+                        break;
                     }
+                    reader.consume(n);
                 }
             }
-            pos += n as u64;
-            reader.consume(n);
         }
+        let bounds = scan.bounds;
         let mut out = Vec::with_capacity(bounds.len() + 1);
         let layout = self.layout.clone();
         let (path, max_field_bytes, end) = (self.path.clone(), self.max_field_bytes, self.end);
         let first_end = bounds.first().map_or(end, |b| b.0);
+        let mapped = self.mapped.clone();
         let mut first = self;
         first.end = first_end;
         // The first reader is already past the header: limit it to its range.
         out.push(first);
         for (k, (start, lines_before)) in bounds.iter().enumerate() {
             let stop = bounds.get(k + 1).map_or(end, |b| b.0);
-            let mut file = File::open(&path).map_err(|source| InputError::Unreadable {
-                file: path.clone(),
-                source,
-            })?;
-            file.seek(SeekFrom::Start(*start))
-                .map_err(|source| InputError::Unreadable {
-                    file: path.clone(),
-                    source,
-                })?;
-            let reader = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_reader(
+            let source: Box<dyn Read + Send> = match &mapped {
+                Some(m) => Box::new(m.range(*start, stop)),
+                None => {
+                    let unreadable = |source| InputError::Unreadable {
+                        file: path.clone(),
+                        source,
+                    };
+                    let mut file = File::open(&path).map_err(unreadable)?;
+                    file.seek(SeekFrom::Start(*start)).map_err(unreadable)?;
                     Box::new(BufReader::with_capacity(1 << 20, file.take(stop - start)))
-                        as Box<dyn Read + Send>,
-                );
+                }
+            };
             out.push(CsvTable {
                 path: path.clone(),
                 layout: layout.clone(),
-                reader,
+                mapped: mapped.clone(),
+                reader: record_reader(source),
                 record: csv::ByteRecord::new(),
                 max_field_bytes,
                 start: *start,
@@ -514,6 +488,223 @@ impl CsvTable {
             specs: self.layout.specs,
             extra_positions: &self.layout.extra_positions,
         }))
+    }
+}
+
+/// A CSV reader of records: no header handling, rows of any length (checked per row), and
+/// records that end at `\n` only (a `\r` before it is trimmed with the field): with the
+/// default CRLF terminator the csv crate reports the line of a record that follows a `\r\n`
+/// one too low, and its start one byte early.
+fn record_reader(source: Box<dyn Read + Send>) -> csv::Reader<Box<dyn Read + Send>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(1 << 16)
+        .from_reader(source)
+}
+
+/// Bytes mapped at a time (a multiple of the page size): at most one such window per reader
+/// is mapped, so mapped file pages never add more than this to a reader's resident memory.
+#[cfg(not(test))]
+const MAP_WINDOW: u64 = 1 << 26;
+/// Small windows in unit tests, so that records and boundary scans cross window edges.
+#[cfg(test)]
+const MAP_WINDOW: u64 = 1 << 16;
+
+/// A file read through read-only memory maps, a window at a time (polars' own mapping, which
+/// its CSV reader uses too): the bytes come from the page cache without a copy per `read`.
+#[derive(Clone)]
+struct Mapped {
+    file: std::sync::Arc<File>,
+    len: u64,
+}
+
+type Window = polars::polars_utils::mmap::MMapSemaphore;
+
+impl Mapped {
+    /// `None` when the file cannot be mapped (not a regular file, empty, or the OS says no).
+    fn new(file: &File, meta: &std::fs::Metadata) -> Option<Mapped> {
+        if !meta.is_file() || meta.len() == 0 {
+            return None;
+        }
+        let mapped = Mapped {
+            file: std::sync::Arc::new(file.try_clone().ok()?),
+            len: meta.len(),
+        };
+        mapped.window(0).ok()?;
+        Some(mapped)
+    }
+
+    /// The window that holds byte `at` and the offset where it starts.
+    fn window(&self, at: u64) -> std::io::Result<(u64, Window)> {
+        let start = at - at % MAP_WINDOW;
+        let len = (self.len - start).min(MAP_WINDOW);
+        let mut options = memmap2::MmapOptions::new();
+        options
+            .offset(start)
+            .len(usize::try_from(len).map_err(std::io::Error::other)?);
+        Window::new_from_file_with_options(&self.file, options)
+            .map(|w| (start, w))
+            .map_err(std::io::Error::other)
+    }
+
+    /// A reader of bytes `start..end` of the file.
+    fn range(&self, start: u64, end: u64) -> MappedRange {
+        MappedRange {
+            map: self.clone(),
+            pos: start.min(self.len),
+            end: end.min(self.len),
+            window: None,
+        }
+    }
+
+    /// Feeds the bytes from `start` to the end of the file to `f`, a window at a time, until
+    /// it returns true.
+    fn scan(&self, start: u64, mut f: impl FnMut(&[u8]) -> bool) -> std::io::Result<()> {
+        let mut at = start;
+        while at < self.len {
+            let (from, window) = self.window(at)?;
+            let bytes: &[u8] = window.as_ref();
+            let skip = usize::try_from(at - from)
+                .unwrap_or(bytes.len())
+                .min(bytes.len());
+            if f(&bytes[skip..]) {
+                break;
+            }
+            at = from + bytes.len() as u64;
+        }
+        Ok(())
+    }
+}
+
+/// `Read` over a byte range of a mapped file.
+struct MappedRange {
+    map: Mapped,
+    pos: u64,
+    end: u64,
+    /// The window mapped now, and its start.
+    window: Option<(u64, Window)>,
+}
+
+impl Read for MappedRange {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.end || buf.is_empty() {
+            self.window = None;
+            return Ok(0);
+        }
+        let inside = |w: &(u64, Window)| {
+            self.pos >= w.0 && self.pos < w.0 + <Window as AsRef<[u8]>>::as_ref(&w.1).len() as u64
+        };
+        if !self.window.as_ref().is_some_and(inside) {
+            // Unmap the old window first: one window at a time.
+            self.window = None;
+            self.window = Some(self.map.window(self.pos)?);
+        }
+        let Some((from, window)) = &self.window else {
+            return Ok(0);
+        };
+        let bytes: &[u8] = window.as_ref();
+        let at = (self.pos - from) as usize;
+        let stop = bytes.len().min((self.end - from) as usize);
+        let n = (stop - at).min(buf.len());
+        buf[..n].copy_from_slice(&bytes[at..at + n]);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Finds record boundaries near byte targets (see [`CsvTable::split`]), fed the bytes from a
+/// start position in consecutive buffers.
+struct BoundaryScan {
+    targets: Vec<u64>,
+    /// `(byte offset, lines before it)` of each boundary found.
+    bounds: Vec<(u64, u64)>,
+    pos: u64,
+    quotes: u64,
+    lines: u64,
+    seeking: bool,
+}
+
+impl BoundaryScan {
+    fn new(start: u64, lines_before: u64, targets: Vec<u64>) -> BoundaryScan {
+        BoundaryScan {
+            targets,
+            bounds: Vec::new(),
+            pos: start,
+            quotes: 0,
+            lines: lines_before,
+            seeking: false,
+        }
+    }
+
+    /// Scans the next buffer; true when every boundary has been found.
+    fn feed(&mut self, buf: &[u8]) -> bool {
+        let n = buf.len();
+        // Far from the next boundary only the counts matter: count both bytes at memchr
+        // speed instead of visiting every line.
+        let next_target = self.targets.get(self.bounds.len()).copied();
+        let far = |t: u64, pos: u64| pos + (n as u64) < t;
+        if !self.seeking && next_target.is_some_and(|t| far(t, self.pos)) {
+            self.quotes += memchr::memchr_iter(b'"', buf).count() as u64;
+            self.lines += memchr::memchr_iter(b'\n', buf).count() as u64;
+            self.pos += n as u64;
+            return false;
+        }
+        let mut from = 0;
+        if !self.seeking {
+            // Count up to the last line feed before the target at memchr speed.
+            if let Some(t) = next_target {
+                let near = usize::try_from(t.saturating_sub(self.pos))
+                    .unwrap_or(n)
+                    .min(n);
+                if let Some(cut) = memchr::memrchr(b'\n', &buf[..near]) {
+                    self.quotes += memchr::memchr_iter(b'"', &buf[..cut]).count() as u64;
+                    self.lines += memchr::memchr_iter(b'\n', &buf[..cut]).count() as u64;
+                    from = cut;
+                }
+            }
+        }
+        for i in memchr::memchr2_iter(b'"', b'\n', &buf[from..]).map(|i| i + from) {
+            if buf[i] == b'"' {
+                self.quotes += 1;
+                continue;
+            }
+            self.lines += 1;
+            let here = self.pos + i as u64 + 1;
+            if !self.seeking {
+                if let Some(t) = self.targets.get(self.bounds.len()) {
+                    if here >= *t {
+                        self.seeking = true;
+                    }
+                }
+            }
+            if self.seeking && self.quotes % 2 == 0 {
+                self.bounds.push((here, self.lines));
+                self.seeking = false;
+                if self.bounds.len() == self.targets.len() {
+                    return true;
+                }
+                // The next target may be far again: count up to it at memchr speed.
+                if let Some(&t) = self.targets.get(self.bounds.len()) {
+                    let rest = &buf[i + 1..];
+                    let near = usize::try_from(t.saturating_sub(here))
+                        .unwrap_or(rest.len())
+                        .min(rest.len());
+                    if near > 0 {
+                        if let Some(cut) = memchr::memrchr(b'\n', &rest[..near]) {
+                            // Recurse on the remainder: counts to `cut`, then seeks.
+                            self.quotes += memchr::memchr_iter(b'"', &rest[..cut]).count() as u64;
+                            self.lines += memchr::memchr_iter(b'\n', &rest[..cut]).count() as u64;
+                            self.pos = here + cut as u64;
+                            return self.feed(&rest[cut..]);
+                        }
+                    }
+                }
+            }
+        }
+        self.pos += n as u64;
+        false
     }
 }
 
