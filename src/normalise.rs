@@ -145,8 +145,10 @@ impl Aliases {
 #[derive(Debug, Clone)]
 pub struct NameTable {
     kind: NameKind,
-    /// Raw spelling (trimmed) → its id and how often it was seen.
-    raw: FastMap<Box<str>, (u32, u64)>,
+    /// Raw spelling (trimmed) → its id and how often it was seen (saturating). Spellings up
+    /// to 24 bytes are stored inline in the table (`PlSmallStr`), so a lookup — one per name
+    /// field of every row — compares them without following a pointer.
+    raw: FastMap<PlSmallStr, (u32, u32)>,
     /// Per id: the key.
     keys: Vec<String>,
     key_ids: FastMap<String, u32>,
@@ -173,7 +175,7 @@ impl NameTable {
     /// spelling.
     pub fn intern(&mut self, raw: &str, aliases: &Aliases) -> u32 {
         if let Some(entry) = self.raw.get_mut(raw) {
-            entry.1 += 1;
+            entry.1 = entry.1.saturating_add(1);
             return entry.0;
         }
         let mut k = key(self.kind, raw);
@@ -222,7 +224,8 @@ impl NameTable {
             })
             .collect();
         for (spelling, (id, count)) in other.raw {
-            self.raw.entry(spelling).or_insert((map[id as usize], 0)).1 += count;
+            let entry = self.raw.entry(spelling).or_insert((map[id as usize], 0));
+            entry.1 = entry.1.saturating_add(count);
         }
         map
     }
@@ -275,15 +278,15 @@ impl NameTable {
     /// Display name of every id: the alias table's canonical name, else the most used raw
     /// spelling (ties: the smallest in byte order).
     pub fn display_names(&self) -> Vec<String> {
-        let mut best: Vec<Option<(&str, u64)>> = vec![None; self.keys.len()];
+        let mut best: Vec<Option<(&str, u32)>> = vec![None; self.keys.len()];
         for (spelling, (id, count)) in &self.raw {
             let slot = &mut best[*id as usize];
             let better = match slot {
                 None => true,
-                Some((s, c)) => *count > *c || (*count == *c && spelling.as_ref() < *s),
+                Some((s, c)) => *count > *c || (*count == *c && spelling.as_str() < *s),
             };
             if better {
-                *slot = Some((spelling, *count));
+                *slot = Some((spelling.as_str(), *count));
             }
         }
         best.iter()
@@ -305,11 +308,11 @@ impl NameTable {
                 *s = i;
             }
         }
-        let mut found: Vec<Vec<(&str, u64)>> = vec![Vec::new(); ids.len()];
+        let mut found: Vec<Vec<(&str, u32)>> = vec![Vec::new(); ids.len()];
         for (spelling, (id, count)) in &self.raw {
             if let Some(&i) = slot.get(*id as usize) {
                 if i != usize::MAX {
-                    found[i].push((spelling, *count));
+                    found[i].push((spelling.as_str(), *count));
                 }
             }
         }
