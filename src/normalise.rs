@@ -150,8 +150,9 @@ pub struct NameTable {
     /// field of every row — compares them without following a pointer.
     raw: FastMap<PlSmallStr, (u32, u32)>,
     /// Per id: the key.
-    keys: Vec<String>,
-    key_ids: FastMap<String, u32>,
+    /// (Keys up to 24 bytes are inline: a copy of one is not an allocation.)
+    keys: Vec<PlSmallStr>,
+    key_ids: FastMap<PlSmallStr, u32>,
     /// Per id: the canonical name from the alias table, if any.
     aliased: Vec<Option<String>>,
 }
@@ -192,7 +193,8 @@ impl NameTable {
         id
     }
 
-    fn id_of_key(&mut self, k: String) -> u32 {
+    fn id_of_key(&mut self, k: impl Into<PlSmallStr>) -> u32 {
+        let k: PlSmallStr = k.into();
         match self.key_ids.get(&k) {
             Some(&id) => id,
             None => {
@@ -209,8 +211,8 @@ impl NameTable {
     /// Used to merge the tables of chunks read in parallel; `other`'s keys are moved over, not
     /// recomputed.
     pub fn absorb(&mut self, other: NameTable) -> Vec<u32> {
-        self.raw.reserve(other.raw.len());
-        self.key_ids.reserve(other.keys.len());
+        // No `reserve` for `other`'s sizes: chunks of one file mostly share their names, and
+        // growing for the sum would rehash every entry into a table twice the size it needs.
         let map: Vec<u32> = other
             .keys
             .into_iter()
@@ -248,7 +250,8 @@ impl NameTable {
     /// every id column with [`remap_ids`].
     pub fn canonical_order(&mut self) -> Vec<u32> {
         let mut order: Vec<u32> = (0..self.keys.len() as u32).collect();
-        order.sort_by(|a, b| self.keys[*a as usize].cmp(&self.keys[*b as usize]));
+        // Keys are unique: an unstable sort gives the one order.
+        order.sort_unstable_by(|a, b| self.keys[*a as usize].cmp(&self.keys[*b as usize]));
         let mut old_to_new = vec![0u32; order.len()];
         for (new, old) in order.iter().enumerate() {
             old_to_new[*old as usize] = new as u32;
@@ -257,18 +260,16 @@ impl NameTable {
             .iter()
             .map(|o| std::mem::take(&mut self.keys[*o as usize]))
             .collect();
+        // The key → id map keeps its entries; only the ids change.
+        for id in self.key_ids.values_mut() {
+            *id = old_to_new[*id as usize];
+        }
         let aliased = order
             .iter()
             .map(|o| self.aliased[*o as usize].take())
             .collect();
         self.keys = keys;
         self.aliased = aliased;
-        self.key_ids = self
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.clone(), i as u32))
-            .collect();
         for entry in self.raw.values_mut() {
             entry.0 = old_to_new[entry.0 as usize];
         }
@@ -295,7 +296,7 @@ impl NameTable {
                 Some(c) => c.clone(),
                 None => b
                     .map(|(s, _)| s.to_string())
-                    .unwrap_or_else(|| self.keys[i].clone()),
+                    .unwrap_or_else(|| self.keys[i].to_string()),
             })
             .collect()
     }
