@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::{ingest, FileStats, IngestOptions, InputPaths, Inputs, Names, Reject};
 use crate::progress::Progress;
-use crate::report::{as_date, gather_names, with_names};
+use crate::report::{as_date, with_names};
 use crate::resolve::{counted_moves, outcome};
 use crate::score::likelihood::{history, model_for_day, open_leads, score_open_deals, History};
 use crate::score::model::{Model, Namer, Prediction, TrainingSummary};
@@ -491,36 +491,104 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
         .map_err(Error::from)
 }
 
-/// Replaces a day-number column by `YYYY-MM-DD` text, gathered from the span of days present.
-fn day_labels(df: &mut DataFrame, column: &str) -> PolarsResult<()> {
-    let days = df.column(column)?.i32()?.clone();
-    let (Some(first), Some(last)) = (days.min(), days.max()) else {
-        df.with_column(Column::full_null(
-            column.into(),
-            df.height(),
-            &DataType::String,
-        ))?;
-        return Ok(());
-    };
-    let labels: Vec<String> = (first..=last)
-        .map(|d| crate::windows::date_from_days(d).to_string())
-        .collect();
-    let idx = (days - first).cast(&DataType::UInt32)?;
-    let mut tmp = DataFrame::new_infer_height(vec![idx.with_name(column.into()).into_column()])?;
-    gather_names(&mut tmp, column, &labels)?;
-    df.with_column(tmp.column(column)?.clone())?;
-    Ok(())
+/// Text for a column of codes: `text[code - first]` (ids from 0, window ordinals and day
+/// numbers from their smallest), built once and gathered for every batch of the report.
+struct Labels {
+    first: i32,
+    text: StringChunked,
+}
+
+impl Labels {
+    fn new(first: i32, text: impl IntoIterator<Item = String>) -> Labels {
+        let text: Vec<String> = text.into_iter().collect();
+        Labels {
+            first,
+            text: StringChunked::from_iter_values(
+                PlSmallStr::EMPTY,
+                text.iter().map(String::as_str),
+            ),
+        }
+    }
+
+    fn names(names: &[String]) -> Labels {
+        Labels::new(0, names.iter().cloned())
+    }
+
+    /// `YYYY-MM-DD` of the days from the smallest to the largest in `columns` of `df`.
+    fn days(df: &DataFrame, columns: &[&str]) -> PolarsResult<Labels> {
+        let (mut first, mut last) = (i32::MAX, i32::MIN);
+        for c in columns {
+            let days = df.column(c)?.i32()?;
+            if let (Some(lo), Some(hi)) = (days.min(), days.max()) {
+                first = first.min(lo);
+                last = last.max(hi);
+            }
+        }
+        if first > last {
+            return Ok(Labels::new(0, []));
+        }
+        Ok(Labels::new(
+            first,
+            (first..=last).map(|d| crate::windows::date_from_days(d).to_string()),
+        ))
+    }
+
+    /// Replaces the code column `column` of `df` by its text (null stays null).
+    fn replace(&self, df: &mut DataFrame, column: &str) -> PolarsResult<()> {
+        let codes = df.column(column)?;
+        let idx = match codes.dtype() {
+            DataType::UInt32 if self.first == 0 => codes.u32()?.clone(),
+            _ => (codes.i32()?.clone() - self.first)
+                .cast(&DataType::UInt32)?
+                .u32()?
+                .clone(),
+        };
+        let text = self.text.take(&idx)?;
+        df.with_column(text.with_name(column.into()).into_column())?;
+        Ok(())
+    }
 }
 
 /// The stories report, kept at id level (sorted) and rendered with names slice by slice: at
 /// ten million stories the rendered table would be the largest thing in memory.
 pub struct StoriesReport {
     ids: DataFrame,
-    display: std::sync::Arc<Display>,
-    windows: WindowLabels,
+    labels: StoryLabels,
+}
+
+/// The text of every code a row of the stories report holds.
+struct StoryLabels {
+    sources: Labels,
+    players: Labels,
+    clubs: Labels,
+    windows: Labels,
+    /// Dates as text from a table of the days that occur: the CSV writer formats text several
+    /// times faster than dates, and this is the largest report.
+    days: Labels,
+    stages: Labels,
+    outcomes: Labels,
 }
 
 impl StoriesReport {
+    fn new(ids: DataFrame, display: &Display, windows: &DataFrame) -> PolarsResult<StoriesReport> {
+        let ordinals: Vec<i32> = windows.column("window")?.i32()?.iter().flatten().collect();
+        let first = ordinals.iter().copied().min().unwrap_or(0);
+        let last = ordinals.iter().copied().max().unwrap_or(0);
+        let labels = StoryLabels {
+            sources: Labels::names(&display.sources),
+            players: Labels::names(&display.players),
+            clubs: Labels::names(&display.clubs),
+            windows: Labels::new(
+                first,
+                (first..=last).map(|o| crate::windows::Window::from_ordinal(o).to_string()),
+            ),
+            days: Labels::days(&ids, &["first_report", "last_report", "resolved_on"])?,
+            stages: Labels::new(0, Stage::NAMES.map(String::from)),
+            outcomes: Labels::new(0, outcome::NAMES.map(String::from)),
+        };
+        Ok(StoriesReport { ids, labels })
+    }
+
     /// Number of stories.
     pub fn height(&self) -> usize {
         self.ids.height()
@@ -529,51 +597,22 @@ impl StoriesReport {
     /// Rows `offset..offset + len` as they appear in `stories.csv`.
     pub fn render(&self, offset: usize, len: usize) -> PolarsResult<DataFrame> {
         let mut df = self.ids.slice(offset as i64, len);
-        gather_names(&mut df, "source", &self.display.sources)?;
-        gather_names(&mut df, "player", &self.display.players)?;
-        gather_names(&mut df, "to_club", &self.display.clubs)?;
-        self.windows.replace(&mut df, "window")?;
-        // Dates as text from a table of the days that occur: the CSV writer formats text
-        // several times faster than dates, and this is the largest report.
+        let l = &self.labels;
+        l.sources.replace(&mut df, "source")?;
+        l.players.replace(&mut df, "player")?;
+        l.clubs.replace(&mut df, "to_club")?;
+        l.windows.replace(&mut df, "window")?;
         for column in ["first_report", "last_report", "resolved_on"] {
-            day_labels(&mut df, column)?;
+            l.days.replace(&mut df, column)?;
         }
-        gather_names(&mut df, "stage", &Stage::NAMES.map(String::from))?;
-        gather_names(&mut df, "outcome", &outcome::NAMES.map(String::from))?;
+        l.stages.replace(&mut df, "stage")?;
+        l.outcomes.replace(&mut df, "outcome")?;
         Ok(df)
     }
 
     /// The whole report as one table.
     pub fn to_frame(&self) -> PolarsResult<DataFrame> {
         self.render(0, self.height())
-    }
-}
-
-/// Window labels by ordinal, for gathering.
-struct WindowLabels {
-    first: i32,
-    labels: Vec<String>,
-}
-
-impl WindowLabels {
-    fn new(windows: &DataFrame) -> PolarsResult<WindowLabels> {
-        let ordinals: Vec<i32> = windows.column("window")?.i32()?.iter().flatten().collect();
-        let first = ordinals.iter().copied().min().unwrap_or(0);
-        let last = ordinals.iter().copied().max().unwrap_or(0);
-        let labels = (first..=last)
-            .map(|o| crate::windows::Window::from_ordinal(o).to_string())
-            .collect();
-        Ok(WindowLabels { first, labels })
-    }
-
-    /// Replaces an ordinal column by labels.
-    fn replace(&self, df: &mut DataFrame, column: &str) -> PolarsResult<()> {
-        let idx = (df.column(column)?.i32()?.clone() - self.first).cast(&DataType::UInt32)?;
-        let mut tmp =
-            DataFrame::new_infer_height(vec![idx.with_name(column.into()).into_column()])?;
-        gather_names(&mut tmp, column, &self.labels)?;
-        df.with_column(tmp.column(column)?.clone())?;
-        Ok(())
     }
 }
 
@@ -790,11 +829,7 @@ fn build_reports(
     } else {
         story_ids.collect()?
     };
-    let stories_report = StoriesReport {
-        ids: story_ids,
-        display: s.display.clone(),
-        windows: WindowLabels::new(&s.windows)?,
-    };
+    let stories_report = StoriesReport::new(story_ids, &s.display, &s.windows)?;
 
     // Open deals with their likelihoods.
     let deals_report = deals_report(s, &nf, source_lists, open_rows, &predictions, carried.deals)?;
