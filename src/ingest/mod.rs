@@ -343,10 +343,20 @@ pub fn ingest(
         opts,
         aliases: &aliases,
     };
-    let (claims, stats) = read_claims(&paths.claims, ctx, &mut names, &mut log, progress)?;
-    let claim_extras = stats.extra_columns.clone();
+    let claims = parse_claims(&paths.claims, ctx, progress)?;
+    let claim_extras = claims.stats.extra_columns.clone();
+    // Merging the claims' names takes one thread: the transfers are parsed meanwhile.
+    let (claims, transfers) = std::thread::scope(|scope| {
+        let transfers = scope.spawn(|| parse_transfers(&paths.transfers, ctx, progress));
+        let claims = claims.merge(&mut names, &mut log);
+        let transfers = transfers
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("a reading thread panicked".into())));
+        (claims, transfers)
+    });
+    let (claims, stats) = claims?;
     files.push(stats);
-    let (transfers, stats) = read_transfers(&paths.transfers, ctx, &mut names, &mut log, progress)?;
+    let (transfers, stats) = transfers?.merge(&mut names, &mut log)?;
     files.push(stats);
     // Ids in key order: nothing downstream depends on the order of input rows.
     let players = names.players.canonical_order();
@@ -460,16 +470,13 @@ fn read_threads() -> usize {
         .max(1)
 }
 
-/// Reads `table` in parallel chunks with `parse`, then merges the chunks' names into `names`
-/// (renumbering the `id_columns`) and their rows, in file order.
-fn read_chunked(
+/// Reads `table` in parallel chunks with `parse`; the chunks, in file order.
+fn parse_chunks(
     table: CsvTable,
-    names: &mut Names,
-    id_columns: &[(&'static str, NameKind)],
     parse: &(dyn Fn(CsvTable) -> Result<Chunk> + Sync),
-) -> Result<(ChunkedFrame, Pass)> {
+) -> Result<Vec<Chunk>> {
     let parts = table.split(read_threads(), split_min_bytes())?;
-    let results: Vec<Result<Chunk>> = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
             .map(|part| scope.spawn(move || parse(part)))
@@ -481,11 +488,19 @@ fn read_chunked(
                     .unwrap_or_else(|_| Err(Error::Usage("a reading thread panicked".into())))
             })
             .collect()
-    });
-    let mut chunks = Vec::with_capacity(results.len());
+    })
+}
+
+/// Merges the chunks' names into `names` (renumbering the `id_columns` later, in
+/// [`ChunkedFrame::finish`]) and their counts, in file order.
+fn merge_chunks(
+    chunks: Vec<Chunk>,
+    names: &mut Names,
+    id_columns: &[(&'static str, NameKind)],
+) -> (ChunkedFrame, Pass) {
+    let mut frames = Vec::with_capacity(chunks.len());
     let mut pass = Pass::default();
-    for chunk in results {
-        let mut chunk = chunk?;
+    for mut chunk in chunks {
         // Each kind of name is merged once, in file order; the map renumbers the chunk's ids.
         let mut maps: Vec<(NameKind, Vec<u32>)> = Vec::new();
         for (_, kind) in id_columns {
@@ -494,18 +509,41 @@ fn read_chunked(
                 maps.push((*kind, names.table_mut(*kind).absorb(other)));
             }
         }
-        chunks.push((chunk.frame, maps));
+        frames.push((chunk.frame, maps));
         pass.problems.append(&mut chunk.problems);
         pass.read += chunk.read;
         pass.used += chunk.used;
     }
-    Ok((
+    (
         ChunkedFrame {
-            chunks,
+            chunks: frames,
             id_columns: id_columns.to_vec(),
         },
         pass,
-    ))
+    )
+}
+
+/// A file read in parallel chunks whose names are not merged yet.
+struct Parsed {
+    path: PathBuf,
+    stats: FileStats,
+    chunks: Vec<Chunk>,
+    id_columns: &'static [(&'static str, NameKind)],
+}
+
+impl Parsed {
+    /// Merges the names into `names` and the row problems into `log`.
+    fn merge(self, names: &mut Names, log: &mut RejectLog) -> Result<(ChunkedFrame, FileStats)> {
+        let Parsed {
+            path,
+            mut stats,
+            chunks,
+            id_columns,
+        } = self;
+        let (frame, pass) = merge_chunks(chunks, names, id_columns);
+        log_problems(log, &path, pass.problems, &mut stats, pass.read, pass.used)?;
+        Ok((frame, stats))
+    }
 }
 
 /// Per kind of name, a chunk's map from its own ids to the merged name table's.
@@ -628,13 +666,17 @@ fn log_problems(
     Ok(())
 }
 
-fn read_claims(
-    path: &Path,
-    ctx: ReadContext,
-    names: &mut Names,
-    log: &mut RejectLog,
-    progress: &Progress,
-) -> Result<(ChunkedFrame, FileStats)> {
+/// The claims file's name columns, and the kind of name each holds.
+const CLAIM_IDS: &[(&str, NameKind)] = &[
+    ("source", NameKind::Source),
+    ("cites", NameKind::Source),
+    ("author", NameKind::Author),
+    ("player", NameKind::Player),
+    ("from_club", NameKind::Club),
+    ("to_club", NameKind::Club),
+];
+
+fn parse_claims(path: &Path, ctx: ReadContext, progress: &Progress) -> Result<Parsed> {
     let config = ctx.config;
     let table = CsvTable::open(
         path,
@@ -642,27 +684,23 @@ fn read_claims(
         &config.columns.claims,
         config.limits.max_field_bytes,
     )?;
-    let mut stats = stats_for(&table);
+    let stats = stats_for(&table);
     let bar = progress.bytes("reading claims", table.progress().1);
     let parse = |part: CsvTable| claims_chunk(part, ctx, &bar);
-    let ids = [
-        ("source", NameKind::Source),
-        ("cites", NameKind::Source),
-        ("author", NameKind::Author),
-        ("player", NameKind::Player),
-        ("from_club", NameKind::Club),
-        ("to_club", NameKind::Club),
-    ];
-    let (df, pass) = read_chunked(table, names, &ids, &parse)?;
+    let chunks = parse_chunks(table, &parse)?;
     bar.finish_and_clear();
-    if pass.read == 0 {
+    if chunks.iter().all(|c| c.read == 0) {
         return Err(Error::Input(InputError::Header {
             file: path.to_path_buf(),
             message: "the file has a header but no claims".into(),
         }));
     }
-    log_problems(log, path, pass.problems, &mut stats, pass.read, pass.used)?;
-    Ok((df, stats))
+    Ok(Parsed {
+        path: path.to_path_buf(),
+        stats,
+        chunks,
+        id_columns: CLAIM_IDS,
+    })
 }
 
 /// Parses one chunk of the claims file.
@@ -917,13 +955,14 @@ fn parse_claim<'a>(
     })
 }
 
-fn read_transfers(
-    path: &Path,
-    ctx: ReadContext,
-    names: &mut Names,
-    log: &mut RejectLog,
-    progress: &Progress,
-) -> Result<(ChunkedFrame, FileStats)> {
+/// The transfers file's name columns, and the kind of name each holds.
+const TRANSFER_IDS: &[(&str, NameKind)] = &[
+    ("player", NameKind::Player),
+    ("from_club", NameKind::Club),
+    ("to_club", NameKind::Club),
+];
+
+fn parse_transfers(path: &Path, ctx: ReadContext, progress: &Progress) -> Result<Parsed> {
     let config = ctx.config;
     let table = CsvTable::open(
         path,
@@ -938,18 +977,17 @@ fn read_transfers(
             hint: " (a transfer needs its date, its window, or both)".into(),
         }));
     }
-    let mut stats = stats_for(&table);
+    let stats = stats_for(&table);
     let bar = progress.bytes("reading transfers", table.progress().1);
     let parse = |part: CsvTable| transfers_chunk(part, ctx, &bar);
-    let ids = [
-        ("player", NameKind::Player),
-        ("from_club", NameKind::Club),
-        ("to_club", NameKind::Club),
-    ];
-    let (df, pass) = read_chunked(table, names, &ids, &parse)?;
+    let chunks = parse_chunks(table, &parse)?;
     bar.finish_and_clear();
-    log_problems(log, path, pass.problems, &mut stats, pass.read, pass.used)?;
-    Ok((df, stats))
+    Ok(Parsed {
+        path: path.to_path_buf(),
+        stats,
+        chunks,
+        id_columns: TRANSFER_IDS,
+    })
 }
 
 /// Parses one chunk of the transfers file.
