@@ -23,6 +23,7 @@ use crate::progress::Progress;
 use crate::run::{prepare, ScoreOptions};
 use crate::score::likelihood::{history, model_for_day, rows_known_by};
 use crate::score::model::{predict, Namer};
+use crate::stats::logistic::{logit, sigmoid};
 use crate::stats::metrics::{
     brier, brier_skill, expected_calibration_error, log_loss, reliability_table, roc_auc,
 };
@@ -33,12 +34,13 @@ use crate::windows::Window;
 pub struct BacktestOptions {
     /// First window to test (default: every closed window).
     pub from: Option<Window>,
-    /// Days before each window's close at which the model is fitted and predicts.
-    pub lead_days: Option<i64>,
+    /// Days before each window's close at which the model is fitted and predicts (default:
+    /// `backtest.lead_days` of the config); every window is tested at each.
+    pub lead_days: Vec<i64>,
 }
 
-/// The three predictors compared.
-pub const PREDICTORS: [&str; 3] = ["model", "base_rate", "stage"];
+/// The predictors compared.
+pub const PREDICTORS: [&str; 4] = ["model", "base_rate", "stage", "sources"];
 
 /// Scores of one predictor on a set of deals.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -48,7 +50,10 @@ pub struct Scores {
     /// Mean predicted likelihood (compare with `happened / deals`: calibration in the large).
     pub mean_predicted: f64,
     pub brier: f64,
+    /// Against the base-rate baseline (the share of the training deals that happened).
     pub brier_skill: f64,
+    /// Against always saying the share of these deals that happened (known only afterwards).
+    pub brier_skill_own: f64,
     pub log_loss: f64,
     pub auc: f64,
     pub ece: f64,
@@ -57,9 +62,15 @@ pub struct Scores {
 /// Scores the predictions `p` of outcomes `y` against the base-rate predictions `base`.
 pub fn scores(p: &[f64], base: &[f64], y: &[bool], bins: usize) -> Scores {
     let b = brier(p, y);
+    let happened = y.iter().filter(|v| **v).count();
+    let own = if y.is_empty() {
+        f64::NAN
+    } else {
+        happened as f64 / y.len() as f64
+    };
     Scores {
         deals: y.len(),
-        happened: y.iter().filter(|v| **v).count(),
+        happened,
         mean_predicted: if p.is_empty() {
             f64::NAN
         } else {
@@ -67,6 +78,7 @@ pub fn scores(p: &[f64], base: &[f64], y: &[bool], bins: usize) -> Scores {
         },
         brier: b,
         brier_skill: brier_skill(b, brier(base, y)),
+        brier_skill_own: brier_skill(b, brier(&vec![own; y.len()], y)),
         log_loss: log_loss(p, y),
         auc: roc_auc(p, y),
         ece: expected_calibration_error(p, y, bins),
@@ -75,19 +87,31 @@ pub fn scores(p: &[f64], base: &[f64], y: &[bool], bins: usize) -> Scores {
 
 /// A backtest's results.
 pub struct BacktestRun {
-    /// `window, model, predictor, deals, happened, mean_predicted, brier, brier_skill, log_loss, auc, ece`
-    /// (the last rows are `window = overall`).
+    /// `window, lead_days, model, predictor, deals, happened, mean_predicted, brier,
+    /// brier_skill, brier_skill_own, log_loss, auc, ece` (per lead, the last rows are
+    /// `window = overall`).
     pub table: DataFrame,
-    /// `predictor, bin, lower, upper, count, mean_predicted, observed_rate` (pooled).
+    /// `predictor, bin, lower, upper, count, mean_predicted, observed_rate` (pooled over
+    /// windows and leads).
     pub calibration: DataFrame,
     /// A reliability diagram.
     pub svg: String,
-    /// Pooled scores by predictor.
-    pub overall: BTreeMap<String, Scores>,
-    pub lead_days: i64,
+    /// Pooled scores by lead and predictor.
+    pub overall: BTreeMap<(i64, String), Scores>,
+    pub lead_days: Vec<i64>,
+    /// Windows tested (at one lead at least).
     pub windows_tested: usize,
     /// Windows not tested because no earlier window had closed by their cut-off.
     pub windows_skipped: Vec<String>,
+}
+
+/// One row of `backtest.csv`.
+struct Row {
+    window: String,
+    lead: i64,
+    model: String,
+    predictor: &'static str,
+    scores: Scores,
 }
 
 /// Runs the backtest.
@@ -98,12 +122,18 @@ pub fn backtest(
     progress: &Progress,
 ) -> Result<BacktestRun> {
     let s = prepare(opts, config, progress)?;
-    let lead = bt.lead_days.unwrap_or(config.backtest.lead_days);
-    if lead < 0 {
+    let mut test_leads = if bt.lead_days.is_empty() {
+        config.backtest.lead_days.clone()
+    } else {
+        bt.lead_days.clone()
+    };
+    test_leads.sort_unstable();
+    test_leads.dedup();
+    if test_leads.iter().any(|l| *l < 0) {
         return Err(Error::Usage("--lead-days must be >= 0".into()));
     }
     let mut leads = config.likelihood.training_leads_days.clone();
-    leads.push(lead);
+    leads.extend(&test_leads);
     let hist = progress.stage("history", || {
         history(
             &s.claims, &s.stories, &s.deals, &s.windows, config, &leads, s.as_of,
@@ -120,146 +150,162 @@ pub fn backtest(
     let win = s.windows.column("window")?.i32()?.clone();
     let close = s.windows.column("window_close")?.i32()?.clone();
     let label = s.windows.column("window_label")?.str()?.clone();
-    let mut rows_out: Vec<(String, String, &'static str, Scores)> = Vec::new();
+    let mut rows_out: Vec<Row> = Vec::new();
     let mut pooled: BTreeMap<&'static str, (Vec<f64>, Vec<bool>)> = BTreeMap::new();
-    let mut pooled_base: Vec<f64> = Vec::new();
-    let mut tested = 0;
-    let mut skipped: Vec<String> = Vec::new();
+    let mut tested = std::collections::BTreeSet::new();
+    let mut skipped = std::collections::BTreeSet::new();
+    let mut overall = BTreeMap::new();
     // Windows that have deals (the transfers may reach back decades further).
     let with_deals: std::collections::BTreeSet<i32> =
         s.deals.column("window")?.i32()?.iter().flatten().collect();
     progress.stage("backtest", || -> PolarsResult<()> {
-        for i in 0..s.windows.height() {
-            let (Some(w), Some(c), Some(name)) = (win.get(i), close.get(i), label.get(i)) else {
-                continue;
-            };
-            if !with_deals.contains(&w)
-                || c + grace + 1 > s.as_of
-                || bt.from.is_some_and(|f| w < f.ordinal())
-            {
-                continue;
+        for &lead in &test_leads {
+            let mut by_lead: BTreeMap<&'static str, (Vec<f64>, Vec<bool>)> = BTreeMap::new();
+            let mut base_of_lead: Vec<f64> = Vec::new();
+            for i in 0..s.windows.height() {
+                let (Some(w), Some(c), Some(name)) = (win.get(i), close.get(i), label.get(i))
+                else {
+                    continue;
+                };
+                if !with_deals.contains(&w)
+                    || c + grace + 1 > s.as_of
+                    || bt.from.is_some_and(|f| w < f.ordinal())
+                {
+                    continue;
+                }
+                let day = c - lead as i32;
+                let known = rows_known_by(&hist, &s.windows, config.outcomes.grace_days, day)?;
+                // A window before any other had closed has nothing to learn from: not tested.
+                if known.height() == 0 {
+                    skipped.insert((w, name.to_string()));
+                    continue;
+                }
+                let test = hist
+                    .rows
+                    .clone()
+                    .lazy()
+                    .filter(col("window").eq(lit(w)).and(col("lead").eq(lit(lead))))
+                    .sort(["player", "to_club"], SortMultipleOptions::default())
+                    .collect()?;
+                if test.height() == 0 {
+                    continue;
+                }
+                tested.insert(w);
+                let y = bool_or(&test, "label", false)?;
+                let model = model_for_day(&hist, &s.windows, config, day, Some(lead))?;
+                let p_model: Vec<f64> = predict(&model, &test, config.likelihood.band, &namer)?
+                    .iter()
+                    .map(|p| p.likelihood)
+                    .collect();
+                let train = known
+                    .lazy()
+                    .filter(col("lead").eq(lit(lead)))
+                    .collect()?;
+                let (p_base, p_stage) = baselines(&train, &test)?;
+                let p_sources = sources_vote(&test)?;
+                for (predictor, p) in [
+                    ("model", &p_model),
+                    ("base_rate", &p_base),
+                    ("stage", &p_stage),
+                    ("sources", &p_sources),
+                ] {
+                    rows_out.push(Row {
+                        window: name.to_string(),
+                        lead,
+                        model: model.name(),
+                        predictor,
+                        scores: scores(p, &p_base, &y, bins),
+                    });
+                    for e in [by_lead.entry(predictor).or_default(), pooled.entry(predictor).or_default()] {
+                        e.0.extend_from_slice(p);
+                        e.1.extend_from_slice(&y);
+                    }
+                }
+                base_of_lead.extend_from_slice(&p_base);
             }
-            let day = c - lead as i32;
-            // A window before any other had closed has nothing to learn from: not tested.
-            if rows_known_by(&hist, &s.windows, config.outcomes.grace_days, day)?.height() == 0 {
-                skipped.push(name.to_string());
-                continue;
+            for predictor in PREDICTORS {
+                if let Some((p, y)) = by_lead.get(predictor) {
+                    let sc = scores(p, &base_of_lead, y, bins);
+                    rows_out.push(Row {
+                        window: "overall".into(),
+                        lead,
+                        model: String::new(),
+                        predictor,
+                        scores: sc.clone(),
+                    });
+                    overall.insert((lead, predictor.to_string()), sc);
+                }
             }
-            let test = hist
-                .rows
-                .clone()
-                .lazy()
-                .filter(col("window").eq(lit(w)).and(col("lead").eq(lit(lead))))
-                .sort(["player", "to_club"], SortMultipleOptions::default())
-                .collect()?;
-            if test.height() == 0 {
-                continue;
-            }
-            tested += 1;
-            let y = bool_or(&test, "label", false)?;
-            let model = model_for_day(&hist, &s.windows, config, day, Some(lead))?;
-            let p_model: Vec<f64> = predict(&model, &test, config.likelihood.band, &namer)?
-                .iter()
-                .map(|p| p.likelihood)
-                .collect();
-            let train = rows_known_by(&hist, &s.windows, config.outcomes.grace_days, day)?
-                .lazy()
-                .filter(col("lead").eq(lit(lead)))
-                .collect()?;
-            let (p_base, p_stage) = baselines(&train, &test)?;
-            for (predictor, p) in [
-                ("model", &p_model),
-                ("base_rate", &p_base),
-                ("stage", &p_stage),
-            ] {
-                rows_out.push((
-                    name.to_string(),
-                    model.name(),
-                    predictor,
-                    scores(p, &p_base, &y, bins),
-                ));
-                let e = pooled.entry(predictor).or_default();
-                e.0.extend_from_slice(p);
-                e.1.extend_from_slice(&y);
-            }
-            pooled_base.extend_from_slice(&p_base);
         }
         Ok(())
     })?;
 
-    let mut overall = BTreeMap::new();
-    for predictor in PREDICTORS {
-        if let Some((p, y)) = pooled.get(predictor) {
-            let sc = scores(p, &pooled_base, y, bins);
-            rows_out.push(("overall".into(), String::new(), predictor, sc.clone()));
-            overall.insert(predictor.to_string(), sc);
-        }
-    }
+    let num = |f: &dyn Fn(&Scores) -> f64| rows_out.iter().map(|r| f(&r.scores)).collect::<Vec<_>>();
     let table = DataFrame::new_infer_height(vec![
         Column::new(
             "window".into(),
-            rows_out.iter().map(|r| r.0.clone()).collect::<Vec<_>>(),
+            rows_out.iter().map(|r| r.window.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "lead_days".into(),
+            rows_out.iter().map(|r| r.lead).collect::<Vec<_>>(),
         ),
         Column::new(
             "model".into(),
-            rows_out.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+            rows_out.iter().map(|r| r.model.clone()).collect::<Vec<_>>(),
         ),
         Column::new(
             "predictor".into(),
-            rows_out.iter().map(|r| r.2).collect::<Vec<_>>(),
+            rows_out.iter().map(|r| r.predictor).collect::<Vec<_>>(),
         ),
         Column::new(
             "deals".into(),
-            rows_out
-                .iter()
-                .map(|r| r.3.deals as u64)
-                .collect::<Vec<_>>(),
+            rows_out.iter().map(|r| r.scores.deals as u64).collect::<Vec<_>>(),
         ),
         Column::new(
             "happened".into(),
             rows_out
                 .iter()
-                .map(|r| r.3.happened as u64)
+                .map(|r| r.scores.happened as u64)
                 .collect::<Vec<_>>(),
         ),
-        Column::new(
-            "mean_predicted".into(),
-            rows_out
-                .iter()
-                .map(|r| r.3.mean_predicted)
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "brier".into(),
-            rows_out.iter().map(|r| r.3.brier).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "brier_skill".into(),
-            rows_out.iter().map(|r| r.3.brier_skill).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "log_loss".into(),
-            rows_out.iter().map(|r| r.3.log_loss).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "auc".into(),
-            rows_out.iter().map(|r| r.3.auc).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "ece".into(),
-            rows_out.iter().map(|r| r.3.ece).collect::<Vec<_>>(),
-        ),
+        Column::new("mean_predicted".into(), num(&|s| s.mean_predicted)),
+        Column::new("brier".into(), num(&|s| s.brier)),
+        Column::new("brier_skill".into(), num(&|s| s.brier_skill)),
+        Column::new("brier_skill_own".into(), num(&|s| s.brier_skill_own)),
+        Column::new("log_loss".into(), num(&|s| s.log_loss)),
+        Column::new("auc".into(), num(&|s| s.auc)),
+        Column::new("ece".into(), num(&|s| s.ece)),
     ])?;
-    let (calibration, svg) = calibration_outputs(&pooled, bins, lead)?;
+    let (calibration, svg) = calibration_outputs(&pooled, bins, &test_leads)?;
     Ok(BacktestRun {
         table,
         calibration,
         svg,
         overall,
-        lead_days: lead,
-        windows_tested: tested,
-        windows_skipped: skipped,
+        lead_days: test_leads,
+        windows_tested: tested.len(),
+        windows_skipped: skipped.into_iter().map(|(_, n)| n).collect(),
     })
+}
+
+/// The sources' vote: the mean, on the log-odds scale, of the deal's independent origins'
+/// records (each at the strongest stage it reported; a denial's record turned round),
+/// around the base rate: `sigmoid(logit(base) + evidence / origins)`.
+fn sources_vote(test: &DataFrame) -> PolarsResult<Vec<f64>> {
+    let base = f64_or(test, "base_rate", 0.5)?;
+    let evidence = f64_or(test, "evidence", 0.0)?;
+    let origins = f64_or(test, "origins", 0.0)?;
+    Ok((0..test.height())
+        .map(|i| {
+            let mean = if origins[i] > 0.0 {
+                evidence[i] / origins[i]
+            } else {
+                0.0
+            };
+            sigmoid(logit(base[i]) + mean)
+        })
+        .collect())
 }
 
 /// Base-rate and stage baselines for `test`, from `train` rows (`label`, `stage_max`);
@@ -314,8 +360,13 @@ type CalibrationColumns = (
 fn calibration_outputs(
     pooled: &BTreeMap<&'static str, (Vec<f64>, Vec<bool>)>,
     bins: usize,
-    lead: i64,
+    leads: &[i64],
 ) -> PolarsResult<(DataFrame, String)> {
+    let lead = leads
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut cols: CalibrationColumns = Default::default();
     let mut tables = BTreeMap::new();
     for predictor in PREDICTORS {
@@ -419,6 +470,7 @@ fn calibration_outputs(
         ("model", "#d62728"),
         ("base_rate", "#7f7f7f"),
         ("stage", "#1f77b4"),
+        ("sources", "#2ca02c"),
     ];
     let max_count = tables
         .values()

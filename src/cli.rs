@@ -145,9 +145,10 @@ struct BacktestArgs {
     /// First window to test, e.g. `2021-summer`.
     #[arg(long, value_parser = parse_window)]
     from: Option<Window>,
-    /// Days before each window's close at which the model predicts (default 30; 0 = deadline eve).
-    #[arg(long)]
-    lead_days: Option<i64>,
+    /// Days before each window's close at which the model predicts, comma-separated (default
+    /// `1,7,30,60`, from the config's `backtest.lead_days`; 0 = the close itself).
+    #[arg(long, value_delimiter = ',')]
+    lead_days: Vec<i64>,
     #[arg(long, value_enum, default_value = "csv")]
     format: FormatArg,
 }
@@ -251,7 +252,12 @@ where
                 println!(
                     "backtest: {} window(s), {} days before close; reports in {}",
                     result.windows_tested,
-                    result.lead_days,
+                    result
+                        .lead_days
+                        .iter()
+                        .map(|l| l.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     out.display()
                 );
                 if !result.windows_skipped.is_empty() {
@@ -261,13 +267,31 @@ where
                     );
                 }
                 println!(
-                    "{:<10} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7} {:>7}",
-                    "predictor", "deals", "happen", "brier", "skill", "logloss", "auc", "ece"
+                    "{:>4} {:<10} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
+                    "lead",
+                    "predictor",
+                    "deals",
+                    "happen",
+                    "brier",
+                    "skill",
+                    "skill_own",
+                    "logloss",
+                    "auc",
+                    "ece"
                 );
-                for (name, s) in &result.overall {
+                for ((lead, name), s) in &result.overall {
                     println!(
-                        "{:<10} {:>7} {:>7} {:>8.4} {:>8.4} {:>8.4} {:>7.3} {:>7.4}",
-                        name, s.deals, s.happened, s.brier, s.brier_skill, s.log_loss, s.auc, s.ece
+                        "{:>4} {:<10} {:>7} {:>7} {:>8.4} {:>8.4} {:>8.4} {:>8.4} {:>7.3} {:>7.4}",
+                        lead,
+                        name,
+                        s.deals,
+                        s.happened,
+                        s.brier,
+                        s.brier_skill,
+                        s.brier_skill_own,
+                        s.log_loss,
+                        s.auc,
+                        s.ece
                     );
                 }
             }

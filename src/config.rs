@@ -96,8 +96,10 @@ pub struct LikelihoodConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BacktestConfig {
-    /// Days before each window's close at which the backtest fits and predicts.
-    pub lead_days: i64,
+    /// Days before each window's close at which the backtest fits and predicts: every
+    /// window is tested at each (a single number is read as a list of one).
+    #[serde(deserialize_with = "one_or_many")]
+    pub lead_days: Vec<i64>,
     /// Bins of the reliability table and of the expected calibration error.
     pub bins: usize,
 }
@@ -187,10 +189,24 @@ impl Default for LikelihoodConfig {
     }
 }
 
+/// A list of numbers, or one number as a list of one.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(i64),
+        Many(Vec<i64>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(v) => vec![v],
+        OneOrMany::Many(v) => v,
+    })
+}
+
 impl Default for BacktestConfig {
     fn default() -> Self {
         BacktestConfig {
-            lead_days: 30,
+            lead_days: vec![1, 7, 30, 60],
             bins: 10,
         }
     }
@@ -266,8 +282,11 @@ impl Config {
         if l.momentum_days <= 0 {
             return Err("likelihood.momentum_days must be > 0".into());
         }
-        if self.backtest.bins == 0 || self.backtest.lead_days < 0 {
-            return Err("backtest: bins >= 1 and lead_days >= 0".into());
+        if self.backtest.bins == 0
+            || self.backtest.lead_days.is_empty()
+            || self.backtest.lead_days.iter().any(|d| *d < 0)
+        {
+            return Err("backtest: bins >= 1 and at least one lead_days, each >= 0".into());
         }
         if self.outcomes.grace_days < 0 {
             return Err("outcomes.grace_days must be >= 0".into());

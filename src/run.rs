@@ -281,6 +281,28 @@ pub fn coverage_warnings(s: &Scored) -> PolarsResult<(Option<String>, Vec<String
     Ok((label, warnings))
 }
 
+/// One warning per kind of note the open deals' predictions carry (how many deals, and the
+/// note): the model met inputs it was not trained on, and said which rule it applied.
+pub fn model_warnings(predictions: &[Prediction]) -> Vec<String> {
+    let mut by_note: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in predictions {
+        for note in &p.notes {
+            // The kind is the part before the list of inputs.
+            let kind = note.split(':').next().unwrap_or(note);
+            *by_note.entry(kind).or_insert(0) += 1;
+        }
+    }
+    by_note
+        .into_iter()
+        .map(|(kind, count)| {
+            format!(
+                "{count} of {} open deal(s): {kind} (deals.csv model_notes lists the inputs)",
+                predictions.len()
+            )
+        })
+        .collect()
+}
+
 /// The sort key of stories, (source, deal): one packed `u64` ([`crate::deal::IdDealKey`]) when
 /// it fits, which sorts ten million stories several times faster than two columns, in the same
 /// order (the pairs are unique).
@@ -851,7 +873,8 @@ fn build_reports(
     priors.insert("source_stages".to_string(), prior_summaries(&src_stage));
     priors.insert("clubs_buyer".to_string(), prior_summaries(&buyer));
     priors.insert("clubs_seller".to_string(), prior_summaries(&seller));
-    let (transfers_known_until, warnings) = coverage_warnings(s)?;
+    let (transfers_known_until, mut warnings) = coverage_warnings(s)?;
+    warnings.extend(model_warnings(&predictions));
     let summary = Summary {
         rumour_version: env!("CARGO_PKG_VERSION").to_string(),
         as_of: crate::windows::date_from_days(s.as_of).to_string(),
@@ -1109,6 +1132,13 @@ fn deals_report(
     rows.with_column(Column::new("reason_1".into(), reason(0)))?;
     rows.with_column(Column::new("reason_2".into(), reason(1)))?;
     rows.with_column(Column::new("reason_3".into(), reason(2)))?;
+    rows.with_column(Column::new(
+        "model_notes".into(),
+        predictions
+            .iter()
+            .map(|p| p.notes.join("; "))
+            .collect::<Vec<_>>(),
+    ))?;
     let deal = [col("player"), col("to_club"), col("window")];
     let extras = s.claim_extras.len();
     let mut lf = rows.lazy().join(
@@ -1159,6 +1189,7 @@ fn deals_report(
                 col("reason_1"),
                 col("reason_2"),
                 col("reason_3"),
+                col("model_notes"),
                 code_names(col("stage_max"), &Stage::NAMES).alias("stage"),
                 col("any_denial").alias("denied"),
                 as_date("first_report"),

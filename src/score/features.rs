@@ -143,8 +143,9 @@ fn deal_keys(extra_first: &[&str]) -> Vec<Expr> {
 }
 
 /// Joins a point-in-time rate onto `lf`: `rates` keyed by `t` and `keys` (renamed from the
-/// lookup's key names to `on`), falling back to the prior. Adds `<name>` (and `<name>_low`,
-/// `<name>_high` when `bounds`).
+/// lookup's key names to `on`), falling back to the prior. Adds `<name>`, `<name>_prior` (the
+/// value a group with no record gets on that day), `<name>_known` (the group has a record)
+/// and, when `bounds`, `<name>_low`, `<name>_high`.
 fn join_rate(
     lf: LazyFrame,
     at: &RatesAt,
@@ -208,7 +209,11 @@ fn join_rate(
             prior_keys,
             JoinArgs::new(JoinType::Left),
         )
-        .with_column(coalesce(&[col("__rate"), col("__prior")]).alias(name));
+        .with_columns([
+            coalesce(&[col("__rate"), col("__prior")]).alias(name),
+            col("__prior").alias(format!("{name}_prior")),
+            col("__rate").is_not_null().alias(format!("{name}_known")),
+        ]);
     if bounds {
         lf = lf.with_columns([
             coalesce(&[col("__rate_low"), col("__prior_low")]).alias(format!("{name}_low")),
@@ -364,6 +369,10 @@ pub fn deal_features(
                 .alias("h_high"),
         ])
         .with_columns([
+            // The origin's record against the crowd's at the same stage on the same day: a
+            // source with no record has skill 0 whatever the day, so the input means the same
+            // in training and at scoring.
+            (logit_expr(flip(col("rel"))) - logit_expr(flip(col("rel_prior")))).alias("skill"),
             (logit_expr(col("h")) - logit_expr(col("base_rate"))).alias("ev"),
             (logit_expr(col("h_low")) - logit_expr(col("base_rate"))).alias("ev_low"),
             (logit_expr(col("h_high")) - logit_expr(col("base_rate"))).alias("ev_high"),
@@ -374,6 +383,8 @@ pub fn deal_features(
             fixed_sum(col("ev_low")).alias("evidence_low"),
             fixed_sum(col("ev_high")).alias("evidence_high"),
             len().cast(DataType::UInt32).alias("origins"),
+            fixed_sum(col("skill")).alias("skill"),
+            key_first(col("skill")).alias("key_skill"),
             key_first(col("h")).alias("key_rate"),
             key_first(col("h_low")).alias("key_rate_low"),
             key_first(col("h_high")).alias("key_rate_high"),
@@ -507,9 +518,10 @@ pub fn deal_features(
 }
 
 /// Names of the model's numeric inputs, in order.
-pub const MODEL_INPUTS: [&str; 26] = [
+pub const MODEL_INPUTS: [&str; 27] = [
     "x_evidence",
-    "x_key_logit",
+    "x_skill",
+    "x_key_skill",
     "x_origins_log",
     "x_reports_log",
     "x_winter",
@@ -521,10 +533,10 @@ pub const MODEL_INPUTS: [&str; 26] = [
     "x_stage_agreed",
     "x_stage_done",
     "x_any_denial",
-    "x_buyer_logit",
-    "x_seller_logit",
+    "x_buyer_rel",
+    "x_seller_rel",
     "x_seller_missing",
-    "x_season_logit",
+    "x_season_rel",
     "x_days_to_close_log",
     "x_lead_log",
     "x_momentum",
@@ -536,6 +548,12 @@ pub const MODEL_INPUTS: [&str; 26] = [
     "x_age_missing",
 ];
 
+/// `logit(rate) − logit(reference)`, 0 when either is unknown.
+fn relative(rate: Expr, reference: Expr) -> Expr {
+    let f = |e: Expr| e.cast(DataType::Float64);
+    (logit_expr(f(rate)) - logit_expr(f(reference))).fill_null(lit(0.0))
+}
+
 /// Adds the [`MODEL_INPUTS`] columns (`Float64`, no nulls, prefixed `x_`) and `x_base_logit` to a frame of
 /// [`deal_features`].
 pub fn model_matrix_columns(features: LazyFrame) -> LazyFrame {
@@ -543,9 +561,8 @@ pub fn model_matrix_columns(features: LazyFrame) -> LazyFrame {
     let stage = |s: Stage| f(col("stage_max").eq(lit(s.rank())));
     features.with_columns([
         f(col("evidence")).fill_null(lit(0.0)).alias("x_evidence"),
-        logit_expr(f(col("key_rate")))
-            .fill_null(lit(0.0))
-            .alias("x_key_logit"),
+        f(col("skill")).fill_null(lit(0.0)).alias("x_skill"),
+        f(col("key_skill")).fill_null(lit(0.0)).alias("x_key_skill"),
         f(col("origins"))
             .fill_null(lit(0.0))
             .log1p()
@@ -558,12 +575,14 @@ pub fn model_matrix_columns(features: LazyFrame) -> LazyFrame {
         stage(Stage::Agreed).alias("x_stage_agreed"),
         stage(Stage::Done).alias("x_stage_done"),
         f(col("any_denial")).alias("x_any_denial"),
-        logit_expr(f(col("buyer_rate"))).alias("x_buyer_logit"),
-        logit_expr(f(col("seller_rate")))
-            .fill_null(lit(0.0))
-            .alias("x_seller_logit"),
+        // Club and season records are inputs relative to what a club or season with no
+        // record gets on the same day (the prior, the base rate): those move from one day to
+        // the next, and an input that moves with them means something else at scoring than
+        // it did in training.
+        relative(col("buyer_rate"), col("buyer_rate_prior")).alias("x_buyer_rel"),
+        relative(col("seller_rate"), col("seller_rate_prior")).alias("x_seller_rel"),
         f(col("from_club").is_null()).alias("x_seller_missing"),
-        logit_expr(f(col("season_rate"))).alias("x_season_logit"),
+        relative(col("season_rate"), col("base_rate")).alias("x_season_rel"),
         (lit(1.0) - f(col("summer"))).alias("x_winter"),
         // Sources' records pool both seasons; in winter the same report is worth less.
         (f(col("evidence")).fill_null(lit(0.0)) * (lit(1.0) - f(col("summer"))))

@@ -41,12 +41,14 @@ pub enum Calibrator {
 pub const CLIP: f64 = 0.005;
 
 impl Calibrator {
+    /// The calibrated probability, squeezed linearly into `[CLIP, 1 - CLIP]`: a squeeze, not
+    /// a clip, so that two scores that differ never meet at the bound.
     pub fn apply(&self, score: f64) -> f64 {
         let p = match self {
             Calibrator::Platt(p) => p.apply(score),
             Calibrator::Isotonic(i) => i.apply(score),
         };
-        p.clamp(CLIP, 1.0 - CLIP)
+        CLIP + (1.0 - 2.0 * CLIP) * p.clamp(0.0, 1.0)
     }
 
     pub fn name(&self) -> &'static str {
@@ -64,6 +66,10 @@ pub enum Model {
         inputs: Vec<&'static str>,
         means: Vec<f64>,
         sds: Vec<f64>,
+        /// The range of each input in training.
+        ranges: Vec<(f64, f64)>,
+        /// Inputs left out because they were constant in training, with their value.
+        constant: Vec<(&'static str, f64)>,
         fit: LogisticFit,
         calibrator: Calibrator,
         training: TrainingSummary,
@@ -191,16 +197,22 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
     // Inputs, standardised; constant ones dropped.
     let mut inputs = Vec::new();
     let mut columns = Vec::new();
-    let (mut means, mut sds) = (Vec::new(), Vec::new());
+    let (mut means, mut sds, mut ranges, mut constant) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for name in MODEL_INPUTS {
         let v = f64_or(train, name, 0.0)?;
         let mean = v.iter().sum::<f64>() / n as f64;
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
         if var > 1e-12 {
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             inputs.push(name);
             means.push(mean);
             sds.push(var.sqrt());
+            ranges.push((lo, hi));
             columns.push(v);
+        } else {
+            constant.push((name, mean));
         }
     }
     let y: Vec<f64> = labels.iter().map(|l| f64::from(u8::from(*l))).collect();
@@ -224,7 +236,9 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
     let fit_rows = |rows: &[usize]| -> Option<LogisticFit> {
         let dm = design(&columns, &means, &sds, rows);
         let yy: Vec<f64> = rows.iter().map(|i| y[*i]).collect();
-        logistic::fit(&dm.x, dm.d, &yy, None, config.ridge)
+        // A fit that did not converge is not a model: its coefficients are wherever the
+        // iterations stopped.
+        logistic::fit(&dm.x, dm.d, &yy, None, config.ridge).filter(|f| f.converged)
     };
     let fold_fits: Vec<Option<LogisticFit>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..folds)
@@ -272,10 +286,23 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
             training,
         });
     };
+    if let Calibrator::Platt(p) = &calibrator {
+        // Out-of-fold scores that rank deals backwards: the regression learnt nothing that
+        // holds on deals it has not seen, and a falling calibration map would invert it.
+        if p.a.is_nan() || p.a <= 0.0 {
+            return Ok(Model::Prior {
+                reason: "the regression's out-of-fold scores do not rank the training deals"
+                    .into(),
+                training,
+            });
+        }
+    }
     Ok(Model::Logistic {
         inputs,
         means,
         sds,
+        ranges,
+        constant,
         fit,
         calibrator,
         training,
@@ -297,6 +324,27 @@ pub struct Prediction {
     pub low: f64,
     pub high: f64,
     pub reasons: Vec<String>,
+    /// Where the deal lies outside what the model was trained on, and the rule applied.
+    pub notes: Vec<String>,
+}
+
+/// Holds an input beyond its training range `[lo, hi]` within one standard deviation of it:
+/// `hi + sd·tanh((x − hi)/sd)` above, likewise below. Strictly increasing, so deals that
+/// differ keep their order; bounded, so a value the model never saw cannot push every
+/// prediction to a bound.
+pub fn hold_in_range(x: f64, lo: f64, hi: f64, sd: f64) -> f64 {
+    if x > hi {
+        hi + sd * ((x - hi) / sd).tanh()
+    } else if x < lo {
+        lo - sd * ((lo - x) / sd).tanh()
+    } else {
+        x
+    }
+}
+
+/// The name of an input without its `x_` prefix, for notes.
+fn input_label(name: &str) -> &str {
+    name.strip_prefix("x_").unwrap_or(name)
 }
 
 /// Row values needed to explain a prediction.
@@ -444,14 +492,14 @@ impl Explain {
 /// Which reason group an input belongs to.
 fn group_of(input: &str) -> &'static str {
     match input {
-        "x_evidence" | "x_key_logit" => "evidence",
+        "x_evidence" | "x_skill" | "x_key_skill" => "evidence",
         "x_origins_log" => "origins",
         "x_reports_log" => "reports",
         s if s.starts_with("x_stage_") => "stage",
         "x_any_denial" => "denial",
-        "x_buyer_logit" => "buyer",
-        "x_seller_logit" | "x_seller_missing" => "seller",
-        "x_season_logit" | "x_winter" | "x_evidence_winter" => "season",
+        "x_buyer_rel" => "buyer",
+        "x_seller_rel" | "x_seller_missing" => "seller",
+        "x_season_rel" | "x_winter" | "x_evidence_winter" => "season",
         "x_days_to_close_log" | "x_lead_log" => "timing",
         "x_momentum" => "momentum",
         "x_value_log" | "x_value_missing" => "value",
@@ -477,16 +525,38 @@ pub fn predict(
     match model {
         Model::Prior { .. } => {
             // The most informative independent report decides: its source's record at its stage.
-            let rate = f64_or(rows, "key_rate", 0.0)?;
-            let lo = f64_or(rows, "key_rate_low", 0.0)?;
-            let hi = f64_or(rows, "key_rate_high", 0.0)?;
+            // Centred on the deal's season: the report's record relative to the base rate of
+            // all deals, added to the season's own rate (a source's record may have been
+            // learnt in the other season, whose deals complete at another rate).
+            let key = f64_or(rows, "key_rate", 0.0)?;
+            let key_lo = f64_or(rows, "key_rate_low", 0.0)?;
+            let key_hi = f64_or(rows, "key_rate_high", 0.0)?;
             let base = f64_or(rows, "base_rate", 0.0)?;
+            let season = f64_or(rows, "season_rate", 0.0)?;
+            let season_known = bool_or(rows, "season_rate_known", false)?;
+            let centred = |r: f64, i: usize| {
+                if season_known[i] && base[i] > 0.0 && season[i] > 0.0 {
+                    logistic::sigmoid(
+                        logistic::logit(season[i]) + logistic::logit(r) - logistic::logit(base[i]),
+                    )
+                } else {
+                    r
+                }
+            };
+            let rate: Vec<f64> = (0..n).map(|i| centred(key[i], i)).collect();
+            let lo: Vec<f64> = (0..n).map(|i| centred(key_lo[i], i)).collect();
+            let hi: Vec<f64> = (0..n).map(|i| centred(key_hi[i], i)).collect();
             Ok((0..n)
                 .map(|i| Prediction {
                     model: "prior".into(),
                     likelihood: rate[i],
                     low: lo[i].min(rate[i]),
                     high: hi[i].max(rate[i]),
+                    notes: if season_known[i] {
+                        Vec::new()
+                    } else {
+                        vec!["no resolved deal of this season yet: not centred on a season rate".into()]
+                    },
                     reasons: vec![
                         format!(
                             "{} {}",
@@ -503,14 +573,50 @@ pub fn predict(
             inputs,
             means,
             sds,
+            ranges,
+            constant,
             fit,
             calibrator,
             ..
         } => {
-            let columns: Vec<Vec<f64>> = inputs
+            let mut columns: Vec<Vec<f64>> = inputs
                 .iter()
                 .map(|c| f64_or(rows, c, 0.0))
                 .collect::<PolarsResult<_>>()?;
+            let mut notes: Vec<Vec<String>> = vec![Vec::new(); n];
+            let mut outside: Vec<Vec<&str>> = vec![Vec::new(); n];
+            for (j, c) in columns.iter_mut().enumerate() {
+                let (lo, hi) = ranges[j];
+                for (i, v) in c.iter_mut().enumerate() {
+                    if *v < lo || *v > hi {
+                        outside[i].push(input_label(inputs[j]));
+                        *v = hold_in_range(*v, lo, hi, sds[j]);
+                    }
+                }
+            }
+            let mut unseen: Vec<Vec<&str>> = vec![Vec::new(); n];
+            for (name, value) in constant {
+                let v = f64_or(rows, name, 0.0)?;
+                for (i, x) in v.iter().enumerate() {
+                    if (x - value).abs() > 1e-9 {
+                        unseen[i].push(input_label(name));
+                    }
+                }
+            }
+            for i in 0..n {
+                if !outside[i].is_empty() {
+                    notes[i].push(format!(
+                        "outside the training range, held within one sd of it: {}",
+                        outside[i].join(", ")
+                    ));
+                }
+                if !unseen[i].is_empty() {
+                    notes[i].push(format!(
+                        "constant in training, so not used: {}",
+                        unseen[i].join(", ")
+                    ));
+                }
+            }
             let mut out = Vec::with_capacity(n);
             for i in 0..n {
                 let row = design(&columns, means, sds, &[i]);
@@ -543,6 +649,7 @@ pub fn predict(
                     low: low.min(p),
                     high: high.max(p),
                     reasons,
+                    notes: std::mem::take(&mut notes[i]),
                 });
             }
             Ok(out)

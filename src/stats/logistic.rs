@@ -37,8 +37,31 @@ pub fn logit(p: f64) -> f64 {
     (p / (1.0 - p)).ln()
 }
 
-/// Fits the model. `x` is row-major `n x d` with the intercept column (all ones) first;
-/// `weights` default to 1.
+/// `ln(1 + e^z)` without overflow.
+fn log1p_exp(z: f64) -> f64 {
+    z.max(0.0) + (-z.abs()).exp().ln_1p()
+}
+
+/// The penalised log-likelihood `Σ w (y z − ln(1 + e^z)) − λ/2 Σ_{j>0} b_j²`.
+fn objective(x: &[f64], d: usize, y: &[f64], weights: Option<&[f64]>, lambda: f64, coef: &[f64]) -> f64 {
+    let mut ll = 0.0;
+    for (i, yi) in y.iter().enumerate() {
+        let row = &x[i * d..(i + 1) * d];
+        let z: f64 = row.iter().zip(coef).map(|(a, b)| a * b).sum();
+        ll += weights.map_or(1.0, |w| w[i]) * (yi * z - log1p_exp(z));
+    }
+    ll - 0.5 * lambda * coef[1..].iter().map(|c| c * c).sum::<f64>()
+}
+
+/// Fits the model by damped Newton (IRLS) steps. `x` is row-major `n x d` with the intercept
+/// column (all ones) first; `weights` default to 1; `lambda` penalises every coefficient but
+/// the intercept.
+///
+/// A full Newton step can overshoot on imbalanced data with high-leverage inputs: the
+/// fitted probabilities all reach 0 or 1, the curvature vanishes and the next step throws
+/// the intercept to ±10¹⁴. So each step is halved until the penalised log-likelihood does
+/// not fall (it is concave, so a small enough step always gains): every iterate is better
+/// than the last, and the fit is `converged` only when a step no longer moves it.
 ///
 /// Returns `None` when the inputs are inconsistent or the Hessian is singular (e.g. a
 /// constant feature with `lambda = 0`).
@@ -63,10 +86,11 @@ pub fn fit(
         return None;
     }
     coef[0] = logit(swy / sw);
+    let mut current = objective(x, d, y, weights, lambda, &coef);
     let mut iterations = 0;
     let mut converged = false;
     let mut hessian = vec![0.0; d * d];
-    for it in 0..100 {
+    for it in 0..200 {
         iterations = it + 1;
         let mut grad = vec![0.0; d];
         hessian.iter_mut().for_each(|h| *h = 0.0);
@@ -97,11 +121,30 @@ pub fn fit(
         // A vanishing curvature on the intercept (all p at 0 or 1) still needs a solvable system.
         hessian[0] += 1e-12;
         let step = cholesky_solve(&hessian, &grad)?;
-        let mut max_step: f64 = 0.0;
-        for j in 0..d {
-            coef[j] += step[j];
-            max_step = max_step.max(step[j].abs());
+        // Step halving: the largest of 1, 1/2, 1/4, … that does not lower the objective.
+        let mut t = 1.0;
+        let mut accepted = None;
+        while t > 1e-10 {
+            let trial: Vec<f64> = coef.iter().zip(&step).map(|(c, s)| c + t * s).collect();
+            let value = objective(x, d, y, weights, lambda, &trial);
+            if value.is_finite() && value >= current - 1e-12 * current.abs().max(1.0) {
+                accepted = Some((trial, value));
+                break;
+            }
+            t *= 0.5;
         }
+        let Some((next, value)) = accepted else {
+            // No step gains: the gradient is zero to working precision.
+            converged = true;
+            break;
+        };
+        let max_step = next
+            .iter()
+            .zip(&coef)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        coef = next;
+        current = value;
         if !coef.iter().all(|c| c.is_finite()) {
             return None;
         }

@@ -172,9 +172,20 @@ fn deals_of_windows_past_the_transfers_file_are_flagged() {
     let (stdout, _) = score("2026-03-01", &late);
     let summary = crate::support::json(&late.join("summary.json"));
     assert_eq!(summary["transfers_known_until"], "2025-09-02");
-    let warnings = summary["warnings"].as_array().expect("warnings");
+    // Coverage warnings (the model's own notes on the open deals may stand beside them).
+    let coverage = |summary: &serde_json::Value| -> Vec<String> {
+        summary["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .filter_map(|w| w.as_str())
+            .filter(|w| w.contains("transfers file"))
+            .map(str::to_string)
+            .collect()
+    };
+    let warnings = coverage(&summary);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
-    let w = warnings[0].as_str().expect("text");
+    let w = warnings[0].as_str();
     assert!(
         w.starts_with("1 deal(s) are about windows that closed after the last transfer"),
         "{w}"
@@ -185,7 +196,7 @@ fn deals_of_windows_past_the_transfers_file_are_flagged() {
     let early = tmp.path().join("early");
     score("2026-01-20", &early);
     let summary = crate::support::json(&early.join("summary.json"));
-    assert_eq!(summary["warnings"].as_array().map(Vec::len), Some(0));
+    assert_eq!(coverage(&summary).len(), 0);
 }
 
 #[test]
