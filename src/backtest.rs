@@ -197,10 +197,7 @@ pub fn backtest(
                     .iter()
                     .map(|p| p.likelihood)
                     .collect();
-                let train = known
-                    .lazy()
-                    .filter(col("lead").eq(lit(lead)))
-                    .collect()?;
+                let train = known.lazy().filter(col("lead").eq(lit(lead))).collect()?;
                 let (p_base, p_stage) = baselines(&train, &test)?;
                 let p_sources = sources_vote(&test)?;
                 for (predictor, p) in [
@@ -216,7 +213,10 @@ pub fn backtest(
                         predictor,
                         scores: scores(p, &p_base, &y, bins),
                     });
-                    for e in [by_lead.entry(predictor).or_default(), pooled.entry(predictor).or_default()] {
+                    for e in [
+                        by_lead.entry(predictor).or_default(),
+                        pooled.entry(predictor).or_default(),
+                    ] {
                         e.0.extend_from_slice(p);
                         e.1.extend_from_slice(&y);
                     }
@@ -240,11 +240,15 @@ pub fn backtest(
         Ok(())
     })?;
 
-    let num = |f: &dyn Fn(&Scores) -> f64| rows_out.iter().map(|r| f(&r.scores)).collect::<Vec<_>>();
+    let num =
+        |f: &dyn Fn(&Scores) -> f64| rows_out.iter().map(|r| f(&r.scores)).collect::<Vec<_>>();
     let table = DataFrame::new_infer_height(vec![
         Column::new(
             "window".into(),
-            rows_out.iter().map(|r| r.window.clone()).collect::<Vec<_>>(),
+            rows_out
+                .iter()
+                .map(|r| r.window.clone())
+                .collect::<Vec<_>>(),
         ),
         Column::new(
             "lead_days".into(),
@@ -260,7 +264,10 @@ pub fn backtest(
         ),
         Column::new(
             "deals".into(),
-            rows_out.iter().map(|r| r.scores.deals as u64).collect::<Vec<_>>(),
+            rows_out
+                .iter()
+                .map(|r| r.scores.deals as u64)
+                .collect::<Vec<_>>(),
         ),
         Column::new(
             "happened".into(),

@@ -291,8 +291,7 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
         // holds on deals it has not seen, and a falling calibration map would invert it.
         if p.a.is_nan() || p.a <= 0.0 {
             return Ok(Model::Prior {
-                reason: "the regression's out-of-fold scores do not rank the training deals"
-                    .into(),
+                reason: "the regression's out-of-fold scores do not rank the training deals".into(),
                 training,
             });
         }
@@ -555,7 +554,10 @@ pub fn predict(
                     notes: if season_known[i] {
                         Vec::new()
                     } else {
-                        vec!["no resolved deal of this season yet: not centred on a season rate".into()]
+                        vec![
+                            "no resolved deal of this season yet: not centred on a season rate"
+                                .into(),
+                        ]
                     },
                     reasons: vec![
                         format!(

@@ -43,7 +43,14 @@ fn log1p_exp(z: f64) -> f64 {
 }
 
 /// The penalised log-likelihood `Σ w (y z − ln(1 + e^z)) − λ/2 Σ_{j>0} b_j²`.
-fn objective(x: &[f64], d: usize, y: &[f64], weights: Option<&[f64]>, lambda: f64, coef: &[f64]) -> f64 {
+fn objective(
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    weights: Option<&[f64]>,
+    lambda: f64,
+    coef: &[f64],
+) -> f64 {
     let mut ll = 0.0;
     for (i, yi) in y.iter().enumerate() {
         let row = &x[i * d..(i + 1) * d];

@@ -10,4 +10,5 @@ mod determinism;
 mod hand_computed;
 mod properties;
 mod sample_data;
+mod shapes;
 mod world;
