@@ -68,7 +68,8 @@ pub enum Model {
         sds: Vec<f64>,
         /// The range of each input in training.
         ranges: Vec<(f64, f64)>,
-        /// Inputs left out because they were constant in training, with their value.
+        /// Inputs left out because they were constant in training, with their value (NaN:
+        /// a season input left out because training did not cover both seasons).
         constant: Vec<(&'static str, f64)>,
         fit: LogisticFit,
         calibrator: Calibrator,
@@ -199,8 +200,24 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
     let mut columns = Vec::new();
     let (mut means, mut sds, mut ranges, mut constant) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Season inputs are the same for every deal of a window: with fewer than two windows of
+    // each season in training they would only tell those windows apart.
+    let winter = f64_or(train, "x_winter", 0.0)?;
+    let mut season_windows: [Vec<i32>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..n {
+        season_windows[usize::from(winter[i] > 0.5)].push(windows[i]);
+    }
+    let seasons_covered = season_windows.iter_mut().all(|w| {
+        w.sort_unstable();
+        w.dedup();
+        w.len() >= 2
+    });
     for name in MODEL_INPUTS {
         let v = f64_or(train, name, 0.0)?;
+        if !seasons_covered && SEASON_INPUTS.contains(&name) {
+            constant.push((name, f64::NAN));
+            continue;
+        }
         let mean = v.iter().sum::<f64>() / n as f64;
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
         if var > 1e-12 {
@@ -308,6 +325,9 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
     })
 }
 
+/// Inputs that are the same for every deal of a window's season.
+const SEASON_INPUTS: [&str; 3] = ["x_winter", "x_evidence_winter", "x_season_rel"];
+
 /// Display names for reasons.
 pub struct Namer<'a> {
     pub sources: &'a [String],
@@ -328,14 +348,18 @@ pub struct Prediction {
 }
 
 /// Holds an input beyond its training range `[lo, hi]` within one standard deviation of it:
-/// `hi + sd·tanh((x − hi)/sd)` above, likewise below. Strictly increasing, so deals that
-/// differ keep their order; bounded, so a value the model never saw cannot push every
-/// prediction to a bound.
+/// `hi + sd·u/(1 + u)` with `u = (x − hi)/sd` above, likewise below. Strictly increasing (and
+/// slow to saturate in floating point, unlike `tanh`), so deals that differ keep their order;
+/// bounded, so a value the model never saw cannot push every prediction to a bound.
 pub fn hold_in_range(x: f64, lo: f64, hi: f64, sd: f64) -> f64 {
+    let squash = |excess: f64| {
+        let u = excess / sd;
+        sd * u / (1.0 + u)
+    };
     if x > hi {
-        hi + sd * ((x - hi) / sd).tanh()
+        hi + squash(x - hi)
     } else if x < lo {
-        lo - sd * ((lo - x) / sd).tanh()
+        lo - squash(lo - x)
     } else {
         x
     }
@@ -597,7 +621,12 @@ pub fn predict(
                 }
             }
             let mut unseen: Vec<Vec<&str>> = vec![Vec::new(); n];
+            let mut season_unused = false;
             for (name, value) in constant {
+                if value.is_nan() {
+                    season_unused = true;
+                    continue;
+                }
                 let v = f64_or(rows, name, 0.0)?;
                 for (i, x) in v.iter().enumerate() {
                     if (x - value).abs() > 1e-9 {
@@ -611,6 +640,12 @@ pub fn predict(
                         "outside the training range, held within one sd of it: {}",
                         outside[i].join(", ")
                     ));
+                }
+                if season_unused {
+                    notes[i].push(
+                        "season inputs not used: training holds fewer than two windows of each season"
+                            .into(),
+                    );
                 }
                 if !unseen[i].is_empty() {
                     notes[i].push(format!(
@@ -655,6 +690,151 @@ pub fn predict(
                 });
             }
             Ok(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn inputs_beyond_the_training_range_are_held_within_one_sd() {
+        // Inside the range: unchanged. Above: u = (2 - 1) / 0.5 = 2, 1 + 0.5 * 2/3 = 4/3.
+        assert_eq!(hold_in_range(0.3, 0.0, 1.0, 0.5), 0.3);
+        let above = hold_in_range(2.0, 0.0, 1.0, 0.5);
+        assert!((above - 4.0 / 3.0).abs() < 1e-15, "{above}");
+        // Below: u = 0.5, 0 - 0.5 * 1/3.
+        let below = hold_in_range(-0.25, 0.0, 1.0, 0.5);
+        assert!((below + 0.5 / 3.0).abs() < 1e-15, "{below}");
+        // Bounded, and strictly increasing.
+        assert!(hold_in_range(1e9, 0.0, 1.0, 0.5) <= 1.5);
+        assert!(hold_in_range(3.0, 0.0, 1.0, 0.5) > hold_in_range(2.9, 0.0, 1.0, 0.5));
+    }
+
+    #[test]
+    fn the_calibrated_value_is_squeezed_not_clipped() {
+        let c = Calibrator::Platt(Platt { a: 1.0, b: 0.0 });
+        // sigmoid(-40) and sigmoid(-30) both round to the clip, but stay apart.
+        assert!(c.apply(-40.0) < c.apply(-30.0));
+        assert!(c.apply(-40.0) >= CLIP && c.apply(40.0) <= 1.0 - CLIP);
+        assert!((c.apply(0.0) - 0.5).abs() < 1e-15);
+    }
+
+    /// Training rows: the model inputs drawn from `seed`, a label from a known logit.
+    fn training(n: usize, seed: u64) -> DataFrame {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut columns: Vec<Column> = Vec::new();
+        let mut logit = vec![-2.0; n];
+        for (j, name) in MODEL_INPUTS.iter().enumerate() {
+            let v: Vec<f64> = (0..n)
+                .map(|_| {
+                    let u = next();
+                    // Half the inputs binary, half continuous.
+                    if j % 2 == 0 {
+                        f64::from(u8::from(u < 0.3))
+                    } else {
+                        4.0 * u - 2.0
+                    }
+                })
+                .collect();
+            for i in 0..n {
+                logit[i] += 0.3 * v[i] * if j % 3 == 0 { 1.0 } else { -0.5 };
+            }
+            columns.push(Column::new((*name).into(), v));
+        }
+        let label: Vec<bool> = logit
+            .iter()
+            .map(|z| next() < 1.0 / (1.0 + (-z).exp()))
+            .collect();
+        columns.push(Column::new("label".into(), label));
+        columns.push(Column::new("snap".into(), vec![0u32; n]));
+        columns.push(Column::new(
+            "player".into(),
+            (0..n as u32).collect::<Vec<_>>(),
+        ));
+        columns.push(Column::new("to_club".into(), vec![1u32; n]));
+        columns.push(Column::new("window".into(), vec![7i32; n]));
+        DataFrame::new_infer_height(columns).expect("frame")
+    }
+
+    fn explain_columns(df: &mut DataFrame) {
+        let n = df.height();
+        for name in [
+            "key_origin",
+            "key_stage",
+            "origins",
+            "reports",
+            "stage_max",
+            "to_club",
+            "from_club",
+            "summer",
+            "recent",
+            "previous",
+        ] {
+            if df.column(name).is_err() {
+                df.with_column(Column::new(name.into(), vec![1u32; n]))
+                    .expect("col");
+            }
+        }
+        for name in [
+            "key_rate",
+            "buyer_rate",
+            "seller_rate",
+            "season_rate",
+            "base_rate",
+            "market_value_eur",
+            "contract_months",
+            "player_age",
+        ] {
+            df.with_column(Column::new(name.into(), vec![0.2f64; n]))
+                .expect("col");
+        }
+        for name in ["days_to_close", "lead"] {
+            df.with_column(Column::new(name.into(), vec![3i32; n]))
+                .expect("col");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+
+        /// A fitted logistic model never gives one value to deals whose inputs differ: every
+        /// step from inputs to likelihood (standardising, holding in range, the linear
+        /// predictor, the calibration map, the squeeze) is strictly monotone in it.
+        #[test]
+        fn deals_that_differ_get_different_likelihoods(
+            seed in 1u64..1_000_000,
+            input in 0usize..MODEL_INPUTS.len(),
+            a in -50.0f64..50.0,
+            delta in 0.001f64..40.0,
+        ) {
+            let train = training(600, seed);
+            let model = fit_model(&train, &LikelihoodConfig::default()).expect("fit");
+            let Model::Logistic { inputs, fit, .. } = &model else {
+                return Err(TestCaseError::fail(format!("not fitted: {:?}", model.fallback_reason())));
+            };
+            let Some(j) = inputs.iter().position(|n| *n == MODEL_INPUTS[input]) else {
+                return Ok(());
+            };
+            prop_assume!(fit.coef[j + 1].abs() > 1e-9);
+            // Two copies of the first training row that differ in one input, far outside the
+            // training range or not.
+            let mut rows = train.slice(0, 1).vstack(&train.slice(0, 1)).expect("rows");
+            rows.with_column(Column::new(MODEL_INPUTS[input].into(), vec![a, a + delta]))
+                .expect("col");
+            explain_columns(&mut rows);
+            let names = Namer { sources: &[], clubs: &[] };
+            let p = predict(&model, &rows, 0.9, &names).expect("predict");
+            prop_assert!(p[0].likelihood != p[1].likelihood, "{} == {}", p[0].likelihood, p[1].likelihood);
+            prop_assert!(p.iter().all(|q| q.likelihood > 0.0 && q.likelihood < 1.0));
         }
     }
 }

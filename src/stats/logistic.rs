@@ -262,6 +262,57 @@ mod tests {
         assert!(strong.coef[0].abs() < 1e-9, "symmetric data: intercept 0");
     }
 
+    /// Rows that overshoot a full Newton step: few positives, a rare input that only
+    /// positives have, one row thirty units out.
+    fn high_leverage_rows() -> (Vec<f64>, Vec<f64>) {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for i in 0..400 {
+            let positive = i % 33 == 0;
+            let rare = if i < 66 && positive { 1.0 } else { 0.0 };
+            let far = if i == 7 {
+                30.0
+            } else {
+                ((i * 37) % 11) as f64 / 11.0 - 0.5
+            };
+            x.extend([1.0, rare, far]);
+            y.push(f64::from(u8::from(positive)));
+        }
+        (x, y)
+    }
+
+    #[test]
+    fn damped_newton_converges_to_the_optimum_on_high_leverage_rows() {
+        let (x, y) = high_leverage_rows();
+        let f = fit(&x, 3, &y, None, 1.0).expect("fit");
+        assert!(f.converged, "{f:?}");
+        assert!(f.coef.iter().all(|c| c.abs() < 20.0), "{:?}", f.coef);
+        // The optimum of a concave objective: no coordinate move of 1e-4 improves it.
+        let at = objective(&x, 3, &y, None, 1.0, &f.coef);
+        for j in 0..3 {
+            for h in [-1e-4, 1e-4] {
+                let mut c = f.coef.clone();
+                c[j] += h;
+                assert!(
+                    objective(&x, 3, &y, None, 1.0, &c) <= at + 1e-12,
+                    "coordinate {j}"
+                );
+            }
+        }
+        // The base-rate start is worse.
+        let start = [logit(12.0 / 400.0), 0.0, 0.0];
+        assert!(objective(&x, 3, &y, None, 1.0, &start) < at);
+    }
+
+    #[test]
+    fn objective_is_the_penalised_log_likelihood() {
+        // Two rows, z = 0 and z = 1: ln(1/2) + (1 - ln(1 + e)); penalty 0.5 * 2 * 1^2.
+        let x = [1.0, 0.0, 1.0, 1.0];
+        let y = [0.0, 1.0];
+        let v = objective(&x, 2, &y, None, 2.0, &[0.0, 1.0]);
+        let want = (0.5f64).ln() + 1.0 - (1.0 + 1f64.exp()).ln() - 1.0;
+        assert!((v - want).abs() < 1e-12, "{v} {want}");
+    }
+
     #[test]
     fn platt_is_monotone_and_uses_smoothed_targets() {
         let scores = [-2.0, -1.0, 0.0, 1.0, 2.0, 3.0];
