@@ -30,6 +30,7 @@ fn world() -> (tempfile::TempDir, InputPaths, u64) {
         claims,
         seed: 7,
         out: out.clone(),
+        shape: Default::default(),
     })
     .expect("generate");
     let paths = InputPaths {

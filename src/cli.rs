@@ -164,6 +164,30 @@ struct GenerateArgs {
     /// Directory to write `rumours.csv`, `transfers.csv`, `truth.csv` and `aliases.csv` into.
     #[arg(long)]
     out: PathBuf,
+    /// Number of sources (default: grows with the claims, 15 to 400; 1 = a single-source world).
+    #[arg(long)]
+    sources: Option<usize>,
+    /// Number of clubs (default: the 80-odd real clubs; more are named `Club N`).
+    #[arg(long)]
+    clubs: Option<usize>,
+    /// Number of players (default: claims / 8).
+    #[arg(long)]
+    players: Option<usize>,
+    /// First summer window's year (default 2019); the world ends with 2027-winter open.
+    #[arg(long, default_value_t = 2019)]
+    first_year: i32,
+    /// Share of claims with an empty stage (default 0.2).
+    #[arg(long, default_value_t = 0.2)]
+    without_stage: f64,
+    /// Share of claims without wording (default 0; with --without-stage 1, no stage at all).
+    #[arg(long, default_value_t = 0.0)]
+    without_text: f64,
+    /// Share of each window's claims published in the two days before its close.
+    #[arg(long, default_value_t = 0.0)]
+    deadline_share: f64,
+    /// Added to every stage's hit-rate logit (-2: few rumoured deals happen; +1.5: many do).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    hit_shift: f64,
 }
 
 fn parse_date(s: &str) -> std::result::Result<NaiveDate, String> {
@@ -331,6 +355,16 @@ where
         Command::Generate(args) => {
             let summary = progress.stage("generate", || {
                 generate(&GenerateOptions {
+                    shape: crate::generate::Shape {
+                        sources: args.sources,
+                        clubs: args.clubs,
+                        players: args.players,
+                        first_year: args.first_year,
+                        without_stage: args.without_stage,
+                        without_text: args.without_text,
+                        deadline_share: args.deadline_share,
+                        hit_shift: args.hit_shift,
+                    },
                     claims: args.claims,
                     seed: args.seed,
                     out: args.out.clone(),

@@ -44,6 +44,47 @@ pub struct GenerateOptions {
     pub claims: u64,
     pub seed: u64,
     pub out: PathBuf,
+    /// The market's shape; [`Shape::default`] is the project's own world.
+    pub shape: Shape,
+}
+
+/// The knobs of a world's shape. The defaults give the project's own world, byte for byte.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shape {
+    /// Number of sources (default: grows with the square root of the claims, 15 to 400).
+    pub sources: Option<usize>,
+    /// Number of clubs (default: the 80-odd real clubs; more get names `Club N`).
+    pub clubs: Option<usize>,
+    /// Number of players (default: claims / 8, 200 to 1.5M).
+    pub players: Option<usize>,
+    /// First summer window (default 2019); the world still ends with 2027-winter open.
+    pub first_year: i32,
+    /// Share of claims that leave their stage empty (default 0.2; 1 with no wording is a
+    /// market with no stage at all).
+    pub without_stage: f64,
+    /// Share of claims without wording (default 0).
+    pub without_text: f64,
+    /// Share of each window's claims published in the last two days before its close
+    /// (default 0).
+    pub deadline_share: f64,
+    /// Added to every stage's hit-rate logit: negative for a market where few rumoured
+    /// deals happen, positive for one where many do (default 0).
+    pub hit_shift: f64,
+}
+
+impl Default for Shape {
+    fn default() -> Shape {
+        Shape {
+            sources: None,
+            clubs: None,
+            players: None,
+            first_year: 2019,
+            without_stage: 0.2,
+            without_text: 0.0,
+            deadline_share: 0.0,
+            hit_shift: 0.0,
+        }
+    }
 }
 
 /// What was generated.
@@ -464,7 +505,7 @@ fn ascii(s: &str) -> String {
 }
 
 struct Club {
-    name: &'static str,
+    name: std::borrow::Cow<'static, str>,
     aliases: Vec<String>,
     propensity: f64,
 }
@@ -499,12 +540,12 @@ struct Deal {
 const STAGE_LOGIT: [f64; 7] = [0.0, -1.7, -1.1, -0.5, 0.3, 1.1, 2.0];
 const STAGE_WEIGHT: [f64; 7] = [0.05, 0.22, 0.30, 0.18, 0.12, 0.07, 0.06];
 
-fn hit_rate(source: &Source, stage: Stage, season: Season) -> f64 {
+fn hit_rate(source: &Source, stage: Stage, season: Season, shift: f64) -> f64 {
     if stage == Stage::Denied {
         return sigmoid(1.6 + 0.6 * source.quality);
     }
     let d = if season == Season::Summer { 0.2 } else { -0.5 };
-    sigmoid(STAGE_LOGIT[stage as usize] + source.quality + d)
+    sigmoid(STAGE_LOGIT[stage as usize] + source.quality + d + shift)
 }
 
 fn club_variant(club: &Club, rng: &mut ChaCha8Rng) -> String {
@@ -514,7 +555,7 @@ fn club_variant(club: &Club, rng: &mut ChaCha8Rng) -> String {
     } else if r < 0.85 {
         club.aliases[rng.random_range(0..club.aliases.len())].clone()
     } else if r < 0.92 {
-        ascii(club.name).to_lowercase()
+        ascii(&club.name).to_lowercase()
     } else {
         format!("{} FC", club.name)
     }
@@ -589,6 +630,24 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     if opts.claims == 0 {
         return Err(Error::Usage("--claims must be at least 1".into()));
     }
+    let shape = &opts.shape;
+    let share_ok = |v: f64| (0.0..=1.0).contains(&v);
+    if !share_ok(shape.without_stage)
+        || !share_ok(shape.without_text)
+        || !share_ok(shape.deadline_share)
+    {
+        return Err(Error::Usage(
+            "the stage, text and deadline shares must be between 0 and 1".into(),
+        ));
+    }
+    if shape.sources == Some(0) || shape.players == Some(0) || shape.clubs.is_some_and(|c| c < 2) {
+        return Err(Error::Usage(
+            "a world needs a source, a player and two clubs".into(),
+        ));
+    }
+    if !(2000..=2026).contains(&shape.first_year) {
+        return Err(Error::Usage("the first year must be 2000 to 2026".into()));
+    }
     std::fs::create_dir_all(&opts.out).map_err(|e| Error::Output {
         path: opts.out.clone(),
         source: e,
@@ -600,10 +659,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     let n = opts.claims;
 
     // Clubs with their aliases.
-    let mut clubs: Vec<Club> = CLUBS
-        .iter()
-        .map(|name| Club {
-            name,
+    let n_clubs = shape.clubs.unwrap_or(CLUBS.len());
+    let mut clubs: Vec<Club> = (0..n_clubs)
+        .map(|i| Club {
+            name: match CLUBS.get(i) {
+                Some(name) => std::borrow::Cow::Borrowed(*name),
+                None => std::borrow::Cow::Owned(format!("Club {}", i + 1)),
+            },
             aliases: Vec::new(),
             propensity: 0.6 * normal(&mut rng),
         })
@@ -612,7 +674,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         let f: Vec<&str> = line.split(',').collect();
         if f.len() == 3 && f[0] == "club" {
             if let Some(c) = clubs.iter_mut().find(|c| {
-                crate::normalise::key(crate::normalise::NameKind::Club, c.name)
+                crate::normalise::key(crate::normalise::NameKind::Club, &c.name)
                     == crate::normalise::key(crate::normalise::NameKind::Club, f[2])
             }) {
                 c.aliases.push(f[1].to_string());
@@ -622,7 +684,9 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     let club_cum = cumulative((0..clubs.len()).map(|i| 1.0 / (i as f64 + 2.0).powf(0.9)));
 
     // Players.
-    let n_players = ((n / 8) as usize).clamp(200, 1_500_000);
+    let n_players = shape
+        .players
+        .unwrap_or(((n / 8) as usize).clamp(200, 1_500_000));
     let mut players: Vec<Player> = (0..n_players)
         .map(|i| {
             let first = FIRST[i % FIRST.len()];
@@ -650,7 +714,9 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         .collect();
 
     // Sources.
-    let n_sources = (10.0 + (n as f64).sqrt() / 12.0).clamp(15.0, 400.0) as usize;
+    let n_sources = shape
+        .sources
+        .unwrap_or((10.0 + (n as f64).sqrt() / 12.0).clamp(15.0, 400.0) as usize);
     let mut sources: Vec<Source> = (0..n_sources)
         .map(|i| {
             let name = if i < OUTLETS.len() {
@@ -705,7 +771,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
 
     // Windows: 2019-summer .. 2027-winter; claims shared by weight (summer busier).
     let first = Window {
-        year: 2019,
+        year: shape.first_year,
         season: Season::Summer,
     };
     let last = Window {
@@ -856,7 +922,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             let s = pick(&volume_cum, &mut rng);
             let g = Stage::from_rank(pick(&sources[s].stage_cum, &mut rng) as u32)
                 .unwrap_or(Stage::Speculation);
-            let h = hit_rate(&sources[s], g, window.season);
+            let h = hit_rate(&sources[s], g, window.season, shape.hit_shift);
             let right = rng.random::<f64>() < h;
             let want_true = if g == Stage::Denied { !right } else { right };
             let pool = if (want_true && !pool_true.is_empty()) || pool_false.is_empty() {
@@ -877,7 +943,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 Stage::Agreed => rng.random_range(0..10),
                 Stage::Done => rng.random_range(0..3),
             };
-            let published = deal.date - chrono::Duration::days(offset);
+            let published =
+                if shape.deadline_share > 0.0 && rng.random::<f64>() < shape.deadline_share {
+                    // The deadline rush: the last two days before the close.
+                    close - chrono::Duration::days(rng.random_range(0..2))
+                } else {
+                    deal.date - chrono::Duration::days(offset)
+                };
             if published > world_end || published < close - chrono::Duration::days(300) {
                 continue;
             }
@@ -897,13 +969,18 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 p.age,
                 rng.random_range(0..3),
             );
+            let text = if shape.without_text > 0.0 && rng.random::<f64>() < shape.without_text {
+                String::new()
+            } else {
+                text
+            };
             let inferred = calendar.window_for(published);
             let window_field = if inferred == *window && rng.random::<f64>() < 0.3 {
                 String::new()
             } else {
                 window.to_string()
             };
-            let stage_field = if rng.random::<f64>() < 0.2 {
+            let stage_field = if rng.random::<f64>() < shape.without_stage {
                 ""
             } else {
                 g.name()

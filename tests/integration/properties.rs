@@ -126,7 +126,7 @@ proptest! {
     fn probabilities_are_probabilities_and_order_does_not_matter(seed in 0u64..10_000, claims in 400u64..1500) {
         let dir = tempfile::tempdir().expect("tmp");
         let a = dir.path().join("a");
-        generate(&GenerateOptions { claims, seed, out: a.clone() }).expect("generate");
+        generate(&GenerateOptions { claims, seed, out: a.clone(), shape: Default::default() }).expect("generate");
         let b = dir.path().join("b");
         std::fs::create_dir_all(&b).expect("dir");
         reversed_copy(&a.join("rumours.csv"), &b.join("rumours.csv"));

@@ -68,24 +68,35 @@ fn source_reliability_and_backtest_on_a_generated_world() {
     );
 
     let backtest = read_csv(&out.join("backtest.csv"));
-    let overall = |p: &str| {
-        backtest
-            .iter()
-            .find(|r| r["window"] == "overall" && r["predictor"] == p)
-            .expect("overall row")
-            .clone()
-    };
-    let (model, base, stage) = (overall("model"), overall("base_rate"), overall("stage"));
-    assert!(
-        f(&model, "ece") <= 0.03,
-        "expected calibration error {}",
-        model["ece"]
-    );
-    assert!(
-        f(&model, "brier_skill") > 0.0,
-        "Brier skill {}",
-        model["brier_skill"]
-    );
-    assert!(f(&model, "brier") < f(&base, "brier") && f(&model, "brier") < f(&stage, "brier"));
+    // At every lead of the harness (1, 7, 30 and 60 days before the close).
+    for lead in ["1", "7", "30", "60"] {
+        let overall = |p: &str| {
+            backtest
+                .iter()
+                .find(|r| r["window"] == "overall" && r["lead_days"] == lead && r["predictor"] == p)
+                .expect("overall row")
+                .clone()
+        };
+        let model = overall("model");
+        assert!(
+            f(&model, "ece") <= 0.03,
+            "lead {lead}: expected calibration error {}",
+            model["ece"]
+        );
+        assert!(
+            f(&model, "brier_skill") > 0.0 && f(&model, "brier_skill_own") > 0.0,
+            "lead {lead}: Brier skill {} (own share {})",
+            model["brier_skill"],
+            model["brier_skill_own"]
+        );
+        for baseline in ["base_rate", "stage", "sources"] {
+            assert!(
+                f(&model, "brier") < f(&overall(baseline), "brier"),
+                "lead {lead}: model {} against {baseline} {}",
+                model["brier"],
+                overall(baseline)["brier"]
+            );
+        }
+    }
     assert!(out.join("calibration.svg").is_file() && out.join("calibration.csv").is_file());
 }
