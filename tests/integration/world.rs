@@ -67,8 +67,15 @@ fn source_reliability_and_backtest_on_a_generated_world() {
         "Spearman between estimated and true source reliability: {rho}"
     );
 
+    assert_calibrated_and_ahead_of_baselines(&out);
+    assert!(out.join("calibration.svg").is_file() && out.join("calibration.csv").is_file());
+}
+
+/// At every lead of the harness (1, 7, 30 and 60 days before the close): ECE at most 0.03,
+/// Brier skill above 0 against both the training share and the test deals' own share, and a
+/// Brier score below every baseline's.
+fn assert_calibrated_and_ahead_of_baselines(out: &std::path::Path) {
     let backtest = read_csv(&out.join("backtest.csv"));
-    // At every lead of the harness (1, 7, 30 and 60 days before the close).
     for lead in ["1", "7", "30", "60"] {
         let overall = |p: &str| {
             backtest
@@ -98,5 +105,41 @@ fn source_reliability_and_backtest_on_a_generated_world() {
             );
         }
     }
-    assert!(out.join("calibration.svg").is_file() && out.join("calibration.csv").is_file());
+}
+
+#[test]
+fn backtest_on_a_single_source_world_without_wording() {
+    // The rumour-mill shape: one source, no stage, no text, many deals happen.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let world = tmp.path().join("world");
+    let out = tmp.path().join("reports");
+    Run::new(&[
+        "generate",
+        "--claims",
+        "30000",
+        "--seed",
+        "3",
+        "--quiet",
+        "--sources",
+        "1",
+        "--without-stage",
+        "1",
+        "--without-text",
+        "1",
+        "--hit-shift",
+        "1",
+        "--out",
+    ])
+    .arg(&world)
+    .success();
+    Run::new(&["backtest", "--as-of", "2026-11-20", "--quiet", "--rumours"])
+        .arg(world.join("rumours.csv"))
+        .arg("--transfers")
+        .arg(world.join("transfers.csv"))
+        .arg("--aliases")
+        .arg(world.join("aliases.csv"))
+        .arg("--out")
+        .arg(&out)
+        .success();
+    assert_calibrated_and_ahead_of_baselines(&out);
 }
