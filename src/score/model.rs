@@ -71,7 +71,7 @@ pub enum Model {
         /// Inputs left out because they were constant in training, with their value (NaN:
         /// a season input left out because training did not cover both seasons).
         constant: Vec<(&'static str, f64)>,
-        fit: LogisticFit,
+        fit: Box<LogisticFit>,
         calibrator: Calibrator,
         training: TrainingSummary,
     },
@@ -319,7 +319,7 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
         sds,
         ranges,
         constant,
-        fit,
+        fit: Box::new(fit),
         calibrator,
         training,
     })
@@ -655,7 +655,7 @@ pub fn predict(
                 }
             }
             let mut out = Vec::with_capacity(n);
-            for i in 0..n {
+            for (i, notes) in notes.iter_mut().enumerate() {
                 let row = design(&columns, means, sds, &[i]);
                 let eta = fit.linear(&row.x);
                 let se = fit.linear_se(&row.x);
@@ -686,7 +686,7 @@ pub fn predict(
                     low: low.min(p),
                     high: high.max(p),
                     reasons,
-                    notes: std::mem::take(&mut notes[i]),
+                    notes: std::mem::take(notes),
                 });
             }
             Ok(out)

@@ -25,6 +25,11 @@ impl Run {
         Run { cmd }
     }
 
+    pub fn args(mut self, a: &[&str]) -> Run {
+        self.cmd.args(a);
+        self
+    }
+
     pub fn arg(mut self, a: impl AsRef<std::ffi::OsStr>) -> Run {
         self.cmd.arg(a);
         self

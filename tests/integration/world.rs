@@ -26,26 +26,7 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
 
 #[test]
 fn source_reliability_and_backtest_on_a_generated_world() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let world = tmp.path().join("world");
-    let out = tmp.path().join("reports");
-    Run::new(&[
-        "generate", "--claims", "30000", "--seed", "1", "--quiet", "--out",
-    ])
-    .arg(&world)
-    .success();
-    let inputs = |run: Run| {
-        run.arg("--rumours")
-            .arg(world.join("rumours.csv"))
-            .arg("--transfers")
-            .arg(world.join("transfers.csv"))
-            .arg("--aliases")
-            .arg(world.join("aliases.csv"))
-            .arg("--out")
-            .arg(&out)
-    };
-    inputs(Run::new(&["score", "--as-of", "2026-11-20", "--quiet"])).success();
-    inputs(Run::new(&["backtest", "--as-of", "2026-11-20", "--quiet"])).success();
+    let (_tmp, world, out) = generated(&["--seed", "1"], &["score", "backtest"]);
 
     // Each source's true rate: the truth's stage rates weighted by its claims.
     let mut truth: BTreeMap<String, (f64, f64)> = BTreeMap::new();
@@ -107,19 +88,41 @@ fn assert_calibrated_and_ahead_of_baselines(out: &std::path::Path) {
     }
 }
 
-#[test]
-fn backtest_on_a_single_source_world_without_wording() {
-    // The rumour-mill shape: one source, no stage, no text, many deals happen.
+/// A 30,000-claim world generated with `shape` (seed and knobs), run through `commands`
+/// (`score`, `backtest`) as of its end; returns the temporary directory, the world and the
+/// reports directories.
+fn generated(
+    shape: &[&str],
+    commands: &[&str],
+) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let tmp = tempfile::tempdir().expect("tmp");
     let world = tmp.path().join("world");
     let out = tmp.path().join("reports");
-    Run::new(&[
-        "generate",
-        "--claims",
-        "30000",
+    Run::new(&["generate", "--claims", "30000", "--quiet"])
+        .args(shape)
+        .arg("--out")
+        .arg(&world)
+        .success();
+    for command in commands {
+        Run::new(&[command, "--as-of", "2026-11-20", "--quiet", "--rumours"])
+            .arg(world.join("rumours.csv"))
+            .arg("--transfers")
+            .arg(world.join("transfers.csv"))
+            .arg("--aliases")
+            .arg(world.join("aliases.csv"))
+            .arg("--out")
+            .arg(&out)
+            .success();
+    }
+    (tmp, world, out)
+}
+
+#[test]
+fn backtest_on_a_single_source_world_without_wording() {
+    // The rumour-mill shape: one source, no stage, no text, many deals happen.
+    let shape = [
         "--seed",
         "3",
-        "--quiet",
         "--sources",
         "1",
         "--without-stage",
@@ -128,18 +131,7 @@ fn backtest_on_a_single_source_world_without_wording() {
         "1",
         "--hit-shift",
         "1",
-        "--out",
-    ])
-    .arg(&world)
-    .success();
-    Run::new(&["backtest", "--as-of", "2026-11-20", "--quiet", "--rumours"])
-        .arg(world.join("rumours.csv"))
-        .arg("--transfers")
-        .arg(world.join("transfers.csv"))
-        .arg("--aliases")
-        .arg(world.join("aliases.csv"))
-        .arg("--out")
-        .arg(&out)
-        .success();
+    ];
+    let (_tmp, _world, out) = generated(&shape, &["backtest"]);
     assert_calibrated_and_ahead_of_baselines(&out);
 }
