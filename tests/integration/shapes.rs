@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use rumour::stage::Stage;
+
 use crate::support::{read_csv, Run};
 
 /// A small deterministic generator (64-bit LCG, high bits).
@@ -27,15 +29,6 @@ impl Lcg {
         ((self.next() * n as f64) as usize).min(n - 1)
     }
 }
-
-const STAGES: [&str; 6] = [
-    "speculation",
-    "interest",
-    "talks",
-    "advanced",
-    "agreed",
-    "done",
-];
 
 /// Writes `claims.csv` and `transfers.csv` of the deadline-day shape into `dir`.
 fn deadline_day_history(dir: &Path) {
@@ -75,7 +68,8 @@ fn deadline_day_history(dir: &Path) {
                     "c{id},{},Outlet {},Player {player},Club {seller},Club {buyer},{},{window}",
                     day(start, when),
                     rng.below(12),
-                    STAGES[stage]
+                    // The wording stages from weakest to strongest (denials left out).
+                    Stage::NAMES[1 + stage]
                 );
             }
             if rng.next() < (happen[top] * scale).min(0.95) {
