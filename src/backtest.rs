@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::run::{prepare, ScoreOptions};
-use crate::score::likelihood::{history, model_for_day, rows_known_by};
+use crate::score::likelihood::{history, model_for_day, rows_known_by, PreparedTables};
 use crate::score::model::{predict, Namer};
 use crate::stats::logistic::{logit, sigmoid};
 use crate::stats::metrics::{
@@ -136,7 +136,16 @@ pub fn backtest(
     leads.extend(&test_leads);
     let hist = progress.stage("history", || {
         history(
-            &s.claims, &s.stories, &s.deals, &s.windows, config, &leads, s.as_of,
+            &PreparedTables {
+                claims: &s.claims,
+                transfers: &s.transfers,
+                stories: &s.stories,
+                deals: &s.deals,
+                windows: &s.windows,
+            },
+            config,
+            &leads,
+            s.as_of,
         )
     })?;
     let (source_names, club_names) = (&s.display.sources, &s.display.clubs);

@@ -68,6 +68,10 @@ pub struct ReliabilityConfig {
     pub min_strength: f64,
     /// Half-life in days of a story's weight, counted back from the as-of date; 0 = no decay.
     pub half_life_days: f64,
+    /// Where a wording stage has too little data for its own prior, the prior leans on the
+    /// pooled rate of every stage, moved by this many log-odds per stage above or below
+    /// their mean: stronger wording comes true more often (0 = no order assumed).
+    pub stage_step_logit: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +173,7 @@ impl Default for ReliabilityConfig {
             max_strength: 1000.0,
             min_strength: 2.0,
             half_life_days: 0.0,
+            stage_step_logit: 0.5,
         }
     }
 }

@@ -13,7 +13,9 @@ use crate::ingest::{ingest, FileStats, IngestOptions, InputPaths, Inputs, Names,
 use crate::progress::Progress;
 use crate::report::{as_date, with_names};
 use crate::resolve::{counted_moves, outcome};
-use crate::score::likelihood::{history, model_for_day, open_leads, score_open_deals, History};
+use crate::score::likelihood::{
+    history, model_for_day, open_leads, score_open_deals, History, PreparedTables,
+};
 use crate::score::model::{Model, Namer, Prediction, TrainingSummary};
 use crate::score::reliability::{deal_hit, reliability, story_hit, Reliability};
 use crate::stage::Stage;
@@ -82,6 +84,9 @@ pub struct ModelSummary {
     pub fallback_reason: Option<String>,
     pub training: TrainingSummary,
     pub training_sample_fraction: f64,
+    /// Weight of training rows seen at other distances from the close (0: this distance
+    /// alone; 1: every distance alike, the distance an input), chosen out of fold.
+    pub pool_weight: Option<f64>,
     pub coefficients: BTreeMap<String, f64>,
 }
 
@@ -457,7 +462,16 @@ pub fn score(opts: &ScoreOptions, config: &Config, progress: &Progress) -> Resul
         let mut leads = config.likelihood.training_leads_days.clone();
         leads.extend(open_leads(&s.deals, &s.windows, s.as_of)?);
         history(
-            &s.claims, &s.stories, &s.deals, &s.windows, config, &leads, s.as_of,
+            &PreparedTables {
+                claims: &s.claims,
+                transfers: &s.transfers,
+                stories: &s.stories,
+                deals: &s.deals,
+                windows: &s.windows,
+            },
+            config,
+            &leads,
+            s.as_of,
         )
     })?;
     // One model per distance from the close among the open deals.
@@ -904,6 +918,7 @@ fn build_reports(
                 fallback_reason: model.fallback_reason().map(str::to_string),
                 training: model.training().clone(),
                 training_sample_fraction: hist.sample_fraction,
+                pool_weight: model.pool_weight(),
                 coefficients: model.coefficients().into_iter().collect(),
             })
             .collect(),

@@ -28,7 +28,7 @@ use polars::prelude::*;
 use crate::config::Config;
 use crate::resolve::outcome;
 use crate::score::reliability::{deal_hit, story_hit};
-use crate::score::snapshot::{rates_at, RatesAt};
+use crate::score::snapshot::{rates_at, RatesAt, StagePriors};
 use crate::stage::Stage;
 use crate::stories::mode_by;
 
@@ -40,6 +40,8 @@ pub struct Lookups {
     pub seller: RatesAt,
     pub season: RatesAt,
     pub base: RatesAt,
+    /// Every known move of a player: `player`, `known_on` (the day it became known), sorted.
+    pub player_moves: DataFrame,
 }
 
 /// Computes [`Lookups`] at `times` from resolved source stories and deals (deals need
@@ -51,9 +53,16 @@ pub struct Lookups {
 pub fn lookups(
     stories: &DataFrame,
     deals: &DataFrame,
+    transfers: &DataFrame,
     times: &[i32],
     config: &Config,
 ) -> PolarsResult<Lookups> {
+    let player_moves = transfers
+        .clone()
+        .lazy()
+        .select([col("player"), col("known_on")])
+        .sort(["player", "known_on"], SortMultipleOptions::default())
+        .collect()?;
     let rc = &config.reliability;
     let settled =
         (col("window_close") + lit(config.outcomes.grace_days as i32 + 1)).cast(DataType::Int32);
@@ -70,7 +79,10 @@ pub fn lookups(
         source_stage: rates_at(
             counted(stories),
             &["source", "stage"],
-            Some("stage"),
+            Some(StagePriors {
+                column: "stage",
+                step: rc.stage_step_logit,
+            }),
             story_hit(),
             times,
             rc,
@@ -102,6 +114,7 @@ pub fn lookups(
             times,
             rc,
         )?,
+        player_moves,
     })
 }
 
@@ -433,6 +446,54 @@ pub fn deal_features(
         );
     }
     let per_deal = c.clone().lazy().group_by(snap_deal.clone()).agg(aggs);
+    let player_keys = [col("snap"), col("player"), col("window")];
+    let snap_players = eligible
+        .clone()
+        .lazy()
+        .select(player_keys.clone())
+        .unique(None, UniqueKeepStrategy::Any)
+        .join(
+            requests.clone().lazy().select([col("snap"), col("t")]),
+            [col("snap")],
+            [col("snap")],
+            JoinArgs::new(JoinType::Inner),
+        );
+    // Competition for the player: the clubs linked with them in the window by `t`.
+    let links = claims
+        .clone()
+        .lazy()
+        .select([
+            col("player"),
+            col("window"),
+            col("to_club"),
+            col("published"),
+        ])
+        .join(
+            snap_players.clone(),
+            [col("player"), col("window")],
+            [col("player"), col("window")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("published").lt_eq(col("t")))
+        .group_by(player_keys.clone())
+        .agg([col("to_club")
+            .n_unique()
+            .cast(DataType::UInt32)
+            .alias("player_links")]);
+    // The player's mobility: moves known by `t`, and the day the latest became known.
+    let mobility = snap_players
+        .join(
+            lookups.player_moves.clone().lazy(),
+            [col("player")],
+            [col("player")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("known_on").lt_eq(col("t")))
+        .group_by(player_keys.clone())
+        .agg([
+            len().cast(DataType::UInt32).alias("player_moves"),
+            col("known_on").max().alias("last_move_known"),
+        ]);
     let seller = mode_by(
         c.lazy(),
         &["snap", "player", "to_club", "window"],
@@ -457,6 +518,18 @@ pub fn deal_features(
             seller,
             snap_deal.clone(),
             snap_deal.clone(),
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            links,
+            player_keys.clone(),
+            player_keys.clone(),
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            mobility,
+            player_keys.clone(),
+            player_keys,
             JoinArgs::new(JoinType::Left),
         )
         .join(
@@ -506,6 +579,10 @@ pub fn deal_features(
         (col("window_close") - col("t"))
             .clip_min(lit(0))
             .alias("lead"),
+        (col("t") - col("last_move_known")).alias("days_since_move"),
+        col("player_moves")
+            .fill_null(lit(0u32))
+            .alias("player_moves"),
         ((col("contract_until") - col("t")).cast(DataType::Float64) / lit(30.44))
             .clip(lit(-12.0), lit(120.0))
             .alias("contract_months"),
@@ -518,7 +595,7 @@ pub fn deal_features(
 }
 
 /// Names of the model's numeric inputs, in order.
-pub const MODEL_INPUTS: [&str; 27] = [
+pub const MODEL_INPUTS: [&str; 31] = [
     "x_evidence",
     "x_skill",
     "x_key_skill",
@@ -546,6 +623,10 @@ pub const MODEL_INPUTS: [&str; 27] = [
     "x_contract_missing",
     "x_age",
     "x_age_missing",
+    "x_player_links_log",
+    "x_player_moves_log",
+    "x_since_move_log",
+    "x_no_move",
 ];
 
 /// `logit(rate) − logit(reference)`, 0 when either is unknown.
@@ -604,6 +685,20 @@ pub fn model_matrix_columns(features: LazyFrame) -> LazyFrame {
         f(col("contract_months").is_null()).alias("x_contract_missing"),
         f(col("player_age")).fill_null(lit(0.0)).alias("x_age"),
         f(col("player_age").is_null()).alias("x_age_missing"),
+        // Other clubs after the same player, and how often and how lately the player moved.
+        f(col("player_links"))
+            .fill_null(lit(1.0))
+            .log(lit(std::f64::consts::E))
+            .alias("x_player_links_log"),
+        f(col("player_moves"))
+            .fill_null(lit(0.0))
+            .log1p()
+            .alias("x_player_moves_log"),
+        f(col("days_since_move"))
+            .log1p()
+            .fill_null(lit(0.0))
+            .alias("x_since_move_log"),
+        f(col("days_since_move").is_null()).alias("x_no_move"),
     ])
 }
 

@@ -18,6 +18,16 @@ use crate::score::features::{
 };
 use crate::score::model::{fit_model, predict, Model, Namer, Prediction};
 
+/// The prepared tables the history is built from.
+#[derive(Clone, Copy)]
+pub struct PreparedTables<'a> {
+    pub claims: &'a DataFrame,
+    pub transfers: &'a DataFrame,
+    pub stories: &'a DataFrame,
+    pub deals: &'a DataFrame,
+    pub windows: &'a DataFrame,
+}
+
 /// Past snapshots and their feature rows.
 pub struct History {
     /// `snap, window, t, lead`.
@@ -92,21 +102,25 @@ fn deal_hash() -> Expr {
 /// Builds the training history: lookups at every snapshot day (and `as_of`), and feature rows
 /// of the deals open at each past snapshot. `leads` are the snapshot leads.
 pub fn history(
-    claims: &DataFrame,
-    stories: &DataFrame,
-    deals: &DataFrame,
-    windows: &DataFrame,
+    tables: &PreparedTables,
     config: &Config,
     leads: &[i64],
     as_of: i32,
 ) -> PolarsResult<History> {
+    let PreparedTables {
+        claims,
+        transfers,
+        stories,
+        deals,
+        windows,
+    } = *tables;
     let requests = past_requests(windows, leads, as_of)?;
     let mut times: Vec<i32> = requests.column("t")?.i32()?.iter().flatten().collect();
     times.push(as_of);
     times.sort_unstable();
     times.dedup();
     let deals = deals_with_season(deals, windows)?;
-    let lookups = lookups(stories, &deals, &times, config)?;
+    let lookups = lookups(stories, &deals, transfers, &times, config)?;
 
     let eligible = training_eligible(&deals, &requests).collect()?;
     let max = config.likelihood.max_training_rows.max(1);
@@ -272,18 +286,5 @@ pub fn model_for_day(
     lead: Option<i64>,
 ) -> PolarsResult<Model> {
     let train = rows_known_by(history, windows, config.outcomes.grace_days, day)?;
-    // Deals seen at the same distance from their close as the ones to predict, when there
-    // are enough of them: which deals are still open, and how they look, depends on it.
-    if let Some(lead) = lead {
-        let same = train
-            .clone()
-            .lazy()
-            .filter(col("lead").eq(lit(lead)))
-            .collect()?;
-        let model = fit_model(&same, &config.likelihood)?;
-        if model.fallback_reason().is_none() {
-            return Ok(model);
-        }
-    }
-    fit_model(&train, &config.likelihood)
+    fit_model(&train, &config.likelihood, lead)
 }

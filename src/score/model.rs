@@ -74,6 +74,11 @@ pub enum Model {
         fit: Box<LogisticFit>,
         calibrator: Calibrator,
         training: TrainingSummary,
+        /// The weight of training rows at other distances from the close (see [`fit_model`]).
+        pool_weight: f64,
+        /// Set when no training deal was seen at the target distance from the close (or
+        /// none with both outcomes): every distance is pooled, with the distance an input.
+        lead_unseen: Option<i64>,
     },
     Prior {
         reason: String,
@@ -101,6 +106,14 @@ impl Model {
     pub fn training(&self) -> &TrainingSummary {
         match self {
             Model::Logistic { training, .. } | Model::Prior { training, .. } => training,
+        }
+    }
+
+    /// The weight of training rows at other distances from the close (logistic models).
+    pub fn pool_weight(&self) -> Option<f64> {
+        match self {
+            Model::Logistic { pool_weight, .. } => Some(*pool_weight),
+            Model::Prior { .. } => None,
         }
     }
 
@@ -158,9 +171,24 @@ fn design(columns: &[Vec<f64>], means: &[f64], sds: &[f64], rows: &[usize]) -> D
     Design { x, d }
 }
 
-/// Fits the model on training rows (the [`MODEL_INPUTS`] columns, `label`, and the deal keys
-/// `player, to_club, window`).
-pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<Model> {
+/// Weights tried for training rows seen at another distance from the close than the deals
+/// to predict (1 for rows at the same distance). 0 is a model of that distance alone; 1 pools
+/// every distance, with the distance as an input.
+pub const POOL_WEIGHTS: [f64; 3] = [0.0, 0.25, 1.0];
+
+/// Fits the model on training rows (the [`MODEL_INPUTS`] columns, `label`, `lead`, and the
+/// deal keys `player, to_club, window`) for deals `lead` days before their close (`None`:
+/// every row alike).
+///
+/// Which deals are still open, and how they look, depends on the distance from the close, so
+/// rows at the target distance weigh 1 and the others `w`, chosen among [`POOL_WEIGHTS`] by
+/// the out-of-fold log loss (after calibration) on the target rows: a model of that distance
+/// alone where it has history enough, partial pooling where it has little.
+pub fn fit_model(
+    train: &DataFrame,
+    config: &LikelihoodConfig,
+    lead: Option<i64>,
+) -> PolarsResult<Model> {
     // A fixed row order makes the fit (its floating-point sums) the same on every run.
     let train = &train.sort(
         ["snap", "player", "to_club", "window"],
@@ -171,20 +199,34 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
     let players = u32_or(train, "player", 0)?;
     let clubs = u32_or(train, "to_club", 0)?;
     let windows = i32_or(train, "window", 0)?;
-    let deals: HashSet<(u32, u32, i32)> =
-        (0..n).map(|i| (players[i], clubs[i], windows[i])).collect();
-    let positives = labels.iter().filter(|l| **l).count();
+    let row_leads = if train.get_column_index("lead").is_some() {
+        i32_or(train, "lead", 0)?
+    } else {
+        vec![0; n]
+    };
+    let at_target: Vec<bool> = match lead {
+        Some(l) => row_leads.iter().map(|r| i64::from(*r) == l).collect(),
+        None => vec![true; n],
+    };
+    let deals_where = |keep: &dyn Fn(usize) -> bool| -> (usize, usize) {
+        let set: HashSet<(u32, u32, i32)> = (0..n)
+            .filter(|i| keep(*i))
+            .map(|i| (players[i], clubs[i], windows[i]))
+            .collect();
+        let pos = (0..n).filter(|i| keep(*i) && labels[*i]).count();
+        (set.len(), pos)
+    };
+    let (deal_count, positives) = deals_where(&|_| true);
     let training = TrainingSummary {
         rows: n,
-        deals: deals.len(),
+        deals: deal_count,
         positives,
     };
-    if deals.len() < config.min_training_deals {
+    if deal_count < config.min_training_deals {
         return Ok(Model::Prior {
             reason: format!(
                 "{} resolved training deals, fewer than likelihood.min_training_deals = {}",
-                deals.len(),
-                config.min_training_deals
+                deal_count, config.min_training_deals
             ),
             training,
         });
@@ -195,6 +237,22 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
             training,
         });
     }
+    // The rows the calibration is fitted and the pooling judged on: those at the target
+    // distance, when they hold both outcomes; else every row.
+    let (target_deals, target_pos) = deals_where(&|i| at_target[i]);
+    let target_rows = at_target.iter().filter(|t| **t).count();
+    let lead_unseen = lead.filter(|_| target_pos == 0 || target_pos == target_rows);
+    let (at_target, weights_tried): (Vec<bool>, &[f64]) =
+        if target_pos > 0 && target_pos < target_rows && target_rows < n {
+            let from = if target_deals >= config.min_training_deals {
+                0
+            } else {
+                1
+            };
+            (at_target, &POOL_WEIGHTS[from..])
+        } else {
+            (vec![true; n], &POOL_WEIGHTS[2..])
+        };
     // Inputs, standardised; constant ones dropped.
     let mut inputs = Vec::new();
     let mut columns = Vec::new();
@@ -249,22 +307,35 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
             .collect()
     };
 
-    // Out-of-fold scores, folds fitted in parallel.
-    let fit_rows = |rows: &[usize]| -> Option<LogisticFit> {
-        let dm = design(&columns, &means, &sds, rows);
+    let fit_rows = |rows: &[usize], pool: f64| -> Option<LogisticFit> {
+        let rows: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|i| at_target[*i] || pool > 0.0)
+            .collect();
+        let dm = design(&columns, &means, &sds, &rows);
         let yy: Vec<f64> = rows.iter().map(|i| y[*i]).collect();
+        let w: Vec<f64> = rows
+            .iter()
+            .map(|i| if at_target[*i] { 1.0 } else { pool })
+            .collect();
         // A fit that did not converge is not a model: its coefficients are wherever the
         // iterations stopped.
-        logistic::fit(&dm.x, dm.d, &yy, None, config.ridge).filter(|f| f.converged)
+        logistic::fit(&dm.x, dm.d, &yy, Some(&w), config.ridge).filter(|f| f.converged)
     };
+    // Out-of-fold scores of the target rows for every pooling weight, fits in parallel.
+    let jobs: Vec<(usize, usize)> = (0..weights_tried.len())
+        .flat_map(|w| (0..folds).map(move |f| (w, f)))
+        .collect();
     let fold_fits: Vec<Option<LogisticFit>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..folds)
-            .map(|f| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|&(w, f)| {
                 let fold = &fold;
                 let fit_rows = &fit_rows;
                 s.spawn(move || {
                     let rows: Vec<usize> = (0..n).filter(|i| fold[*i] != f).collect();
-                    fit_rows(&rows)
+                    fit_rows(&rows, weights_tried[w])
                 })
             })
             .collect();
@@ -273,46 +344,51 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
             .map(|h| h.join().ok().flatten())
             .collect()
     });
-    let mut oof = Vec::with_capacity(n);
-    for i in 0..n {
-        if let Some(fit) = &fold_fits[fold[i]] {
-            let row = design(&columns, &means, &sds, &[i]);
-            oof.push((fit.linear(&row.x), labels[i]));
+    let mut best: Option<(f64, usize, Calibrator)> = None;
+    for w in 0..weights_tried.len() {
+        let mut oof = Vec::with_capacity(n);
+        for i in (0..n).filter(|i| at_target[*i]) {
+            if let Some(fit) = &fold_fits[w * folds + fold[i]] {
+                let row = design(&columns, &means, &sds, &[i]);
+                oof.push((fit.linear(&row.x), labels[i]));
+            }
+        }
+        let Some(calibrator) = calibrate(&oof, target_deals, config) else {
+            continue;
+        };
+        if let Calibrator::Platt(p) = &calibrator {
+            // Out-of-fold scores that rank deals backwards: the regression learnt nothing
+            // that holds on deals it has not seen, and a falling map would invert it.
+            if p.a.is_nan() || p.a <= 0.0 {
+                continue;
+            }
+        }
+        let loss = oof
+            .iter()
+            .map(|(s, l)| {
+                let p = calibrator.apply(*s);
+                -if *l { p.ln() } else { (1.0 - p).ln() }
+            })
+            .sum::<f64>()
+            / oof.len().max(1) as f64;
+        if best.as_ref().is_none_or(|b| loss < b.0 - 1e-9) {
+            best = Some((loss, w, calibrator));
         }
     }
+    let Some((_, chosen, calibrator)) = best else {
+        return Ok(Model::Prior {
+            reason: "the regression's out-of-fold scores do not rank the training deals".into(),
+            training,
+        });
+    };
+    let pool_weight = weights_tried[chosen];
     let all: Vec<usize> = (0..n).collect();
-    let Some(fit) = fit_rows(&all) else {
+    let Some(fit) = fit_rows(&all, pool_weight) else {
         return Ok(Model::Prior {
             reason: "the logistic regression did not converge".into(),
             training,
         });
     };
-    let calibrator = if deals.len() >= config.isotonic_min_deals {
-        let pts: Vec<(f64, f64, f64)> = oof
-            .iter()
-            .map(|(s, l)| (*s, f64::from(u8::from(*l)), 1.0))
-            .collect();
-        Isotonic::fit(&pts).map(Calibrator::Isotonic)
-    } else {
-        let (s, l): (Vec<f64>, Vec<bool>) = oof.iter().cloned().unzip();
-        Platt::fit(&s, &l).map(Calibrator::Platt)
-    };
-    let Some(calibrator) = calibrator else {
-        return Ok(Model::Prior {
-            reason: "calibration failed (no out-of-fold scores)".into(),
-            training,
-        });
-    };
-    if let Calibrator::Platt(p) = &calibrator {
-        // Out-of-fold scores that rank deals backwards: the regression learnt nothing that
-        // holds on deals it has not seen, and a falling calibration map would invert it.
-        if p.a.is_nan() || p.a <= 0.0 {
-            return Ok(Model::Prior {
-                reason: "the regression's out-of-fold scores do not rank the training deals".into(),
-                training,
-            });
-        }
-    }
     Ok(Model::Logistic {
         inputs,
         means,
@@ -322,7 +398,24 @@ pub fn fit_model(train: &DataFrame, config: &LikelihoodConfig) -> PolarsResult<M
         fit: Box::new(fit),
         calibrator,
         training,
+        pool_weight,
+        lead_unseen,
     })
+}
+
+/// The calibration map of out-of-fold scores: isotonic with `isotonic_min_deals` deals or
+/// more, Platt scaling below.
+fn calibrate(oof: &[(f64, bool)], deals: usize, config: &LikelihoodConfig) -> Option<Calibrator> {
+    if deals >= config.isotonic_min_deals {
+        let pts: Vec<(f64, f64, f64)> = oof
+            .iter()
+            .map(|(s, l)| (*s, f64::from(u8::from(*l)), 1.0))
+            .collect();
+        Isotonic::fit(&pts).map(Calibrator::Isotonic)
+    } else {
+        let (s, l): (Vec<f64>, Vec<bool>) = oof.iter().cloned().unzip();
+        Platt::fit(&s, &l).map(Calibrator::Platt)
+    }
 }
 
 /// Inputs that are the same for every deal of a window's season.
@@ -392,6 +485,9 @@ struct Explain {
     value: Vec<Option<f64>>,
     contract: Vec<Option<f64>>,
     age: Vec<Option<f64>>,
+    player_links: Vec<Option<u32>>,
+    player_moves: Vec<Option<u32>>,
+    days_since_move: Vec<Option<i32>>,
 }
 
 impl Explain {
@@ -417,6 +513,9 @@ impl Explain {
             value: opt_f64(df, "market_value_eur")?,
             contract: opt_f64(df, "contract_months")?,
             age: opt_f64(df, "player_age")?,
+            player_links: opt_u32(df, "player_links")?,
+            player_moves: opt_u32(df, "player_moves")?,
+            days_since_move: opt_i32(df, "days_since_move")?,
         })
     }
 
@@ -503,6 +602,16 @@ impl Explain {
                 |m| format!("{m:.0} months left on contract"),
             ),
             "age" => self.age[i].map_or_else(|| "age unknown".into(), |a| format!("age {a:.0}")),
+            "links" => format!(
+                "the player is linked with {} club(s) this window",
+                self.player_links[i].unwrap_or(1)
+            ),
+            "mobility" => match (self.player_moves[i], self.days_since_move[i]) {
+                (Some(n), Some(d)) if n > 0 => {
+                    format!("{n} earlier move(s) known, the last {d} days ago")
+                }
+                _ => "no earlier move of the player known".into(),
+            },
             "base" => format!(
                 "{} of resolved deals happened",
                 Self::pct(self.base_rate[i])
@@ -528,6 +637,8 @@ fn group_of(input: &str) -> &'static str {
         "x_value_log" | "x_value_missing" => "value",
         "x_contract_months" | "x_contract_missing" => "contract",
         "x_age" | "x_age_missing" => "age",
+        "x_player_links_log" => "links",
+        "x_player_moves_log" | "x_since_move_log" | "x_no_move" => "mobility",
         _ => "other",
     }
 }
@@ -603,6 +714,7 @@ pub fn predict(
             constant,
             fit,
             calibrator,
+            lead_unseen,
             ..
         } => {
             let mut columns: Vec<Vec<f64>> = inputs
@@ -639,6 +751,11 @@ pub fn predict(
                     notes[i].push(format!(
                         "outside the training range, held within one sd of it: {}",
                         outside[i].join(", ")
+                    ));
+                }
+                if let Some(l) = lead_unseen {
+                    notes[i].push(format!(
+                        "no training deal with both outcomes {l} days before its close: every distance pooled, the distance an input"
                     ));
                 }
                 if season_unused {
@@ -722,6 +839,45 @@ mod tests {
         assert!((c.apply(0.0) - 0.5).abs() < 1e-15);
     }
 
+    #[test]
+    fn few_rows_at_the_target_distance_borrow_from_the_others() {
+        let mut train = training(3000, 11);
+        // 150 deals at 30 days (fewer than min_training_deals), the rest at 60.
+        let lead: Vec<i32> = (0..3000)
+            .map(|i| if i % 20 == 0 { 30 } else { 60 })
+            .collect();
+        train
+            .with_column(Column::new("lead".into(), lead))
+            .expect("lead");
+        let config = LikelihoodConfig::default();
+        let thin = fit_model(&train, &config, Some(30)).expect("fit");
+        // The distance alone is not tried with so few deals: some pooling is chosen.
+        assert!(thin.pool_weight().is_some_and(|w| w > 0.0), "{thin:?}");
+        let Model::Logistic { lead_unseen, .. } = &thin else {
+            panic!("{thin:?}")
+        };
+        assert_eq!(*lead_unseen, None);
+        // A distance with no training row: every row alike, and said.
+        let unseen = fit_model(&train, &config, Some(7)).expect("fit");
+        assert_eq!(unseen.pool_weight(), Some(1.0));
+        let Model::Logistic { lead_unseen, .. } = &unseen else {
+            panic!("{unseen:?}")
+        };
+        assert_eq!(*lead_unseen, Some(7));
+        let mut rows = training(5, 12);
+        explain_columns(&mut rows);
+        let names = Namer {
+            sources: &[],
+            clubs: &[],
+        };
+        let p = predict(&unseen, &rows, 0.9, &names).expect("predict");
+        assert!(
+            p[0].notes.iter().any(|n| n.starts_with("no training deal")),
+            "{:?}",
+            p[0].notes
+        );
+    }
+
     /// Training rows: the model inputs drawn from `seed`, a label from a known logit.
     fn training(n: usize, seed: u64) -> DataFrame {
         let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
@@ -778,6 +934,8 @@ mod tests {
             "summer",
             "recent",
             "previous",
+            "player_links",
+            "player_moves",
         ] {
             if df.column(name).is_err() {
                 df.with_column(Column::new(name.into(), vec![1u32; n]))
@@ -797,7 +955,7 @@ mod tests {
             df.with_column(Column::new(name.into(), vec![0.2f64; n]))
                 .expect("col");
         }
-        for name in ["days_to_close", "lead"] {
+        for name in ["days_to_close", "lead", "days_since_move"] {
             df.with_column(Column::new(name.into(), vec![3i32; n]))
                 .expect("col");
         }
@@ -817,7 +975,7 @@ mod tests {
             delta in 0.001f64..40.0,
         ) {
             let train = training(600, seed);
-            let model = fit_model(&train, &LikelihoodConfig::default()).expect("fit");
+            let model = fit_model(&train, &LikelihoodConfig::default(), None).expect("fit");
             let Model::Logistic { inputs, fit, .. } = &model else {
                 return Err(TestCaseError::fail(format!("not fitted: {:?}", model.fallback_reason())));
             };

@@ -12,7 +12,7 @@ use polars::prelude::*;
 
 use crate::config::ReliabilityConfig;
 use crate::resolve::outcome;
-use crate::stats::beta_binomial::{fit_prior, posterior, BetaPrior, FitOptions};
+use crate::stats::beta_binomial::{fit_prior_towards, posterior, BetaPrior, FitOptions};
 
 /// Fixed-point scale for weighted sums: integer sums do not depend on summation order, so
 /// reports are identical whatever the thread count or row order.
@@ -40,6 +40,49 @@ pub fn story_hit() -> Expr {
 /// A deal is a hit for its clubs when it was confirmed.
 pub fn deal_hit() -> Expr {
     col("outcome").eq(lit(outcome::CONFIRMED))
+}
+
+/// The centre each wording stage's prior falls back towards when the stage has too little
+/// data of its own (see [`fit_prior_towards`]): the pooled rate `m` of every stage but the
+/// denials, moved by `step` log-odds per stage from their data-weighted mean stage `r̄`:
+/// `sigmoid(logit(m) + step (r − r̄))`; denials, right when the deal does not happen, get one
+/// minus the rate of the mean stage, `1 − m`. With no data at all, one half for every stage.
+///
+/// `counts` are `(stage rank, hits, trials)`, in any number per stage.
+///
+/// ```
+/// use rumour::score::reliability::stage_centres;
+/// // 10 of 100 right at `interest` (2), none elsewhere; a step of 0.5.
+/// let c = stage_centres(&[(2, 10.0, 100.0)], 0.5);
+/// assert!((c[2] - 10.5 / 101.0).abs() < 1e-12);          // the pooled rate (k + ½) / (n + 1)
+/// assert!(c[4] > c[3] && c[3] > c[2] && c[2] > c[1]);   // ordered by stage
+/// assert!((c[0] - (1.0 - c[2])).abs() < 1e-12);          // denials: the complement
+/// ```
+pub fn stage_centres(counts: &[(u32, f64, f64)], step: f64) -> [f64; 7] {
+    use crate::stage::Stage;
+    use crate::stats::logistic::{logit, sigmoid};
+    let denied = Stage::Denied.rank();
+    let (k, n, rn) = counts
+        .iter()
+        .filter(|(r, _, _)| *r != denied)
+        .fold((0.0, 0.0, 0.0), |(k, n, rn), (r, h, t)| {
+            (k + h, n + t, rn + f64::from(*r) * t)
+        });
+    let pooled = (k + 0.5) / (n + 1.0);
+    // With no data there is no rate to order the stages around: one half for every stage.
+    if n <= 0.0 {
+        return [0.5; 7];
+    }
+    let mean_rank = rn / n;
+    let mut out = [0.0; 7];
+    for (r, slot) in out.iter_mut().enumerate() {
+        *slot = if r as u32 == denied {
+            1.0 - pooled
+        } else {
+            sigmoid(logit(pooled) + step * (r as f64 - mean_rank))
+        };
+    }
+    out
 }
 
 /// Builds the reliability table of `items` grouped by `keys`. `items` needs `outcome`,
@@ -162,12 +205,35 @@ fn shrink(
         max_strength: config.max_strength,
         min_strength: config.min_strength,
     };
+    // A stage with too little data of its own (one few sources reached) falls back towards
+    // the pooled rate of every stage, ordered by stage (see [`stage_centres`]).
+    let centres: Option<(Vec<String>, [f64; 7])> = match prior_by {
+        Some("stage") => {
+            let ranks: Vec<u32> = table
+                .column("stage")?
+                .u32()?
+                .iter()
+                .map(|v| v.unwrap_or(0))
+                .collect();
+            let counts: Vec<(u32, f64, f64)> =
+                (0..n).map(|i| (ranks[i], w_hits[i], w_trials[i])).collect();
+            let names = crate::stage::Stage::ALL
+                .iter()
+                .map(|s| prior_label(&AnyValue::UInt32(s.rank())))
+                .collect();
+            Some((names, stage_centres(&counts, config.stage_step_logit)))
+        }
+        _ => None,
+    };
     let mut priors = Vec::new();
     let (mut mean, mut low, mut high) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
     for label in labels {
         let rows: Vec<usize> = (0..n).filter(|i| group_of[*i] == label).collect();
         let data: Vec<(f64, f64)> = rows.iter().map(|i| (w_hits[*i], w_trials[*i])).collect();
-        let prior = fit_prior(&data, opts);
+        let towards = centres
+            .as_ref()
+            .and_then(|(names, c)| names.iter().position(|l| *l == label).map(|r| c[r]));
+        let prior = fit_prior_towards(&data, opts, None, towards);
         for i in rows {
             let p = posterior(&prior, w_hits[i], w_trials[i], config.interval);
             mean[i] = p.mean;
@@ -197,6 +263,23 @@ fn shrink(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stage_centres_by_hand() {
+        use crate::stats::logistic::{logit, sigmoid};
+        // speculation (1): 1 of 10; talks (3): 3 of 10; a denial (0): 5 of 5, left out.
+        let c = stage_centres(&[(1, 1.0, 10.0), (3, 3.0, 10.0), (0, 5.0, 5.0)], 0.5);
+        // Pooled (4 + 0.5) / (20 + 1) = 3/14; mean stage (10 + 30) / 20 = 2.
+        let m: f64 = 4.5 / 21.0;
+        assert!((c[2] - m).abs() < 1e-12, "{c:?}");
+        assert!((c[3] - sigmoid(logit(m) + 0.5)).abs() < 1e-12);
+        assert!((c[6] - sigmoid(logit(m) + 2.0)).abs() < 1e-12);
+        assert!((c[1] - sigmoid(logit(m) - 0.5)).abs() < 1e-12);
+        assert!((c[0] - (1.0 - m)).abs() < 1e-12);
+        // No order assumed with a step of 0; no data at all: one half.
+        assert!((stage_centres(&[(1, 1.0, 10.0)], 0.0)[6] - 1.5 / 11.0).abs() < 1e-12);
+        assert_eq!(stage_centres(&[], 0.5), [0.5; 7]);
+    }
 
     fn items() -> DataFrame {
         // Source 1: right on day 0, wrong on day 10; source 2: right on day 10; one open.

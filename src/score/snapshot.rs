@@ -14,7 +14,17 @@ use polars::prelude::*;
 
 use crate::config::ReliabilityConfig;
 use crate::resolve::outcome;
-use crate::stats::beta_binomial::{fit_prior_from, posterior, FitOptions};
+use crate::score::reliability::stage_centres;
+use crate::stage::Stage;
+use crate::stats::beta_binomial::{fit_prior_towards, posterior, FitOptions};
+
+/// Stages get a prior each: the key column holding the stage rank, and the log-odds step
+/// of [`stage_centres`] for stages with too little data.
+#[derive(Debug, Clone, Copy)]
+pub struct StagePriors<'a> {
+    pub column: &'a str,
+    pub step: f64,
+}
 
 /// Rates of groups at each snapshot day.
 #[derive(Debug, Clone)]
@@ -29,11 +39,12 @@ pub struct RatesAt {
 /// Counts `items` (with `keys` as `u32`-castable columns, `outcome`, `resolved_on` and the
 /// `hit` expression) at each day of `times` (sorted, unique) and shrinks them.
 ///
-/// `prior_by` names one of `keys`: one prior is fitted per value of it (per stage, say).
+/// With `stages`, one prior is fitted per stage (every stage gets one, with data or not), and a
+/// stage with too little data falls back towards [`stage_centres`].
 pub fn rates_at(
     items: LazyFrame,
     keys: &[&str],
-    prior_by: Option<&str>,
+    stages: Option<StagePriors>,
     hit: Expr,
     times: &[i32],
     config: &ReliabilityConfig,
@@ -96,7 +107,7 @@ pub fn rates_at(
             counts[b].1 += counts[b - 1].1;
         }
     }
-    let prior_pos = prior_by.and_then(|p| keys.iter().position(|k| *k == p));
+    let prior_pos = stages.and_then(|f| keys.iter().position(|k| *k == f.column));
     let opts = FitOptions {
         min_groups: config.min_groups_for_fit,
         fallback_strength: config.fallback_strength,
@@ -111,14 +122,26 @@ pub fn rates_at(
     let (mut prior_low, mut prior_high) = (Vec::new(), Vec::new());
     // Prior groups: every value of prior_by seen (or one group).
     let mut prior_values: Vec<u32> = match prior_pos {
-        Some(p) => buckets.keys().map(|k| k[p]).collect(),
+        Some(p) => buckets
+            .keys()
+            .map(|k| k[p])
+            .chain(Stage::ALL.iter().map(|s| s.rank()))
+            .collect(),
         None => vec![0],
     };
     prior_values.sort_unstable();
     prior_values.dedup();
     let mut previous: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
     for (b, t) in times.iter().enumerate() {
+        let centres = prior_pos.zip(stages).map(|(p, st)| {
+            let counts: Vec<(u32, f64, f64)> = buckets
+                .iter()
+                .map(|(key, c)| (key[p], c[b].0, c[b].1))
+                .collect();
+            stage_centres(&counts, st.step)
+        });
         for pv in &prior_values {
+            let centre = centres.and_then(|c| c.get(*pv as usize).copied());
             let members: Vec<(&Vec<u32>, (f64, f64))> = buckets
                 .iter()
                 .filter(|(key, counts)| {
@@ -128,7 +151,7 @@ pub fn rates_at(
                 .collect();
             let data: Vec<(f64, f64)> = members.iter().map(|m| m.1).collect();
             // Counts only grow from one day to the next: start from the previous day's fit.
-            let prior = fit_prior_from(&data, opts, previous.get(pv).copied());
+            let prior = fit_prior_towards(&data, opts, previous.get(pv).copied(), centre);
             previous.insert(*pv, (prior.alpha, prior.beta));
             prior_t.push(*t);
             prior_key.push(*pv);
@@ -158,8 +181,8 @@ pub fn rates_at(
     columns.push(Column::new("rate_high".into(), out_high));
     let rates = DataFrame::new_infer_height(columns)?;
     let mut prior_columns = vec![Column::new("t".into(), prior_t)];
-    if let Some(p) = prior_by {
-        prior_columns.push(Column::new(p.into(), prior_key));
+    if let Some(f) = stages {
+        prior_columns.push(Column::new(f.column.into(), prior_key));
     }
     prior_columns.push(Column::new("prior_rate".into(), prior_rate));
     prior_columns.push(Column::new("prior_low".into(), prior_low));

@@ -111,6 +111,19 @@ pub fn fit_prior_from(
     opts: FitOptions,
     start: Option<(f64, f64)>,
 ) -> BetaPrior {
+    fit_prior_towards(groups, opts, start, None)
+}
+
+/// [`fit_prior_from`] whose fallback is centred on `centre` when given: mean
+/// `(sum k + s centre) / (sum n + s)` with `s = fallback_strength`, so that a family of
+/// groups with too little data (a wording stage few sources reached) is pooled with its
+/// siblings (`centre` is their pooled rate) instead of being centred on one half.
+pub fn fit_prior_towards(
+    groups: &[(f64, f64)],
+    opts: FitOptions,
+    start: Option<(f64, f64)>,
+    centre: Option<f64>,
+) -> BetaPrior {
     let data: Vec<(f64, f64)> = groups
         .iter()
         .copied()
@@ -120,8 +133,11 @@ pub fn fit_prior_from(
     let total_k: f64 = data.iter().map(|g| g.0).sum();
     let total_n: f64 = data.iter().map(|g| g.1).sum();
     let fallback = |reason: String| {
-        let mean = (total_k + 0.5) / (total_n + 1.0);
         let s = opts.fallback_strength;
+        let mean = match centre {
+            Some(c) if c > 0.0 && c < 1.0 && s > 0.0 => (total_k + s * c) / (total_n + s),
+            _ => (total_k + 0.5) / (total_n + 1.0),
+        };
         BetaPrior {
             alpha: mean * s,
             beta: (1.0 - mean) * s,
@@ -277,6 +293,26 @@ mod tests {
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn fallback_leans_on_the_given_centre() {
+        let opts = FitOptions {
+            min_groups: 5,
+            fallback_strength: 2.0,
+            max_strength: 1000.0,
+            min_strength: 2.0,
+        };
+        // One group, 1 of 4: too few groups to fit. Towards 0.3 with strength 2:
+        // mean (1 + 2 * 0.3) / (4 + 2) = 1.6 / 6; without a centre (1 + 0.5) / (4 + 1).
+        let p = fit_prior_towards(&[(1.0, 4.0)], opts, None, Some(0.3));
+        assert!(close(p.mean(), 1.6 / 6.0, 1e-12), "{}", p.mean());
+        assert!(close(p.strength(), 2.0, 1e-12));
+        let q = fit_prior_towards(&[(1.0, 4.0)], opts, None, None);
+        assert!(close(q.mean(), 1.5 / 5.0, 1e-12), "{}", q.mean());
+        // No data at all: the centre itself.
+        let r = fit_prior_towards(&[], opts, None, Some(0.3));
+        assert!(close(r.mean(), 0.3, 1e-12), "{}", r.mean());
     }
 
     #[test]
