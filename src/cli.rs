@@ -182,6 +182,12 @@ struct GenerateArgs {
     /// Share of claims without wording (default 0; with --without-stage 1, no stage at all).
     #[arg(long, default_value_t = 0.0)]
     without_text: f64,
+    /// Share of claims whose window is left empty (when their date gives it; default 0.3).
+    #[arg(long, default_value_t = 0.3)]
+    without_window: f64,
+    /// Share of transfers with a date (default 0.6; the others are known by window only).
+    #[arg(long, default_value_t = 0.6)]
+    dated_share: f64,
     /// Share of each window's claims published in the two days before its close.
     #[arg(long, default_value_t = 0.0)]
     deadline_share: f64,
@@ -362,6 +368,8 @@ where
                         first_year: args.first_year,
                         without_stage: args.without_stage,
                         without_text: args.without_text,
+                        without_window: args.without_window,
+                        dated_share: args.dated_share,
                         deadline_share: args.deadline_share,
                         hit_shift: args.hit_shift,
                     },

@@ -64,6 +64,11 @@ pub struct Shape {
     pub without_stage: f64,
     /// Share of claims without wording (default 0).
     pub without_text: f64,
+    /// Share of claims whose window is left empty, among those whose window their date
+    /// gives (default 0.3).
+    pub without_window: f64,
+    /// Share of transfers with a date (default 0.6; the rest are known by window only).
+    pub dated_share: f64,
     /// Share of each window's claims published in the last two days before its close
     /// (default 0).
     pub deadline_share: f64,
@@ -81,6 +86,8 @@ impl Default for Shape {
             first_year: 2019,
             without_stage: 0.2,
             without_text: 0.0,
+            without_window: 0.3,
+            dated_share: 0.6,
             deadline_share: 0.0,
             hit_shift: 0.0,
         }
@@ -634,10 +641,12 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     let share_ok = |v: f64| (0.0..=1.0).contains(&v);
     if !share_ok(shape.without_stage)
         || !share_ok(shape.without_text)
+        || !share_ok(shape.without_window)
+        || !share_ok(shape.dated_share)
         || !share_ok(shape.deadline_share)
     {
         return Err(Error::Usage(
-            "the stage, text and deadline shares must be between 0 and 1".into(),
+            "the stage, text, window, dated and deadline shares must be between 0 and 1".into(),
         ));
     }
     if shape.sources == Some(0) || shape.players == Some(0) || shape.clubs.is_some_and(|c| c < 2) {
@@ -975,7 +984,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 text
             };
             let inferred = calendar.window_for(published);
-            let window_field = if inferred == *window && rng.random::<f64>() < 0.3 {
+            let window_field = if inferred == *window && rng.random::<f64>() < shape.without_window
+            {
                 String::new()
             } else {
                 window.to_string()
@@ -1111,7 +1121,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         });
         moves.extend(returning);
         for (player, from, to, date, kind) in moves {
-            let dated = rng.random::<f64>() < 0.6;
+            let dated = rng.random::<f64>() < shape.dated_share;
             let known_on = if dated {
                 date
             } else {
