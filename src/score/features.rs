@@ -155,62 +155,59 @@ fn deal_keys(extra_first: &[&str]) -> Vec<Expr> {
         .collect()
 }
 
-/// Joins a point-in-time rate onto `lf`: `rates` keyed by `t` and `keys` (renamed from the
-/// lookup's key names to `on`), falling back to the prior. Adds `<name>`, `<name>_prior` (the
-/// value a group with no record gets on that day), `<name>_known` (the group has a record)
-/// and, when `bounds`, `<name>_low`, `<name>_high`.
+/// Joins a point-in-time rate onto `df` (which has `t`): the rate of the group whose keys
+/// are the columns `on` (in the order of the lookup's keys) on day `t`, falling back to the
+/// prior of that day (per stage: `prior_on` names the local stage column). Adds `<name>`,
+/// `<name>_prior` (the value a group with no record gets on that day), `<name>_known` (the
+/// group has a record) and, when `bounds`, `<name>_low`, `<name>_high` (credible interval).
 fn join_rate(
-    lf: LazyFrame,
+    df: DataFrame,
     at: &RatesAt,
-    lookup_keys: &[&str],
     on: &[&str],
-    prior_on: Option<(&str, &str)>,
+    prior_on: Option<&str>,
     name: &str,
     bounds: bool,
-) -> LazyFrame {
+) -> PolarsResult<DataFrame> {
     // Keys are plain, identically named columns on both sides, so that the join coalesces them.
-    let mut select = vec![col("t")];
     let mut keys = vec![col("t")];
     let mut temp: Vec<String> = Vec::new();
-    let mut lf = lf;
-    for (k, o) in lookup_keys.iter().zip(on) {
+    let mut lf = df.lazy();
+    for o in on {
         let tmp = format!("__k_{o}");
-        select.push(col(*k).alias(tmp.as_str()));
         lf = lf.with_column(col(*o).cast(DataType::UInt32).alias(tmp.as_str()));
         keys.push(col(tmp.as_str()));
         temp.push(tmp);
     }
-    select.push(col("rate").alias("__rate"));
-    select.push(col("rate_low").alias("__rate_low"));
-    select.push(col("rate_high").alias("__rate_high"));
-    let lf = lf.join(
-        at.rates.clone().lazy().select(select),
+    let df = lf.collect()?;
+    let key_columns: Vec<&str> = temp.iter().map(String::as_str).collect();
+    let rates = at.rates_for(&df, &key_columns, bounds)?;
+    let lf = df.lazy().join(
+        rates.lazy(),
         keys.clone(),
         keys,
         JoinArgs::new(JoinType::Left),
     );
+    let prior_columns = [
+        col("prior_rate").alias("__prior"),
+        col("prior_low").alias("__prior_low"),
+        col("prior_high").alias("__prior_high"),
+    ];
     let (lf, prior_keys, prior) = match prior_on {
-        Some((lookup, local)) => (
-            lf.with_column(col(local).cast(DataType::UInt32).alias("__k_prior")),
-            vec![col("t"), col("__k_prior")],
-            at.priors.clone().lazy().select([
-                col("t"),
-                col(lookup).alias("__k_prior"),
-                col("prior_rate").alias("__prior"),
-                col("prior_low").alias("__prior_low"),
-                col("prior_high").alias("__prior_high"),
-            ]),
-        ),
-        None => (
-            lf,
-            vec![col("t")],
-            at.priors.clone().lazy().select([
-                col("t"),
-                col("prior_rate").alias("__prior"),
-                col("prior_low").alias("__prior_low"),
-                col("prior_high").alias("__prior_high"),
-            ]),
-        ),
+        Some(local) => {
+            let stage = at.key_names().last().cloned().unwrap_or_default();
+            let mut select = vec![col("t"), col(stage.as_str()).alias("__k_prior")];
+            select.extend(prior_columns);
+            (
+                lf.with_column(col(local).cast(DataType::UInt32).alias("__k_prior")),
+                vec![col("t"), col("__k_prior")],
+                at.priors.clone().lazy().select(select),
+            )
+        }
+        None => {
+            let mut select = vec![col("t")];
+            select.extend(prior_columns);
+            (lf, vec![col("t")], at.priors.clone().lazy().select(select))
+        }
     };
     if prior_on.is_some() {
         temp.push("__k_prior".into());
@@ -232,16 +229,15 @@ fn join_rate(
             coalesce(&[col("__rate_low"), col("__prior_low")]).alias(format!("{name}_low")),
             coalesce(&[col("__rate_high"), col("__prior_high")]).alias(format!("{name}_high")),
         ]);
+        temp.extend(["__rate_low".into(), "__rate_high".into()]);
     }
     temp.extend([
         "__rate".into(),
-        "__rate_low".into(),
-        "__rate_high".into(),
         "__prior".into(),
         "__prior_low".into(),
         "__prior_high".into(),
     ]);
-    lf.drop(cols(temp))
+    lf.drop(cols(temp)).collect()
 }
 
 /// Features of the deals in `eligible` (`snap, player, to_club, window` and any passthrough
@@ -348,37 +344,36 @@ pub fn deal_features(
         .clone()
         .lazy()
         .group_by(origin_keys)
-        .agg([col("stage").max().alias("o_stage"), col("t").first()]);
+        .agg([col("stage").max().alias("o_stage"), col("t").first()])
+        .collect()?;
+    // Credible intervals are only needed for today's deals (the prior model's band).
     let per_origin = join_rate(
         per_origin,
         &lookups.source_stage,
-        &["source", "stage"],
         &["origin", "o_stage"],
-        Some(("stage", "o_stage")),
+        Some("o_stage"),
         "rel",
-        true,
-    );
-    let per_origin = join_rate(
-        per_origin,
-        &lookups.base,
-        &["all"],
-        &[],
-        None,
-        "base_rate",
-        false,
-    );
+        claim_ids,
+    )?;
+    let per_origin = join_rate(per_origin, &lookups.base, &[], None, "base_rate", false)?;
+    let (rel_low, rel_high) = if claim_ids {
+        (col("rel_low"), col("rel_high"))
+    } else {
+        (col("rel"), col("rel"))
+    };
     let denial = col("o_stage").eq(lit(Stage::Denied.rank()));
     let flip = |e: Expr| when(denial.clone()).then(lit(1.0) - e.clone()).otherwise(e);
     let by_origin = per_origin
+        .lazy()
         .with_columns([
             flip(col("rel")).alias("h"),
             when(denial.clone())
-                .then(lit(1.0) - col("rel_high"))
-                .otherwise(col("rel_low"))
+                .then(lit(1.0) - rel_high.clone())
+                .otherwise(rel_low.clone())
                 .alias("h_low"),
             when(denial.clone())
-                .then(lit(1.0) - col("rel_low"))
-                .otherwise(col("rel_high"))
+                .then(lit(1.0) - rel_low)
+                .otherwise(rel_high)
                 .alias("h_high"),
         ])
         .with_columns([
@@ -387,14 +382,10 @@ pub fn deal_features(
             // in training and at scoring.
             (logit_expr(flip(col("rel"))) - logit_expr(flip(col("rel_prior")))).alias("skill"),
             (logit_expr(col("h")) - logit_expr(col("base_rate"))).alias("ev"),
-            (logit_expr(col("h_low")) - logit_expr(col("base_rate"))).alias("ev_low"),
-            (logit_expr(col("h_high")) - logit_expr(col("base_rate"))).alias("ev_high"),
         ])
         .group_by(snap_deal.clone())
         .agg([
             fixed_sum(col("ev")).alias("evidence"),
-            fixed_sum(col("ev_low")).alias("evidence_low"),
-            fixed_sum(col("ev_high")).alias("evidence_high"),
             len().cast(DataType::UInt32).alias("origins"),
             fixed_sum(col("skill")).alias("skill"),
             key_first(col("skill")).alias("key_skill"),
@@ -542,34 +533,18 @@ pub fn deal_features(
             [col("window")],
             JoinArgs::new(JoinType::Left),
         );
-    let lf = join_rate(
-        lf,
-        &lookups.buyer,
-        &["to_club"],
-        &["to_club"],
-        None,
-        "buyer_rate",
-        false,
-    );
-    let lf = join_rate(
-        lf,
+    let df = lf.collect()?;
+    let df = join_rate(df, &lookups.buyer, &["to_club"], None, "buyer_rate", false)?;
+    let df = join_rate(
+        df,
         &lookups.seller,
-        &["from_club"],
         &["from_club"],
         None,
         "seller_rate",
         false,
-    );
-    let lf = join_rate(
-        lf,
-        &lookups.season,
-        &["summer"],
-        &["summer"],
-        None,
-        "season_rate",
-        false,
-    );
-    let lf = join_rate(lf, &lookups.base, &["all"], &[], None, "base_rate", false);
+    )?;
+    let df = join_rate(df, &lookups.season, &["summer"], None, "season_rate", false)?;
+    let lf = join_rate(df, &lookups.base, &[], None, "base_rate", false)?.lazy();
     let mut order = snap_deal;
     order.extend(passthrough.iter().map(|p| col(p.as_str())));
     lf.with_columns([

@@ -263,13 +263,21 @@ pub struct Posterior {
     pub high: f64,
 }
 
+/// The posterior mean alone, `(α + k) / (α + β + n)` (computed as [`posterior`] does, to the
+/// last bit), without the quantiles, which cost far more.
+pub fn posterior_mean(prior: &BetaPrior, hits: f64, trials: f64) -> f64 {
+    let a = prior.alpha + hits.max(0.0);
+    let b = prior.beta + (trials - hits).max(0.0);
+    a / (a + b)
+}
+
 /// Posterior `Beta(alpha + k, beta + n - k)`: its mean and the equal-tailed interval of mass
 /// `mass` (quantiles `(1 - mass) / 2` and `(1 + mass) / 2`, from statrs' inverse regularised
 /// incomplete beta function).
 pub fn posterior(prior: &BetaPrior, hits: f64, trials: f64, mass: f64) -> Posterior {
     let a = prior.alpha + hits.max(0.0);
     let b = prior.beta + (trials - hits).max(0.0);
-    let mean = a / (a + b);
+    let mean = posterior_mean(prior, hits, trials);
     match Beta::new(a, b) {
         Ok(dist) => {
             let tail = (1.0 - mass) / 2.0;
