@@ -1,9 +1,12 @@
-//! Benchmarks of each stage and of the whole batch on a generated world.
+//! Benchmarks of each stage and of the whole batch on generated worlds of two shapes.
 //!
-//! `cargo bench` measures; `cargo test --benches` runs each once (CI). The world has
+//! `cargo bench` measures; `cargo test --benches` runs each once (CI). Each world has
 //! `RUMOUR_BENCH_CLAIMS` claims (default 50,000), seed 7, generated once into a temporary
-//! directory. `polars_read_floor` is the time polars alone takes to read the claims file: the
-//! floor the whole batch is compared with in BENCHMARKS.md.
+//! directory: `default` is the project's own world, `wide` the shape of a market with many
+//! names (2,000 sources, 3,000 clubs, a player per five claims, windows from 2015, dated
+//! transfers, some claims without window, stage or text). Throughput is in claims per second.
+//! `polars_read_floor` is the time polars alone takes to read the claims file: the floor the
+//! whole batch is compared with in BENCHMARKS.md.
 
 use std::path::PathBuf;
 
@@ -11,26 +14,44 @@ use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use polars::prelude::*;
 use rumour::config::Config;
-use rumour::generate::{generate, GenerateOptions};
+use rumour::generate::{generate, GenerateOptions, Shape};
 use rumour::ingest::{ingest, IngestOptions, InputPaths};
 use rumour::progress::Progress;
 use rumour::resolve::counted_moves;
+use rumour::run::prepare;
+use rumour::score::likelihood::{history, model_for_day, open_leads, PreparedTables};
+use rumour::score::reliability::{reliability, story_hit};
 use rumour::stories::{prepare_claims, stories_and_deals};
 use rumour::windows::{days_since_epoch, WindowCalendar};
 use rumour::ScoreOptions;
 
-fn world() -> (tempfile::TempDir, InputPaths, u64) {
+fn world(wide: bool) -> (tempfile::TempDir, InputPaths, u64) {
     let claims: u64 = std::env::var("RUMOUR_BENCH_CLAIMS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let out: PathBuf = dir.path().to_path_buf();
+    let shape = if wide {
+        Shape {
+            sources: Some(2000),
+            clubs: Some(3000),
+            players: Some((claims / 5).max(1) as usize),
+            first_year: 2015,
+            without_window: 0.05,
+            without_stage: 0.03,
+            without_text: 0.02,
+            dated_share: 1.0,
+            ..Shape::default()
+        }
+    } else {
+        Shape::default()
+    };
     generate(&GenerateOptions {
         claims,
         seed: 7,
         out: out.clone(),
-        shape: Default::default(),
+        shape,
     })
     .expect("generate");
     let paths = InputPaths {
@@ -46,14 +67,20 @@ fn as_of() -> NaiveDate {
 }
 
 fn pipeline(c: &mut Criterion) {
-    let (_dir, paths, n) = world();
+    for (name, wide) in [("default", false), ("wide", true)] {
+        shape_benches(c, name, wide);
+    }
+}
+
+fn shape_benches(c: &mut Criterion, shape: &str, wide: bool) {
+    let (_dir, paths, n) = world(wide);
     let config = Config::default();
     let opts = IngestOptions {
         strict: false,
         as_of: as_of(),
     };
     let progress = Progress::hidden();
-    let mut group = c.benchmark_group("pipeline");
+    let mut group = c.benchmark_group(format!("pipeline/{shape}"));
     group.sample_size(10);
     group.throughput(Throughput::Elements(n));
 
@@ -124,6 +151,55 @@ fn pipeline(c: &mut Criterion) {
         as_of: as_of(),
         strict: false,
     };
+    let prepared = prepare(&score_opts, &config, &progress).expect("prepare");
+    let tables = PreparedTables {
+        claims: &prepared.claims,
+        transfers: &prepared.transfers,
+        stories: &prepared.stories,
+        deals: &prepared.deals,
+        windows: &prepared.windows,
+    };
+    group.bench_function("reliability", |b| {
+        b.iter(|| {
+            reliability(
+                prepared.stories.clone().lazy(),
+                &["source", "stage"],
+                Some("stage"),
+                story_hit(),
+                &config.reliability,
+                day,
+                &|v| v.to_string(),
+            )
+            .expect("reliability")
+            .table
+            .height()
+        })
+    });
+    let mut leads = config.likelihood.training_leads_days.clone();
+    leads.extend(open_leads(&prepared.deals, &prepared.windows, day).expect("leads"));
+    group.bench_function("training_history", |b| {
+        b.iter(|| {
+            history(&tables, &config, &leads, day)
+                .expect("history")
+                .rows
+                .height()
+        })
+    });
+    let hist = history(&tables, &config, &leads, day).expect("history");
+    group.bench_function("model_fit", |b| {
+        b.iter(|| {
+            model_for_day(
+                &hist,
+                &prepared.windows,
+                &config,
+                day,
+                leads.last().copied(),
+            )
+            .expect("model")
+            .training()
+            .rows
+        })
+    });
     group.bench_function("score_end_to_end", |b| {
         b.iter(|| {
             rumour::score(&score_opts, &config, &progress)
