@@ -95,6 +95,10 @@ pub struct LikelihoodConfig {
     pub max_training_rows: usize,
     /// Folds (by window) for the out-of-fold predictions the calibrator is fitted on.
     pub calibration_folds: usize,
+    /// With at least this many training deals at the distance from the close being scored,
+    /// the model is fitted on them alone; below it, rows at other distances are pooled in
+    /// with a weight chosen out of fold.
+    pub pool_below_deals: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,6 +194,7 @@ impl Default for LikelihoodConfig {
             momentum_days: 14,
             max_training_rows: 150_000,
             calibration_folds: 5,
+            pool_below_deals: 20_000,
         }
     }
 }

@@ -183,7 +183,8 @@ pub const POOL_WEIGHTS: [f64; 3] = [0.0, 0.25, 1.0];
 /// Which deals are still open, and how they look, depends on the distance from the close, so
 /// rows at the target distance weigh 1 and the others `w`, chosen among [`POOL_WEIGHTS`] by
 /// the out-of-fold log loss (after calibration) on the target rows: a model of that distance
-/// alone where it has history enough, partial pooling where it has little.
+/// alone where it has history enough, partial pooling where it has little. With
+/// `pool_below_deals` target deals or more, the distance alone, without the search.
 pub fn fit_model(
     train: &DataFrame,
     config: &LikelihoodConfig,
@@ -244,12 +245,14 @@ pub fn fit_model(
     let lead_unseen = lead.filter(|_| target_pos == 0 || target_pos == target_rows);
     let (at_target, weights_tried): (Vec<bool>, &[f64]) =
         if target_pos > 0 && target_pos < target_rows && target_rows < n {
-            let from = if target_deals >= config.min_training_deals {
-                0
+            let tried: &[f64] = if target_deals >= config.pool_below_deals {
+                &POOL_WEIGHTS[..1]
+            } else if target_deals >= config.min_training_deals {
+                &POOL_WEIGHTS
             } else {
-                1
+                &POOL_WEIGHTS[1..]
             };
-            (at_target, &POOL_WEIGHTS[from..])
+            (at_target, tried)
         } else {
             (vec![true; n], &POOL_WEIGHTS[2..])
         };
@@ -307,7 +310,7 @@ pub fn fit_model(
             .collect()
     };
 
-    let fit_rows = |rows: &[usize], pool: f64| -> Option<LogisticFit> {
+    let fit_rows = |rows: &[usize], pool: f64, start: Option<&[f64]>| -> Option<LogisticFit> {
         let rows: Vec<usize> = rows
             .iter()
             .copied()
@@ -321,21 +324,38 @@ pub fn fit_model(
             .collect();
         // A fit that did not converge is not a model: its coefficients are wherever the
         // iterations stopped.
-        logistic::fit(&dm.x, dm.d, &yy, Some(&w), config.ridge).filter(|f| f.converged)
+        logistic::fit_from(&dm.x, dm.d, &yy, Some(&w), config.ridge, start).filter(|f| f.converged)
     };
-    // Out-of-fold scores of the target rows for every pooling weight, fits in parallel.
+    // The fit on every row for each pooling weight, then the fold fits started from it (a
+    // fold holds most of the rows: its optimum is near), all in parallel.
+    let all: Vec<usize> = (0..n).collect();
+    let full_fits: Vec<Option<LogisticFit>> = std::thread::scope(|s| {
+        let handles: Vec<_> = weights_tried
+            .iter()
+            .map(|&pool| {
+                let (all, fit_rows) = (&all, &fit_rows);
+                s.spawn(move || fit_rows(all, pool, None))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
     let jobs: Vec<(usize, usize)> = (0..weights_tried.len())
+        .filter(|w| full_fits[*w].is_some())
         .flat_map(|w| (0..folds).map(move |f| (w, f)))
         .collect();
-    let fold_fits: Vec<Option<LogisticFit>> = std::thread::scope(|s| {
+    let mut fold_fits: Vec<Option<LogisticFit>> = vec![None; weights_tried.len() * folds];
+    let done: Vec<Option<LogisticFit>> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .iter()
             .map(|&(w, f)| {
-                let fold = &fold;
-                let fit_rows = &fit_rows;
+                let (fold, fit_rows) = (&fold, &fit_rows);
+                let start = full_fits[w].as_ref().map(|fit| fit.coef.as_slice());
                 s.spawn(move || {
                     let rows: Vec<usize> = (0..n).filter(|i| fold[*i] != f).collect();
-                    fit_rows(&rows, weights_tried[w])
+                    fit_rows(&rows, weights_tried[w], start)
                 })
             })
             .collect();
@@ -344,6 +364,9 @@ pub fn fit_model(
             .map(|h| h.join().ok().flatten())
             .collect()
     });
+    for (&(w, f), fit) in jobs.iter().zip(done) {
+        fold_fits[w * folds + f] = fit;
+    }
     let mut best: Option<(f64, usize, Calibrator)> = None;
     for w in 0..weights_tried.len() {
         let mut oof = Vec::with_capacity(n);
@@ -382,8 +405,7 @@ pub fn fit_model(
         });
     };
     let pool_weight = weights_tried[chosen];
-    let all: Vec<usize> = (0..n).collect();
-    let Some(fit) = fit_rows(&all, pool_weight) else {
+    let Some(fit) = full_fits.into_iter().nth(chosen).flatten() else {
         return Ok(Model::Prior {
             reason: "the logistic regression did not converge".into(),
             training,

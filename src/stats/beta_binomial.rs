@@ -180,16 +180,38 @@ pub fn fit_prior_towards(
             (u, v)
         }
     };
-    let objective = |u: f64, v: f64| log_marginal_likelihood(&data, u.exp(), v.exp());
+    // Groups with the same record contribute the same terms: each distinct (k, n) is
+    // evaluated once, times its count (thousands of thin sources share a handful of records).
+    let mut distinct: Vec<(f64, f64, f64)> = Vec::with_capacity(data.len());
+    {
+        let mut sorted = data.clone();
+        sorted.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
+        for (k, n) in sorted {
+            match distinct.last_mut() {
+                Some(last) if last.0 == k && last.1 == n => last.2 += 1.0,
+                _ => distinct.push((k, n, 1.0)),
+            }
+        }
+    }
+    let groups = data.len() as f64;
+    let objective = |u: f64, v: f64| {
+        let (a, b) = (u.exp(), v.exp());
+        let lb = ln_beta(a, b);
+        distinct
+            .iter()
+            .map(|(k, n, m)| m * ln_beta(k + a, n - k + b))
+            .sum::<f64>()
+            - groups * lb
+    };
     let gradient = |u: f64, v: f64| -> (f64, f64) {
         let (a, b) = (u.exp(), v.exp());
         let ab = a + b;
         let (pa, pb, pab) = (digamma(a), digamma(b), digamma(ab));
         let (mut ga, mut gb) = (0.0, 0.0);
-        for (k, n) in &data {
+        for (k, n, m) in &distinct {
             let common = pab - digamma(n + ab);
-            ga += digamma(k + a) - pa + common;
-            gb += digamma(n - k + b) - pb + common;
+            ga += m * (digamma(k + a) - pa + common);
+            gb += m * (digamma(n - k + b) - pb + common);
         }
         (a * ga, b * gb)
     };

@@ -79,6 +79,19 @@ pub fn fit(
     weights: Option<&[f64]>,
     lambda: f64,
 ) -> Option<LogisticFit> {
+    fit_from(x, d, y, weights, lambda, None)
+}
+
+/// [`fit`] started from `start` (e.g. the fit on all rows, for a fit on most of them): the
+/// optimum is the same, reached in fewer steps.
+pub fn fit_from(
+    x: &[f64],
+    d: usize,
+    y: &[f64],
+    weights: Option<&[f64]>,
+    lambda: f64,
+    start: Option<&[f64]>,
+) -> Option<LogisticFit> {
     let n = y.len();
     if d == 0 || x.len() != n * d || weights.is_some_and(|w| w.len() != n) {
         return None;
@@ -93,6 +106,9 @@ pub fn fit(
         return None;
     }
     coef[0] = logit(swy / sw);
+    if let Some(start) = start.filter(|s| s.len() == d && s.iter().all(|c| c.is_finite())) {
+        coef.copy_from_slice(start);
+    }
     let mut current = objective(x, d, y, weights, lambda, &coef);
     let mut iterations = 0;
     let mut converged = false;
