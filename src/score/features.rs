@@ -137,14 +137,23 @@ fn fixed_sum(e: Expr) -> Expr {
 
 const DEAL: [&str; 3] = ["player", "to_club", "window"];
 
-/// Within a deal, the value of the most informative origin: the largest `|ev|`, ties to the
-/// smaller origin id.
+/// Within a deal, the value of the most informative origin: the first row of the deal's
+/// group once the origins are sorted by [`key_order`].
 fn key_first(e: Expr) -> Expr {
-    e.sort_by(
-        [col("ev").abs(), col("origin")],
-        SortMultipleOptions::default().with_order_descending_multi([true, false]),
+    e.first()
+}
+
+/// Sorts origin rows by deal (`keys`), then the most informative first: the largest `|ev|`,
+/// ties to the smaller origin id. One sort of the table instead of one per deal and column.
+fn key_order(lf: LazyFrame, keys: &[Expr]) -> LazyFrame {
+    let mut by: Vec<Expr> = keys.to_vec();
+    by.extend([col("ev").abs(), col("origin")]);
+    let mut descending = vec![false; keys.len()];
+    descending.extend([true, false]);
+    lf.sort_by_exprs(
+        by,
+        SortMultipleOptions::default().with_order_descending_multi(descending),
     )
-    .first()
 }
 
 fn deal_keys(extra_first: &[&str]) -> Vec<Expr> {
@@ -382,8 +391,10 @@ pub fn deal_features(
             // in training and at scoring.
             (logit_expr(flip(col("rel"))) - logit_expr(flip(col("rel_prior")))).alias("skill"),
             (logit_expr(col("h")) - logit_expr(col("base_rate"))).alias("ev"),
-        ])
-        .group_by(snap_deal.clone())
+        ]);
+    // Groups keep the rows' order, so each deal's first row is its most informative origin.
+    let by_origin = key_order(by_origin, &snap_deal)
+        .group_by_stable(snap_deal.clone())
         .agg([
             fixed_sum(col("ev")).alias("evidence"),
             len().cast(DataType::UInt32).alias("origins"),
