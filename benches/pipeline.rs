@@ -15,7 +15,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use polars::prelude::*;
 use rumour::config::Config;
 use rumour::generate::{generate, GenerateOptions, Shape};
-use rumour::ingest::{ingest, IngestOptions, InputPaths};
+use rumour::ingest::{ingest, AliasTable, IngestOptions, InputPaths};
 use rumour::progress::Progress;
 use rumour::resolve::counted_moves;
 use rumour::run::prepare;
@@ -57,7 +57,7 @@ fn world(wide: bool) -> (tempfile::TempDir, InputPaths, u64) {
     let paths = InputPaths {
         claims: out.join("rumours.csv"),
         transfers: out.join("transfers.csv"),
-        aliases: Some(out.join("aliases.csv")),
+        aliases: Some(AliasTable::File(out.join("aliases.csv"))),
     };
     (dir, paths, claims)
 }

@@ -12,7 +12,7 @@ use crate::backtest::{backtest, BacktestOptions};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::generate::{generate, GenerateOptions};
-use crate::ingest::InputPaths;
+use crate::ingest::{AliasTable, InputPaths};
 use crate::progress::Progress;
 use crate::report::{Format, OutputSet};
 use crate::run::{prepare, score, ScoreOptions, ScoreRun};
@@ -80,9 +80,10 @@ enum ImportCommand {
         /// Transfers file to write.
         #[arg(long)]
         out: PathBuf,
-        /// Alias table used to recognise the two spellings of one move.
-        #[arg(long, default_value = "data/aliases.csv")]
-        aliases: PathBuf,
+        /// Alias table used to recognise the two spellings of one move (default: the
+        /// built-in table).
+        #[arg(long)]
+        aliases: Option<PathBuf>,
     },
 }
 
@@ -100,11 +101,12 @@ struct InputArgs {
     /// Completed transfers file.
     #[arg(long, default_value = "data/transfers.csv")]
     transfers: PathBuf,
-    /// Alias table (`kind, alias, canonical`).
-    #[arg(long, default_value = "data/aliases.csv")]
-    aliases: PathBuf,
-    /// Do not read an alias table.
+    /// Alias table (`kind, alias, canonical`); default: the table built into rumour (the
+    /// project's data/aliases.csv).
     #[arg(long)]
+    aliases: Option<PathBuf>,
+    /// Do not read an alias table, not even the built-in one.
+    #[arg(long, conflicts_with = "aliases")]
     no_aliases: bool,
     /// Score the world as known on this date (YYYY-MM-DD); default today.
     #[arg(long, value_parser = parse_date)]
@@ -121,6 +123,16 @@ struct InputArgs {
     /// Same for the transfers file.
     #[arg(long, value_parser = parse_map)]
     map_transfers: Option<BTreeMap<String, String>>,
+    /// Field separator of the input files: `auto` (from the header line), `,`, `;`, `tab`, `|`.
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// Text encoding of the input files: `auto` (UTF-8, or UTF-16 with its byte-order mark), or
+    /// a label such as `windows-1252`, `latin1`, `utf-16le`.
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Format of dates that are not YYYY-MM-DD, e.g. `%d/%m/%Y`.
+    #[arg(long)]
+    date_format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +145,9 @@ struct ScoreArgs {
     /// Format of the tabular reports (`summary.json` is always written).
     #[arg(long, value_enum, default_value = "csv")]
     format: FormatArg,
+    /// Write CSV cells as they are: no `'` before text a spreadsheet would run as a formula.
+    #[arg(long)]
+    raw_csv: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +166,9 @@ struct BacktestArgs {
     lead_days: Vec<i64>,
     #[arg(long, value_enum, default_value = "csv")]
     format: FormatArg,
+    /// Write CSV cells as they are: no `'` before text a spreadsheet would run as a formula.
+    #[arg(long)]
+    raw_csv: bool,
 }
 
 #[derive(Debug, Args)]
@@ -255,7 +273,7 @@ where
             let (opts, config) = options(&args.inputs)?;
             // Begun first: a bad --out fails before the work, and an interrupt from here on
             // removes the staging directory.
-            let set = OutputSet::begin(&args.out)?;
+            let set = OutputSet::begin(&args.out)?.with_raw_csv(args.raw_csv);
             let mut run = score(&opts, &config, &progress)?;
             let out = progress.stage("write reports", || {
                 run.write_into(set, format_of(args.format))
@@ -271,7 +289,7 @@ where
                 from: args.from,
                 lead_days: args.lead_days,
             };
-            let set = OutputSet::begin(&args.out)?;
+            let set = OutputSet::begin(&args.out)?.with_raw_csv(args.raw_csv);
             let mut result = backtest(&opts, &config, &bt, &progress)?;
             let format = format_of(args.format);
             set.table("backtest", &mut result.table, format)?;
@@ -397,7 +415,7 @@ where
             out,
             aliases,
         }) => {
-            let table = read_alias_table(&aliases)?;
+            let table = read_alias_table(aliases.as_deref())?;
             let summary = crate::import::import_transfermarkt(&files, &table, &out)?;
             for r in &summary.rejects {
                 eprintln!("rejected: {r}");
@@ -418,16 +436,22 @@ where
     }
 }
 
-/// Reads an alias table strictly (for import).
-fn read_alias_table(path: &Path) -> Result<crate::normalise::Aliases> {
+/// Reads an alias table strictly (for import): the file given, else the built-in one.
+fn read_alias_table(path: Option<&Path>) -> Result<crate::normalise::Aliases> {
     let mut aliases = crate::normalise::Aliases::default();
-    if !path.exists() {
-        return Ok(aliases);
-    }
-    let mut rdr = csv::Reader::from_path(path)
-        .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+    let name = path.map_or_else(
+        || crate::ingest::BUILTIN_ALIASES_NAME.to_string(),
+        |p| p.display().to_string(),
+    );
+    let source: Box<dyn std::io::Read> = match path {
+        Some(p) => {
+            Box::new(std::fs::File::open(p).map_err(|e| Error::Usage(format!("{name}: {e}")))?)
+        }
+        None => Box::new(crate::ingest::BUILTIN_ALIASES.as_bytes()),
+    };
+    let mut rdr = csv::Reader::from_reader(source);
     for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+        let rec = rec.map_err(|e| Error::Usage(format!("{name}: {e}")))?;
         if let (Some(kind), Some(alias), Some(canonical)) = (
             rec.get(0).and_then(crate::normalise::NameKind::parse),
             rec.get(1),
@@ -436,8 +460,7 @@ fn read_alias_table(path: &Path) -> Result<crate::normalise::Aliases> {
             aliases.insert(kind, alias, canonical);
         } else {
             return Err(Error::Usage(format!(
-                "{}: line {}: expected kind,alias,canonical",
-                path.display(),
+                "{name}: line {}: expected kind,alias,canonical",
                 i + 2
             )));
         }
@@ -456,6 +479,15 @@ fn options(args: &InputArgs) -> Result<(ScoreOptions, Config)> {
     }
     if let Some(m) = &args.map_transfers {
         config.columns.transfers.extend(m.clone());
+    }
+    if let Some(d) = &args.delimiter {
+        config.input.delimiter = d.clone();
+    }
+    if let Some(e) = &args.encoding {
+        config.input.encoding = e.clone();
+    }
+    if let Some(f) = &args.date_format {
+        config.input.date_format = f.clone();
     }
     for (table, map, known) in [
         (
@@ -483,12 +515,10 @@ fn options(args: &InputArgs) -> Result<(ScoreOptions, Config)> {
             }
         }
     }
-    let aliases = if args.no_aliases {
-        None
-    } else if args.aliases.exists() || args.aliases != Path::new("data/aliases.csv") {
-        Some(args.aliases.clone())
-    } else {
-        None
+    let aliases = match (&args.aliases, args.no_aliases) {
+        (_, true) => None,
+        (Some(path), false) => Some(AliasTable::File(path.clone())),
+        (None, false) => Some(AliasTable::BuiltIn),
     };
     let as_of = args
         .as_of

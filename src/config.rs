@@ -26,6 +26,48 @@ pub struct Config {
     pub stage_keywords: BTreeMap<String, Vec<String>>,
     /// Column mapping for users' own headers: `canonical = "their header"`.
     pub columns: ColumnsConfig,
+    /// How input files are read: separator, encoding, date format.
+    pub input: InputConfig,
+}
+
+/// `[input]`: files as spreadsheets save them (see [`crate::ingest::decode`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InputConfig {
+    /// `auto` (detected from the header line), `,`, `;`, `tab` or `|`.
+    pub delimiter: String,
+    /// `auto` (UTF-8, or UTF-16 with its byte-order mark) or an encoding label such as
+    /// `windows-1252`, `latin1`, `utf-16le`.
+    pub encoding: String,
+    /// A chrono format for dates that are not `YYYY-MM-DD`, e.g. `%d/%m/%Y` (empty: ISO only).
+    pub date_format: String,
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        InputConfig {
+            delimiter: "auto".into(),
+            encoding: "auto".into(),
+            date_format: String::new(),
+        }
+    }
+}
+
+impl InputConfig {
+    /// The separator and encoding, checked.
+    ///
+    /// # Errors
+    /// An unknown delimiter or encoding.
+    pub fn format(&self) -> std::result::Result<crate::ingest::decode::InputFormat, String> {
+        crate::ingest::decode::InputFormat::parse(&self.delimiter, &self.encoding)
+            .map_err(|e| format!("input: {e}"))
+    }
+
+    /// The date format, if one is set.
+    pub fn date_format(&self) -> Option<&str> {
+        let f = self.date_format.trim();
+        (!f.is_empty()).then_some(f)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,6 +186,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             stage_keywords: crate::stage::default_keywords(),
             columns: ColumnsConfig::default(),
+            input: InputConfig::default(),
         }
     }
 }
@@ -261,6 +304,17 @@ impl Config {
     /// Checks values that TOML types cannot express.
     pub fn validate(&self) -> std::result::Result<(), String> {
         crate::windows::WindowCalendar::from_config(self)?;
+        self.input.format()?;
+        if let Some(f) = self.input.date_format() {
+            let probe = chrono::NaiveDate::from_ymd_opt(2025, 9, 4)
+                .map(|d| d.format(f).to_string())
+                .unwrap_or_default();
+            if chrono::NaiveDate::parse_from_str(&probe, f).is_err() {
+                return Err(format!(
+                    "input.date_format `{f}` cannot read back the dates it writes (try %d/%m/%Y)"
+                ));
+            }
+        }
         let r = &self.reliability;
         if !(r.interval > 0.0 && r.interval < 1.0) {
             return Err(format!(

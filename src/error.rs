@@ -27,7 +27,7 @@ pub enum Error {
     UsageReported,
 
     /// Writing reports failed (disk full, permissions).
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Output {
         path: PathBuf,
         #[source]
@@ -67,7 +67,7 @@ impl From<polars::error::PolarsError> for Error {
 /// A problem with an input file.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Unreadable {
         file: PathBuf,
         #[source]
@@ -82,6 +82,13 @@ pub enum InputError {
         file: PathBuf,
         line: u64,
         message: String,
+    },
+
+    #[error("{file}: line {line}: the file is not UTF-8 text; it reads as {label}: pass --encoding {label} (or set `encoding` in the config's [input] table), or save it as UTF-8")]
+    Encoding {
+        file: PathBuf,
+        line: u64,
+        label: String,
     },
 
     #[error("{file}: missing required column `{column}`{hint}")]

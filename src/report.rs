@@ -49,6 +49,61 @@ impl Format {
     }
 }
 
+/// Whether a spreadsheet would read this cell text as a formula (OWASP's CSV injection): it
+/// starts with `=`, `+`, `@`, a tab or a carriage return, or with `-` not followed by a number.
+///
+/// ```
+/// use rumour::report::is_formula_like;
+/// assert!(is_formula_like("=HYPERLINK(\"http://x\",\"y\")"));
+/// assert!(is_formula_like("+cmd|calc"));
+/// assert!(is_formula_like("@evil"));
+/// assert!(is_formula_like("-2+3"));
+/// assert!(!is_formula_like("-0.25"));
+/// assert!(!is_formula_like("Juventus"));
+/// ```
+pub fn is_formula_like(text: &str) -> bool {
+    match text.as_bytes().first() {
+        Some(b'=' | b'+' | b'@' | b'\t' | b'\r') => true,
+        Some(b'-') => text.len() > 1 && text[1..].parse::<f64>().is_err(),
+        _ => false,
+    }
+}
+
+/// The text a CSV report writes for `text`: with a leading `'` when it looks like a formula,
+/// the usual neutralising prefix (the spreadsheet shows the text, and runs nothing).
+pub fn csv_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if is_formula_like(text) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// `df` with every text cell and column name that looks like a formula prefixed with `'`
+/// ([`csv_safe`]); columns with no such cell are kept as they are (no copy).
+///
+/// # Errors
+/// Only from polars (a column that cannot be replaced).
+pub fn neutralise_formulas(df: &DataFrame) -> PolarsResult<DataFrame> {
+    let mut out = df.clone();
+    for name in df.get_column_names_owned() {
+        let column = df.column(&name)?;
+        if let Ok(ca) = column.str() {
+            if ca.iter().flatten().any(is_formula_like) {
+                let safe: StringChunked = ca
+                    .iter()
+                    .map(|v| v.map(|t| csv_safe(t).into_owned()))
+                    .collect();
+                out.replace(&name, safe.with_name(name.clone()).into_column())?;
+            }
+        }
+        if is_formula_like(&name) {
+            out.rename(&name, csv_safe(&name).as_ref().into())?;
+        }
+    }
+    Ok(out)
+}
+
 /// The staging directory of the run in progress, for the signal handler.
 static STAGING: Mutex<Option<PathBuf>> = Mutex::new(None);
 
@@ -70,6 +125,8 @@ pub fn install_signal_handler() {
 
 /// A set of reports being written.
 pub struct OutputSet {
+    /// CSV cells are written as they are, formulas and all (`--raw-csv`).
+    raw_csv: bool,
     out: PathBuf,
     staging: PathBuf,
     committed: bool,
@@ -87,6 +144,17 @@ fn is_report_file(name: &str) -> bool {
 
 fn stem(name: &str) -> String {
     name.rsplit_once('.').map_or(name, |(s, _)| s).to_string()
+}
+
+/// A writer's error: an I/O failure (a full disk, a file that cannot be written) is an
+/// output error naming the file and the OS's reason; anything else is a table error.
+fn write_error(path: &Path, e: PolarsError) -> Error {
+    match e {
+        PolarsError::IO { error, .. } => {
+            output_error(path, std::io::Error::new(error.kind(), error.to_string()))
+        }
+        other => Error::from(other),
+    }
 }
 
 fn output_error(path: &Path, source: std::io::Error) -> Error {
@@ -159,10 +227,27 @@ impl OutputSet {
             *s = Some(staging.clone());
         }
         Ok(OutputSet {
+            raw_csv: false,
             out: out.to_path_buf(),
             staging,
             committed: false,
         })
+    }
+
+    /// Writes CSV cells as they are, without the formula guard ([`neutralise_formulas`]).
+    pub fn with_raw_csv(mut self, raw: bool) -> OutputSet {
+        self.raw_csv = raw;
+        self
+    }
+
+    /// A table as it is written in `format`: CSV text is guarded against formulas unless
+    /// `--raw-csv`; Parquet keeps the text as it is.
+    fn guarded(&self, df: &DataFrame, format: Format) -> PolarsResult<Option<DataFrame>> {
+        if format == Format::Csv && !self.raw_csv {
+            neutralise_formulas(df).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     /// Writes a table as `<name>.<ext>`.
@@ -170,15 +255,16 @@ impl OutputSet {
         let path = self.staging.join(format!("{name}.{}", format.extension()));
         let file = fs::File::create(&path).map_err(|e| output_error(&path, e))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        match format {
+        let mut safe = self.guarded(df, format)?;
+        let df = safe.as_mut().unwrap_or(df);
+        let written = match format {
             Format::Csv => CsvWriter::new(&mut w)
                 .include_header(true)
                 .with_float_precision(Some(6))
-                .finish(df)?,
-            Format::Parquet => {
-                ParquetWriter::new(&mut w).finish(df)?;
-            }
-        }
+                .finish(df),
+            Format::Parquet => ParquetWriter::new(&mut w).finish(df).map(|_| ()),
+        };
+        written.map_err(|e| write_error(&path, e))?;
         w.flush().map_err(|e| output_error(&path, e))?;
         Ok(())
     }
@@ -196,7 +282,10 @@ impl OutputSet {
         let path = self.staging.join(format!("{name}.{}", format.extension()));
         let file = fs::File::create(&path).map_err(|e| output_error(&path, e))?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        let first = part(0)?;
+        let guard = |df: DataFrame| -> PolarsResult<DataFrame> {
+            Ok(self.guarded(&df, format)?.unwrap_or(df))
+        };
+        let first = guard(part(0)?)?;
         let schema = first.schema().clone();
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
@@ -204,33 +293,36 @@ impl OutputSet {
             scope.spawn(move || {
                 for i in 1..batches {
                     // A closed channel means the writer stopped (an error): stop too.
-                    if tx.send(part(i)).is_err() {
+                    if tx.send(part(i).and_then(guard)).is_err() {
                         break;
                     }
                 }
             });
-            match format {
-                Format::Csv => {
-                    let mut writer = CsvWriter::new(&mut w)
-                        .include_header(true)
-                        .with_float_precision(Some(6))
-                        .batched(&schema)?;
-                    writer.write_batch(&first)?;
-                    for next in rx.iter() {
-                        writer.write_batch(&next?)?;
+            let written = (|| -> PolarsResult<()> {
+                match format {
+                    Format::Csv => {
+                        let mut writer = CsvWriter::new(&mut w)
+                            .include_header(true)
+                            .with_float_precision(Some(6))
+                            .batched(&schema)?;
+                        writer.write_batch(&first)?;
+                        for next in rx.iter() {
+                            writer.write_batch(&next?)?;
+                        }
+                        writer.finish()?;
                     }
-                    writer.finish()?;
-                }
-                Format::Parquet => {
-                    let mut writer = ParquetWriter::new(&mut w).batched(&schema)?;
-                    writer.write_batch(&first)?;
-                    for next in rx.iter() {
-                        writer.write_batch(&next?)?;
+                    Format::Parquet => {
+                        let mut writer = ParquetWriter::new(&mut w).batched(&schema)?;
+                        writer.write_batch(&first)?;
+                        for next in rx.iter() {
+                            writer.write_batch(&next?)?;
+                        }
+                        writer.finish()?;
                     }
-                    writer.finish()?;
                 }
-            }
-            Ok(())
+                Ok(())
+            })();
+            written.map_err(|e| write_error(&path, e))
         })?;
         w.flush().map_err(|e| output_error(&path, e))?;
         Ok(())
@@ -340,4 +432,45 @@ pub fn gather_names(df: &mut DataFrame, id_col: &str, names: &[String]) -> Polar
     let named = table.take(ids)?;
     df.with_column(named.with_name(id_col.into()).into_column())?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_prefixed_and_the_rest_kept() {
+        let df = df!(
+            "source" => ["=1+1", "Juventus", "-3", "-x", "\tTab"],
+            "@name" => ["a", "b", "c", "d", "e"],
+            "n" => [1u32, 2, 3, 4, 5],
+        )
+        .expect("df");
+        let out = neutralise_formulas(&df).expect("safe");
+        let source: Vec<&str> = out
+            .column("source")
+            .expect("source")
+            .str()
+            .expect("str")
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(source, ["'=1+1", "Juventus", "-3", "'-x", "'\tTab"]);
+        assert!(out.column("'@name").is_ok());
+        assert_eq!(out.column("n").expect("n"), df.column("n").expect("n"));
+    }
+
+    #[test]
+    fn a_full_disk_is_an_output_error() {
+        let io = std::io::Error::from_raw_os_error(28);
+        let e = write_error(
+            Path::new("/out/x.csv"),
+            PolarsError::IO {
+                error: std::sync::Arc::new(io),
+                msg: None,
+            },
+        );
+        assert_eq!(e.exit_code(), 3);
+        assert!(e.to_string().contains("/out/x.csv"), "{e}");
+    }
 }

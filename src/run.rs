@@ -9,7 +9,9 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::ingest::{ingest, FileStats, IngestOptions, InputPaths, Inputs, Names, Reject};
+use crate::ingest::{
+    ingest, AliasTable, FileStats, IngestOptions, InputPaths, Inputs, Names, Reject,
+};
 use crate::progress::Progress;
 use crate::report::{as_date, with_names};
 use crate::resolve::{counted_moves, outcome};
@@ -47,7 +49,7 @@ impl ScoreOptions {
             inputs: InputPaths {
                 claims: claims.into(),
                 transfers: transfers.into(),
-                aliases: aliases.map(PathBuf::from),
+                aliases: aliases.map(|a| AliasTable::File(PathBuf::from(a))),
             },
             as_of,
             strict: false,

@@ -23,6 +23,25 @@ pub fn date(s: &str) -> Result<NaiveDate, String> {
         .ok_or_else(|| "no such day in the calendar".to_string())
 }
 
+/// A date in the user's `format` (`--date-format`, e.g. `%d/%m/%Y`), tried after ISO failed
+/// with `iso_error`. Without a format, a date written with `/` or `.` gets a hint naming
+/// `--date-format`: `04/09/2025` is 4 September in most of Europe and 9 April in the US.
+pub fn date_in_format(
+    s: &str,
+    format: Option<&str>,
+    iso_error: String,
+) -> Result<NaiveDate, String> {
+    match format {
+        Some(f) => NaiveDate::parse_from_str(s, f)
+            .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, f).map(|dt| dt.date()))
+            .map_err(|_| format!("not a date in the format {f} (--date-format) nor YYYY-MM-DD")),
+        None if s.contains('/') || s.contains('.') => Err(format!(
+            "{iso_error}; for dates written like {s}, pass --date-format %d/%m/%Y (day first) or %m/%d/%Y"
+        )),
+        None => Err(iso_error),
+    }
+}
+
 /// `YYYY-MM-DD` or a date-time: RFC 3339 (`2025-09-04T10:30:00+02:00`) or without an offset
 /// (`2025-09-04 10:30:00`); a date-time gives its calendar date as written.
 pub fn date_or_datetime(s: &str) -> Result<NaiveDate, String> {

@@ -14,6 +14,7 @@
 //!
 //! transfers: `line, player, from_club, to_club, date, window, known_on, kind, fee_eur`.
 
+pub mod decode;
 mod fields;
 mod reader;
 
@@ -203,6 +204,9 @@ pub struct FileStats {
     pub rows_read: u64,
     pub rows_used: u64,
     pub rows_rejected: u64,
+    /// The field separator read (`,`, `;`, `tab`, `|`) and the text encoding.
+    pub delimiter: String,
+    pub encoding: String,
     /// Columns the file has that rumour does not use.
     pub extra_columns: Vec<String>,
 }
@@ -254,8 +258,23 @@ pub struct InputPaths {
     pub claims: PathBuf,
     pub transfers: PathBuf,
     /// `None`: no alias table.
-    pub aliases: Option<PathBuf>,
+    pub aliases: Option<AliasTable>,
 }
+
+/// An alias table: a file, or the one shipped inside the binary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AliasTable {
+    File(PathBuf),
+    /// `data/aliases.csv` as it was when the binary was built (~200 rows for the major
+    /// European clubs and outlets): used when no `--aliases` is given, from any directory.
+    BuiltIn,
+}
+
+/// The shipped alias table.
+pub const BUILTIN_ALIASES: &str = include_str!("../../data/aliases.csv");
+
+/// The name the built-in alias table has in the summary and in rejects.
+pub const BUILTIN_ALIASES_NAME: &str = "<built-in aliases>";
 
 /// How to read them.
 #[derive(Debug, Clone)]
@@ -333,8 +352,26 @@ pub fn ingest(
     };
     let mut files = Vec::new();
     let mut aliases = Aliases::default();
-    if let Some(path) = &paths.aliases {
-        files.push(read_aliases(path, &mut aliases, &mut log)?);
+    match &paths.aliases {
+        Some(AliasTable::File(path)) => files.push(read_aliases(
+            path,
+            &mut aliases,
+            &mut log,
+            input_format(config)?,
+        )?),
+        Some(AliasTable::BuiltIn) => {
+            // Read through the same checks as a user's table, from a copy of the shipped text.
+            let copy = decode::Transcoded::write(BUILTIN_ALIASES.as_bytes(), "aliases.csv")?;
+            let mut stats = read_aliases(
+                copy.path(),
+                &mut aliases,
+                &mut log,
+                decode::InputFormat::default(),
+            )?;
+            stats.file = BUILTIN_ALIASES_NAME.into();
+            files.push(stats);
+        }
+        None => {}
     }
     let mut names = Names::default();
     let ctx = ReadContext {
@@ -400,15 +437,27 @@ pub fn ingest(
 fn stats_for(table: &CsvTable) -> FileStats {
     FileStats {
         file: table.path().display().to_string(),
+        delimiter: table.delimiter().to_string(),
+        encoding: table.encoding().to_string(),
         extra_columns: table.extra_columns().to_vec(),
         ..FileStats::default()
     }
 }
 
+/// The `[input]` separator and encoding (checked when the configuration was validated).
+fn input_format(config: &Config) -> Result<decode::InputFormat> {
+    config.input.format().map_err(Error::Usage)
+}
+
 /// Reads the alias table. A row naming an unknown kind, or mapping an alias already mapped to
 /// another canonical name, is rejected.
-fn read_aliases(path: &Path, aliases: &mut Aliases, log: &mut RejectLog) -> Result<FileStats> {
-    let mut table = CsvTable::open(path, ALIAS_COLUMNS, &BTreeMap::new(), 65_536)?;
+fn read_aliases(
+    path: &Path,
+    aliases: &mut Aliases,
+    log: &mut RejectLog,
+    input: decode::InputFormat,
+) -> Result<FileStats> {
+    let mut table = CsvTable::open(path, ALIAS_COLUMNS, &BTreeMap::new(), 65_536, input)?;
     let mut stats = stats_for(&table);
     let pass = read_rows(
         &mut table,
@@ -683,6 +732,7 @@ fn parse_claims(path: &Path, ctx: ReadContext, progress: &Progress) -> Result<Pa
         CLAIM_COLUMNS,
         &config.columns.claims,
         config.limits.max_field_bytes,
+        input_format(config)?,
     )?;
     let stats = stats_for(&table);
     let bar = progress.bytes("reading claims", table.progress().1);
@@ -717,6 +767,7 @@ fn claims_chunk(
     } = ctx;
     let path = table.path().to_path_buf();
     let limits = &config.limits;
+    let date_format = config.input.date_format();
     let cap = (table.progress().1 / 128).min(1 << 26) as usize;
     let mut names = Names::default();
     let u32b = |n: &str| PrimitiveChunkedBuilder::<UInt32Type>::new(n.into(), cap);
@@ -749,7 +800,7 @@ fn claims_chunk(
     let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
     let pass = read_rows(&mut table, opts.strict, bar, |row| {
         let line = row.line;
-        let claim = match parse_claim(row, calendar, opts, limits) {
+        let claim = match parse_claim(row, calendar, opts, limits, date_format) {
             Ok(claim) => claim,
             Err(p) => return Ok(Err(p)),
         };
@@ -900,12 +951,14 @@ fn parse_claim<'a>(
     calendar: &WindowCalendar,
     opts: &IngestOptions,
     limits: &crate::config::LimitsConfig,
+    date_format: Option<&str>,
 ) -> Result<ClaimRow<'a>, RowProblem> {
     let published_raw = row.required(claim_col::PUBLISHED)?;
     let published = with_column(
         "published",
         published_raw,
-        fields::date_or_datetime(published_raw),
+        fields::date_or_datetime(published_raw)
+            .or_else(|e| fields::date_in_format(published_raw, date_format, e)),
     )?;
     if published > opts.as_of {
         return Err(RowProblem::new(
@@ -969,6 +1022,7 @@ fn parse_transfers(path: &Path, ctx: ReadContext, progress: &Progress) -> Result
         TRANSFER_COLUMNS,
         &config.columns.transfers,
         config.limits.max_field_bytes,
+        input_format(config)?,
     )?;
     if !table.has_column("date") && !table.has_column("window") {
         return Err(Error::Input(InputError::MissingColumn {
@@ -1017,7 +1071,13 @@ fn transfers_chunk(
     let (mut date_b, mut window_b, mut known_b) = (i32b("date"), i32b("window"), i32b("known_on"));
     let mut fee_b = PrimitiveChunkedBuilder::<Float64Type>::new("fee_eur".into(), cap);
     let pass = read_rows(&mut table, opts.strict, bar, |row| {
-        let t = match parse_transfer(row, calendar, opts, &config.limits) {
+        let t = match parse_transfer(
+            row,
+            calendar,
+            opts,
+            &config.limits,
+            config.input.date_format(),
+        ) {
             Ok(t) => t,
             Err(p) => return Ok(Err(p)),
         };
@@ -1077,11 +1137,14 @@ fn parse_transfer<'a>(
     calendar: &WindowCalendar,
     opts: &IngestOptions,
     limits: &crate::config::LimitsConfig,
+    date_format: Option<&str>,
 ) -> Result<TransferRow<'a>, RowProblem> {
     let player = row.required(transfer_col::PLAYER)?;
     let from_club = row.required(transfer_col::FROM_CLUB)?;
     let to_club = row.required(transfer_col::TO_CLUB)?;
-    let date = optional(row, transfer_col::DATE, fields::date)?;
+    let date = optional(row, transfer_col::DATE, |v| {
+        fields::date(v).or_else(|e| fields::date_in_format(v, date_format, e))
+    })?;
     let given_window = optional(row, transfer_col::WINDOW, fields::window)?;
     let window = match (date, given_window) {
         (_, Some(w)) => w,

@@ -12,6 +12,10 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::InputError;
+use crate::ingest::decode::{
+    bom_encoding, delimiter_name, detect_delimiter, legacy_encoding, transcode, InputFormat,
+    Transcoded,
+};
 
 /// A column the caller knows.
 #[derive(Debug, Clone, Copy)]
@@ -63,9 +67,25 @@ struct Layout {
     extra_positions: Vec<usize>,
 }
 
+/// How a file was read, shared by the readers of its parts.
+struct Source {
+    /// The file read: the input itself, or its UTF-8 copy.
+    read_path: PathBuf,
+    delimiter: u8,
+    encoding: &'static str,
+    /// The decoded copy, removed when the last reader is dropped.
+    _transcoded: Option<Transcoded>,
+    /// The encoding was given: bytes that are not UTF-8 reject their row, with no hint.
+    encoding_given: bool,
+    /// Whether the file looks like a legacy 8-bit encoding (checked at the first row whose
+    /// bytes are not UTF-8).
+    legacy: std::sync::OnceLock<Option<&'static str>>,
+}
+
 /// An open CSV file (or a byte range of it) with its columns resolved.
 pub struct CsvTable {
     path: PathBuf,
+    source: std::sync::Arc<Source>,
     layout: std::sync::Arc<Layout>,
     /// The file mapped into memory, when it can be (a regular, non-empty file): readers and
     /// the boundary scan then see the page cache directly instead of copying it through
@@ -147,23 +167,58 @@ impl CsvTable {
         specs: &'static [ColumnSpec],
         mapping: &BTreeMap<String, String>,
         max_field_bytes: usize,
+        input: InputFormat,
     ) -> Result<CsvTable, InputError> {
         let unreadable = |source| InputError::Unreadable {
             file: path.to_path_buf(),
             source,
         };
-        let file = File::open(path).map_err(unreadable)?;
+        let mut file = File::open(path).map_err(unreadable)?;
         let meta = file.metadata().map_err(unreadable)?;
         if meta.is_dir() {
             return Err(unreadable(std::io::Error::other("is a directory")));
         }
+        // The encoding: as given, else UTF-16 when its byte-order mark says so, else UTF-8.
+        let mut head = Vec::with_capacity(1 << 16);
+        (&mut file)
+            .take(1 << 16)
+            .read_to_end(&mut head)
+            .map_err(unreadable)?;
+        let encoding = input.encoding.or_else(|| bom_encoding(&head));
+        let (file, meta, transcoded) = match encoding {
+            Some(e) if e != encoding_rs::UTF_8 => {
+                let copy = transcode(path, e)?;
+                let file = File::open(copy.path()).map_err(unreadable)?;
+                let meta = file.metadata().map_err(unreadable)?;
+                head.clear();
+                (&file)
+                    .take(1 << 16)
+                    .read_to_end(&mut head)
+                    .map_err(unreadable)?;
+                (file, meta, Some(copy))
+            }
+            _ => (file, meta, None),
+        };
+        let delimiter = input.delimiter.unwrap_or_else(|| {
+            detect_delimiter(head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head))
+        });
+        let source_info = std::sync::Arc::new(Source {
+            read_path: transcoded
+                .as_ref()
+                .map_or_else(|| path.to_path_buf(), |t| t.path().to_path_buf()),
+            delimiter,
+            encoding: encoding.map_or("UTF-8", |e| e.name()),
+            _transcoded: transcoded,
+            encoding_given: input.encoding.is_some(),
+            legacy: std::sync::OnceLock::new(),
+        });
         let file_bytes = meta.len();
         let mapped = Mapped::new(&file, &meta);
         let source: Box<dyn Read + Send> = match &mapped {
             Some(m) => Box::new(m.range(0, file_bytes)),
             None => Box::new(BufReader::with_capacity(1 << 20, file)),
         };
-        let mut reader = record_reader(source);
+        let mut reader = record_reader(source, delimiter);
         let mut first = csv::ByteRecord::new();
         let expected = specs
             .iter()
@@ -192,9 +247,21 @@ impl CsvTable {
             } else {
                 field
             };
-            let name = std::str::from_utf8(field).map_err(|_| InputError::Header {
-                file: path.to_path_buf(),
-                message: format!("header field {} is not valid UTF-8", i + 1),
+            let name = std::str::from_utf8(field).map_err(|_| {
+                match (!source_info.encoding_given)
+                    .then(|| legacy_encoding(path))
+                    .flatten()
+                {
+                    Some(label) => InputError::Encoding {
+                        file: path.to_path_buf(),
+                        line: 1,
+                        label: label.to_string(),
+                    },
+                    None => InputError::Header {
+                        file: path.to_path_buf(),
+                        message: format!("header field {} is not valid UTF-8", i + 1),
+                    },
+                }
             })?;
             header.push(name.trim().to_string());
         }
@@ -271,6 +338,7 @@ impl CsvTable {
         let lines_before = reader.position().line().saturating_sub(1);
         Ok(CsvTable {
             path: path.to_path_buf(),
+            source: source_info,
             layout: std::sync::Arc::new(Layout {
                 header,
                 index,
@@ -320,7 +388,7 @@ impl CsvTable {
                 .scan(self.start, |buf| scan.feed(buf))
                 .map_err(unreadable)?,
             None => {
-                let mut file = File::open(&self.path).map_err(unreadable)?;
+                let mut file = File::open(&self.source.read_path).map_err(unreadable)?;
                 file.seek(SeekFrom::Start(self.start)).map_err(unreadable)?;
                 let mut reader = BufReader::with_capacity(1 << 22, file);
                 loop {
@@ -342,6 +410,7 @@ impl CsvTable {
         let (path, max_field_bytes, end) = (self.path.clone(), self.max_field_bytes, self.end);
         let first_end = bounds.first().map_or(end, |b| b.0);
         let mapped = self.mapped.clone();
+        let source_info = self.source.clone();
         let mut first = self;
         first.end = first_end;
         // The first reader is already past the header: limit it to its range.
@@ -355,16 +424,17 @@ impl CsvTable {
                         file: path.clone(),
                         source,
                     };
-                    let mut file = File::open(&path).map_err(unreadable)?;
+                    let mut file = File::open(&source_info.read_path).map_err(unreadable)?;
                     file.seek(SeekFrom::Start(*start)).map_err(unreadable)?;
                     Box::new(BufReader::with_capacity(1 << 20, file.take(stop - start)))
                 }
             };
             out.push(CsvTable {
                 path: path.clone(),
+                source: source_info.clone(),
                 layout: layout.clone(),
                 mapped: mapped.clone(),
-                reader: record_reader(source),
+                reader: record_reader(source, source_info.delimiter),
                 record: csv::ByteRecord::new(),
                 max_field_bytes,
                 start: *start,
@@ -375,6 +445,16 @@ impl CsvTable {
             });
         }
         Ok(out)
+    }
+
+    /// The field separator read, for the summary (`,`, `;`, `tab`, `|`).
+    pub fn delimiter(&self) -> &'static str {
+        delimiter_name(self.source.delimiter)
+    }
+
+    /// The encoding the file was read in (`UTF-8`, `UTF-16LE`, `windows-1252`, …).
+    pub fn encoding(&self) -> &'static str {
+        self.source.encoding
     }
 
     pub fn path(&self) -> &Path {
@@ -470,6 +550,18 @@ impl CsvTable {
                         .map(|e| (i, f, e.valid_up_to()))
                 });
                 let (i, f, offset) = bad.unwrap_or((0, rec.as_slice(), whole.valid_up_to()));
+                // A file in a legacy encoding stops here with the fix, instead of losing every
+                // row with an accent one by one.
+                if !self.source.encoding_given {
+                    let path = &self.path;
+                    if let Some(label) = self.source.legacy.get_or_init(|| legacy_encoding(path)) {
+                        return Err(InputError::Encoding {
+                            file: self.path.clone(),
+                            line,
+                            label: label.to_string(),
+                        });
+                    }
+                }
                 return Ok(Next::Problem {
                     line,
                     problem: RowProblem::new(
@@ -495,8 +587,9 @@ impl CsvTable {
 /// records that end at `\n` only (a `\r` before it is trimmed with the field): with the
 /// default CRLF terminator the csv crate reports the line of a record that follows a `\r\n`
 /// one too low, and its start one byte early.
-fn record_reader(source: Box<dyn Read + Send>) -> csv::Reader<Box<dyn Read + Send>> {
+fn record_reader(source: Box<dyn Read + Send>, delimiter: u8) -> csv::Reader<Box<dyn Read + Send>> {
     csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
@@ -794,7 +887,16 @@ mod tests {
             }
         }
         std::fs::write(&path, text).expect("write");
-        let open = || CsvTable::open(&path, SPECS, &BTreeMap::new(), 1 << 16).expect("open");
+        let open = || {
+            CsvTable::open(
+                &path,
+                SPECS,
+                &BTreeMap::new(),
+                1 << 16,
+                InputFormat::default(),
+            )
+            .expect("open")
+        };
         let whole = rows(open());
         assert_eq!(whole.len(), n);
         assert_eq!(whole[0].0, 2, "line numbers count the header");

@@ -147,9 +147,17 @@ fn csv_shapes_are_read_or_rejected_row_by_row() {
     // A short row.
     let r = rejects(&fixture("broken/ragged.csv"), &good_transfers());
     has(&r, "3", "", "the row has 7 fields, the header has 11");
-    // Bytes that are not UTF-8.
-    let r = rejects(&fixture("broken/non_utf8.csv"), &good_transfers());
+    // A UTF-8 file with one damaged row: that row is rejected, the rest used.
+    let r = rejects(&fixture("broken/damaged_utf8.csv"), &good_transfers());
     has(&r, "3", "player", "not valid UTF-8");
+    assert_eq!(r.len(), 1);
+}
+
+#[test]
+fn a_file_in_a_legacy_encoding_stops_with_the_fix() {
+    // ASCII and a byte that is not UTF-8, nothing else: a Windows-1252 file, not a damaged one.
+    stops("non_utf8.csv", "line 3: the file is not UTF-8 text; it reads as windows-1252: pass --encoding windows-1252");
+    stops("windows1252.csv", "pass --encoding windows-1252");
 }
 
 #[test]

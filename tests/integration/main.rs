@@ -11,4 +11,5 @@ mod hand_computed;
 mod properties;
 mod sample_data;
 mod shapes;
+mod spreadsheets;
 mod world;

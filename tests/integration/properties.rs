@@ -104,7 +104,7 @@ fn score_tables(dir: &Path) -> BTreeMap<&'static str, polars::prelude::DataFrame
         inputs: InputPaths {
             claims: dir.join("rumours.csv"),
             transfers: dir.join("transfers.csv"),
-            aliases: Some(dir.join("aliases.csv")),
+            aliases: Some(rumour::ingest::AliasTable::File(dir.join("aliases.csv"))),
         },
         as_of: as_of(),
         strict: false,

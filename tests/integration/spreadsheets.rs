@@ -1,0 +1,272 @@
+//! Files as spreadsheet programs save them (`;` or tab separators, UTF-16, Windows-1252),
+//! reports that are safe to open in one, output errors that say what happened, and the
+//! alias table that travels with the binary.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::support::{fixture, json, read_csv, root, Run};
+
+/// Scores `claims` (tiny transfers, no aliases) into `out` with `extra` flags; exit 0.
+fn score(claims: &Path, out: &Path, extra: &[&str]) {
+    Run::new(&["score", "--no-aliases", "--as-of", "2025-10-01", "--quiet"])
+        .arg("--rumours")
+        .arg(claims)
+        .arg("--transfers")
+        .arg(fixture("tiny/transfers.csv"))
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .success();
+}
+
+fn file_stats(out: &Path, name: &str) -> serde_json::Value {
+    let summary = json(&out.join("summary.json"));
+    summary["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .find(|f| f["file"].as_str().is_some_and(|p| p.ends_with(name)))
+        .cloned()
+        .expect("the file is in the summary")
+}
+
+#[test]
+fn separators_and_encodings_read_like_the_comma_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let reference = tmp.path().join("reference");
+    score(&fixture("broken/accents.csv"), &reference, &[]);
+    let want = std::fs::read(reference.join("sources.csv")).expect("sources");
+    assert!(String::from_utf8_lossy(&want).contains("L'Équipe"));
+    for (file, delimiter, encoding, extra) in [
+        ("semicolon.csv", ";", "UTF-8", &[][..]),
+        ("tab.csv", "tab", "UTF-8", &[]),
+        ("utf16.csv", ",", "UTF-16LE", &[]),
+        (
+            "windows1252.csv",
+            ",",
+            "windows-1252",
+            &["--encoding", "windows-1252"],
+        ),
+    ] {
+        let out = tmp.path().join(file);
+        score(&fixture(&format!("broken/{file}")), &out, extra);
+        let got = std::fs::read(out.join("sources.csv")).expect("sources");
+        assert_eq!(got, want, "{file}: the same sources.csv as the comma file");
+        let stats = file_stats(&out, file);
+        assert_eq!(stats["delimiter"], delimiter, "{file}");
+        assert_eq!(stats["encoding"], encoding, "{file}");
+        assert_eq!(stats["rows_rejected"], 0, "{file}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    // --delimiter forces the separator of every input file.
+    let transfers = tmp.path().join("transfers.csv");
+    let text = std::fs::read_to_string(fixture("tiny/transfers.csv")).expect("tiny");
+    std::fs::write(&transfers, text.replace(',', ";")).expect("write");
+    let forced = tmp.path().join("forced");
+    Run::new(&[
+        "score",
+        "--no-aliases",
+        "--as-of",
+        "2025-10-01",
+        "--quiet",
+        "--delimiter",
+        ";",
+    ])
+    .arg("--rumours")
+    .arg(fixture("broken/semicolon.csv"))
+    .arg("--transfers")
+    .arg(&transfers)
+    .arg("--out")
+    .arg(&forced)
+    .success();
+    assert_eq!(
+        std::fs::read(forced.join("sources.csv")).expect("sources"),
+        want
+    );
+    // Forcing the wrong separator reads one column: the run stops with the missing column.
+    let (_, stderr) = Run::new(&["score", "--no-aliases", "--as-of", "2025-10-01", "--quiet"])
+        .arg("--rumours")
+        .arg(fixture("broken/semicolon.csv"))
+        .arg("--transfers")
+        .arg(fixture("tiny/transfers.csv"))
+        .args(&["--delimiter", ",", "--out"])
+        .arg(tmp.path().join("wrong"))
+        .code(1);
+    assert!(stderr.contains("missing required column"), "{stderr}");
+    // An unknown encoding is a usage error.
+    let (_, stderr) = Run::new(&["validate", "--no-aliases", "--encoding", "klingon"])
+        .arg("--rumours")
+        .arg(fixture("broken/accents.csv"))
+        .code(2);
+    assert!(stderr.contains("unknown encoding `klingon`"), "{stderr}");
+}
+
+#[test]
+fn dates_as_spreadsheets_write_them() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let text = std::fs::read_to_string(fixture("tiny/rumours.csv")).expect("tiny");
+    // 2025-06-01 -> 01/06/2025
+    let dmy: String = text
+        .lines()
+        .map(|l| {
+            let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
+            if let [y, m, d] = f[1].split('-').collect::<Vec<_>>()[..] {
+                f[1] = format!("{d}/{m}/{y}");
+            }
+            f.join(",") + "\n"
+        })
+        .collect();
+    let path = tmp.path().join("dmy.csv");
+    std::fs::write(&path, dmy).expect("write");
+    let reference = tmp.path().join("reference");
+    score(&fixture("tiny/rumours.csv"), &reference, &[]);
+    let out = tmp.path().join("out");
+    score(&path, &out, &["--date-format", "%d/%m/%Y"]);
+    assert_eq!(
+        std::fs::read(out.join("sources.csv")).expect("sources"),
+        std::fs::read(reference.join("sources.csv")).expect("sources")
+    );
+    // Without the format every row is rejected, with the hint.
+    let plain = tmp.path().join("plain");
+    score(&path, &plain, &[]);
+    let r = read_csv(&plain.join("rejects.csv"));
+    assert!(
+        r.iter()
+            .all(|x| x["reason"].contains("--date-format %d/%m/%Y")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn report_cells_that_look_like_formulas_are_neutralised() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("safe");
+    score(&fixture("broken/formulas.csv"), &out, &[]);
+    let sources: Vec<BTreeMap<String, String>> = read_csv(&out.join("sources.csv"));
+    let names: Vec<&str> = sources.iter().map(|r| r["source"].as_str()).collect();
+    for name in [
+        "'=HYPERLINK(\"http://example.com\",\"y\")",
+        "'+cmd|calc",
+        "'@evil",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    for report in [
+        "sources.csv",
+        "stories.csv",
+        "authors.csv",
+        "deals.csv",
+        "source_stages.csv",
+    ] {
+        for row in read_csv(&out.join(report)) {
+            for (column, cell) in &row {
+                assert!(
+                    !rumour::report::is_formula_like(cell),
+                    "{report}: {column} = {cell:?}"
+                );
+            }
+        }
+    }
+    // --raw-csv writes them as they are.
+    let raw = tmp.path().join("raw");
+    score(&fixture("broken/formulas.csv"), &raw, &["--raw-csv"]);
+    let sources = read_csv(&raw.join("sources.csv"));
+    assert!(sources.iter().any(|r| r["source"] == "+cmd|calc"));
+    // Parquet keeps the text as it is.
+    let pq = tmp.path().join("pq");
+    score(
+        &fixture("broken/formulas.csv"),
+        &pq,
+        &["--format", "parquet"],
+    );
+    let bytes = std::fs::read(pq.join("sources.parquet")).expect("parquet");
+    assert!(bytes.windows(9).any(|w| w == b"+cmd|calc"));
+    assert!(!bytes.windows(10).any(|w| w == b"'+cmd|calc"));
+}
+
+#[test]
+fn an_output_that_cannot_be_written_is_exit_3_with_the_path_and_the_reason() {
+    // A directory that cannot be created (under /proc, whoever runs the tests).
+    let (_, stderr) = Run::new(&[
+        "score",
+        "--quiet",
+        "--as-of",
+        "2026-11-24",
+        "--out",
+        "/proc/rumour-test/reports",
+    ])
+    .code(3);
+    assert!(stderr.contains("/proc/rumour-test"), "{stderr}");
+    assert!(stderr.contains("No such file or directory"), "{stderr}");
+    // A full disk: a 4 KiB tmpfs, where this machine lets the tests mount one (root).
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mount = tmp.path().join("full");
+    std::fs::create_dir(&mount).expect("dir");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4k", "tmpfs"])
+        .arg(&mount)
+        .status()
+        .is_ok_and(|s| s.success());
+    if mounted {
+        let (_, stderr) = Run::new(&["score", "--quiet", "--as-of", "2026-11-24", "--out"])
+            .arg(mount.join("reports"))
+            .code(3);
+        let _ = std::process::Command::new("umount").arg(&mount).status();
+        assert!(stderr.contains("No space left on device"), "{stderr}");
+        assert!(stderr.contains("cannot write"), "{stderr}");
+    } else {
+        eprintln!("full-disk check skipped: cannot mount a tmpfs here");
+    }
+}
+
+#[test]
+fn the_alias_table_travels_with_the_binary() {
+    // Run from a directory without data/: the built-in table is used.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("r");
+    Run::new(&["score", "--quiet", "--as-of", "2026-11-24"])
+        .dir(tmp.path())
+        .arg("--rumours")
+        .arg(root().join("data/rumours.csv"))
+        .arg("--transfers")
+        .arg(root().join("data/transfers.csv"))
+        .arg("--out")
+        .arg(&out)
+        .success();
+    let summary = json(&out.join("summary.json"));
+    assert!(
+        summary["aliases"].as_u64().is_some_and(|n| n > 100),
+        "{}",
+        summary["aliases"]
+    );
+    assert!(summary["files"].to_string().contains("<built-in aliases>"));
+    // The same reports as with the file itself.
+    let with_file = tmp.path().join("f");
+    Run::new(&["score", "--quiet", "--as-of", "2026-11-24"])
+        .arg("--aliases")
+        .arg(root().join("data/aliases.csv"))
+        .arg("--out")
+        .arg(&with_file)
+        .success();
+    for report in ["sources.csv", "clubs.csv", "deals.csv"] {
+        assert_eq!(
+            std::fs::read(out.join(report)).expect("report"),
+            std::fs::read(with_file.join(report)).expect("report"),
+            "{report}"
+        );
+    }
+    // --no-aliases reads none.
+    let none = tmp.path().join("n");
+    Run::new(&[
+        "score",
+        "--quiet",
+        "--as-of",
+        "2026-11-24",
+        "--no-aliases",
+        "--out",
+    ])
+    .arg(&none)
+    .success();
+    assert_eq!(json(&none.join("summary.json"))["aliases"], 0);
+}
