@@ -14,7 +14,8 @@
 //! 6. [`score`](mod@score) — empirical-Bayes reliabilities, point-in-time features, the likelihood
 //!    model.
 //! 7. [`backtest`] — the model replayed on past windows against baselines.
-//! 8. [`report`] — CSV/Parquet reports written as one atomic set.
+//! 8. [`report`] — CSV/Parquet reports written as one atomic set, with [`html`]'s
+//!    `report.html`, the run as one self-contained page.
 //!
 //! ```
 //! use rumour::{config::Config, progress::Progress, ScoreOptions};
@@ -32,6 +33,7 @@ pub mod config;
 pub mod deal;
 pub mod error;
 pub mod generate;
+pub mod html;
 pub mod import;
 pub mod ingest;
 pub mod normalise;

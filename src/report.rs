@@ -133,7 +133,7 @@ pub struct OutputSet {
 }
 
 fn is_report_file(name: &str) -> bool {
-    if name == "summary.json" || name == "calibration.svg" {
+    if name == "summary.json" || name == "calibration.svg" || name == "report.html" {
         return true;
     }
     match name.rsplit_once('.') {
@@ -326,6 +326,23 @@ impl OutputSet {
         })?;
         w.flush().map_err(|e| output_error(&path, e))?;
         Ok(())
+    }
+
+    /// The `calibration` table of the last backtest written into `--out` (CSV or Parquet),
+    /// if there is one and it can be read.
+    pub fn previous_calibration(&self) -> Option<DataFrame> {
+        let csv = self.out.join("calibration.csv");
+        if csv.is_file() {
+            return CsvReadOptions::default()
+                .with_has_header(true)
+                .try_into_reader_with_file_path(Some(csv))
+                .ok()?
+                .finish()
+                .ok();
+        }
+        let parquet = self.out.join("calibration.parquet");
+        let file = fs::File::open(parquet).ok()?;
+        ParquetReader::new(file).finish().ok()
     }
 
     /// Writes raw bytes as `name`.

@@ -132,6 +132,8 @@ pub struct ScoreRun {
     pub rejects: DataFrame,
     pub unmatched: DataFrame,
     pub summary: Summary,
+    /// Mass of the credible intervals (`reliability.interval`), for `report.html`.
+    pub interval: f64,
 }
 
 /// Display names by id of every kind.
@@ -937,6 +939,7 @@ fn build_reports(
         rejects,
         unmatched,
         summary,
+        interval: s.config.reliability.interval,
     })
 }
 
@@ -1292,6 +1295,56 @@ impl ScoreRun {
         let json =
             serde_json::to_string_pretty(&self.summary).map_err(|e| Error::Usage(e.to_string()))?;
         set.bytes("summary.json", format!("{json}\n").as_bytes())?;
+        let page = self.page(set.previous_calibration().as_ref())?;
+        set.bytes("report.html", crate::html::render(&page).as_bytes())?;
         set.commit()
+    }
+
+    /// The run as `report.html` shows it, with the reliability diagram of `calibration` (a
+    /// backtest's `calibration` table) when given.
+    ///
+    /// # Errors
+    /// Only from polars.
+    pub fn page(&self, calibration: Option<&DataFrame>) -> PolarsResult<crate::html::Page> {
+        use crate::html::{FileRow, Page};
+        let s = &self.summary;
+        let mut page = Page::from_tables(&self.sources, &self.clubs, &self.deals, calibration)?;
+        page.as_of = s.as_of.clone();
+        page.version = s.rumour_version.clone();
+        page.interval = self.interval;
+        page.crowd_rate = s
+            .priors
+            .get("sources")
+            .and_then(|p| p.iter().find(|g| g.group == "all"))
+            .map(|g| g.mean);
+        page.deals_total = self.deals.height();
+        page.files = s
+            .files
+            .iter()
+            .map(|f| FileRow {
+                file: f.file.clone(),
+                read: f.rows_read,
+                used: f.rows_used,
+                rejected: f.rows_rejected,
+                delimiter: f.delimiter.clone(),
+                encoding: f.encoding.clone(),
+            })
+            .collect();
+        page.rows_add_up = s.rows_add_up;
+        page.rejects_by_reason = s
+            .rejects_by_reason
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        page.warnings = s.warnings.clone();
+        page.counts = vec![
+            ("sources".into(), s.distinct_sources.to_string()),
+            ("clubs".into(), s.distinct_clubs.to_string()),
+            ("players".into(), s.distinct_players.to_string()),
+            ("stories".into(), s.stories.total.to_string()),
+            ("deals".into(), s.deals.total.to_string()),
+            ("open deals".into(), s.deals.open.to_string()),
+        ];
+        Ok(page)
     }
 }

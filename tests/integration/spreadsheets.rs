@@ -270,3 +270,75 @@ fn the_alias_table_travels_with_the_binary() {
     .success();
     assert_eq!(json(&none.join("summary.json"))["aliases"], 0);
 }
+
+#[test]
+fn report_html_is_one_self_contained_page_with_every_name_escaped() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("page");
+    score(&fixture("broken/formulas.csv"), &out, &[]);
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    // Nothing fetched from elsewhere: no external script, style, image or frame.
+    for external in ["<script src", "<link", "<img", "<iframe", "@import", "url("] {
+        assert!(!html.contains(external), "{external}");
+    }
+    // Names from the input are text, never markup.
+    assert!(html.contains("<td>=HYPERLINK(&quot;http://example.com&quot;,&quot;y&quot;)</td>"));
+    assert!(html.contains("<td>+cmd|calc</td>"));
+    // One table row per source (all of them: fewer than the page's limit).
+    let sources = read_csv(&out.join("sources.csv"));
+    let table = html
+        .split("id=\"sources-table\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("sources table");
+    assert_eq!(table.matches("<tr class=").count(), sources.len());
+    // Every open deal, with its likelihood as a percentage.
+    let deals = read_csv(&out.join("deals.csv"));
+    let table = html
+        .split("id=\"deals-table\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("deals table");
+    assert_eq!(table.matches("<tr><td>").count(), deals.len());
+    for d in &deals {
+        let p: f64 = d["likelihood"].parse().expect("likelihood");
+        assert!(table.contains(&format!("{:.1}%", 100.0 * p)), "{p}");
+    }
+    // No backtest in this directory yet: the page says how to get the diagram.
+    assert!(!html.contains("id=\"calibration\""));
+    assert!(html.contains("No backtest in this output directory"));
+}
+
+#[test]
+fn report_html_shows_the_last_backtest_of_its_directory() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("r");
+    let run = |cmd: &str| {
+        Run::new(&[cmd, "--as-of", "2026-11-24", "--quiet", "--out"])
+            .arg(&out)
+            .arg("--rumours")
+            .arg(root().join("data/rumours.csv"))
+            .arg("--transfers")
+            .arg(root().join("data/transfers.csv"))
+            .success();
+    };
+    run("backtest");
+    run("score");
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
+    let diagram = html
+        .split("<svg id=\"calibration\"")
+        .nth(1)
+        .and_then(|t| t.split("</svg>").next())
+        .expect("reliability diagram");
+    // One dot per non-empty bin of the model and of the stage baseline, plus the legend's two.
+    let bins = read_csv(&out.join("calibration.csv"));
+    let dots = bins
+        .iter()
+        .filter(|b| (b["predictor"] == "model" || b["predictor"] == "stage") && b["count"] != "0")
+        .count();
+    assert!(dots > 0);
+    assert_eq!(diagram.matches("<circle").count(), dots + 2);
+    // A backtest run afterwards keeps the page (reports it does not write are carried over).
+    run("backtest");
+    assert!(out.join("report.html").is_file());
+}
