@@ -84,6 +84,13 @@ enum ImportCommand {
         /// built-in table).
         #[arg(long)]
         aliases: Option<PathBuf>,
+        /// Field separator of the scrapes: `auto` (from the header line), `,`, `;`, `tab`, `|`.
+        #[arg(long, default_value = "auto")]
+        delimiter: String,
+        /// Text encoding of the scrapes: `auto` (UTF-8, or UTF-16 with its byte-order mark),
+        /// or a label such as `windows-1252`.
+        #[arg(long, default_value = "auto")]
+        encoding: String,
     },
 }
 
@@ -414,9 +421,13 @@ where
             files,
             out,
             aliases,
+            delimiter,
+            encoding,
         }) => {
+            let input = crate::ingest::decode::InputFormat::parse(&delimiter, &encoding)
+                .map_err(Error::Usage)?;
             let table = read_alias_table(aliases.as_deref())?;
-            let summary = crate::import::import_transfermarkt(&files, &table, &out)?;
+            let summary = crate::import::import_transfermarkt(&files, &table, &out, input)?;
             for r in &summary.rejects {
                 eprintln!("rejected: {r}");
             }

@@ -74,6 +74,7 @@ pub fn import_transfermarkt(
     files: &[PathBuf],
     aliases: &Aliases,
     out: &Path,
+    input: crate::ingest::decode::InputFormat,
 ) -> Result<ImportSummary> {
     let mut summary = ImportSummary::default();
     let mut seen: HashSet<(String, String, String, String)> = HashSet::new();
@@ -97,9 +98,11 @@ pub fn import_transfermarkt(
     ])
     .map_err(werr)?;
     for file in files {
+        let readable = crate::ingest::decode::readable(file, input).map_err(Error::Input)?;
         let mut rdr = csv::ReaderBuilder::new()
             .flexible(false)
-            .from_path(file)
+            .delimiter(readable.delimiter)
+            .from_path(&readable.read_path)
             .map_err(|e| {
                 Error::Input(InputError::Unreadable {
                     file: file.clone(),

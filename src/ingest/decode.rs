@@ -153,6 +153,72 @@ impl Drop for Transcoded {
     }
 }
 
+/// An input file made ready for a CSV reader that expects UTF-8: the path to read (a decoded
+/// copy when the file is in another encoding), its delimiter and its encoding's name.
+#[derive(Debug)]
+pub struct Readable {
+    pub read_path: PathBuf,
+    pub delimiter: u8,
+    pub encoding: &'static str,
+    _copy: Option<Transcoded>,
+}
+
+/// Makes `path` readable as UTF-8 CSV under `input` (for the readers that do not stream
+/// through [`crate::ingest`]: `import`). The encoding is `input`'s, else UTF-16 by its
+/// byte-order mark, else UTF-8 — and a file that is not UTF-8 but reads as a legacy 8-bit
+/// encoding stops with the `--encoding` hint, as the claims reader does. The delimiter is
+/// `input`'s or detected from the header line.
+///
+/// # Errors
+/// The file cannot be read, a copy cannot be written, or the file is in a legacy encoding
+/// nobody named ([`InputError::Encoding`]).
+pub fn readable(path: &Path, input: InputFormat) -> Result<Readable, InputError> {
+    let unreadable = |source| InputError::Unreadable {
+        file: path.to_path_buf(),
+        source,
+    };
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    let encoding = input.encoding.or_else(|| bom_encoding(&bytes));
+    if encoding.is_none() && std::str::from_utf8(&bytes).is_err() {
+        if let Some(label) = legacy_encoding(path) {
+            let bad = std::str::from_utf8(&bytes)
+                .err()
+                .map_or(0, |e| e.valid_up_to());
+            let line = 1 + bytes[..bad].iter().filter(|&&b| b == b'\n').count() as u64;
+            return Err(InputError::Encoding {
+                file: path.to_path_buf(),
+                line,
+                label: label.to_string(),
+            });
+        }
+    }
+    let (read_path, copy, head) = match encoding {
+        Some(e) if e != encoding_rs::UTF_8 => {
+            let (text, _, _) = e.decode(&bytes);
+            let name = path
+                .file_name()
+                .map_or_else(String::new, |f| f.to_string_lossy().to_string());
+            let copy = Transcoded::write(text.as_bytes(), &name)?;
+            let head: Vec<u8> = text.as_bytes().iter().take(1 << 16).copied().collect();
+            (copy.path().to_path_buf(), Some(copy), head)
+        }
+        _ => (
+            path.to_path_buf(),
+            None,
+            bytes.iter().take(1 << 16).copied().collect(),
+        ),
+    };
+    let delimiter = input
+        .delimiter
+        .unwrap_or_else(|| detect_delimiter(head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head)));
+    Ok(Readable {
+        read_path,
+        delimiter,
+        encoding: encoding.map_or("UTF-8", |e| e.name()),
+        _copy: copy,
+    })
+}
+
 /// Decodes `path` from `encoding` into a UTF-8 copy in the temporary directory (a byte-order
 /// mark is honoured and removed). Bytes the encoding cannot map become U+FFFD.
 ///

@@ -342,3 +342,67 @@ fn report_html_shows_the_last_backtest_of_its_directory() {
     run("backtest");
     assert!(out.join("report.html").is_file());
 }
+
+#[test]
+fn import_reads_scrapes_saved_by_a_spreadsheet() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let import = |files: &[&Path], out: &Path, extra: &[&str]| {
+        let mut run = Run::new(&["import", "transfermarkt", "--quiet"]);
+        for f in files {
+            run = run.arg(f);
+        }
+        run.arg("--out").arg(out).args(extra)
+    };
+    let (pl, ch) = (
+        fixture("transfermarkt/premier-league.csv"),
+        fixture("transfermarkt/championship.csv"),
+    );
+    let want = tmp.path().join("want.csv");
+    import(&[&pl, &ch], &want, &[]).success();
+
+    // The Premier League scrape with `;` in Windows-1252 (its `€` is byte 0x80), the
+    // Championship as UTF-16 with a byte-order mark and tabs.
+    let text = std::fs::read_to_string(&pl)
+        .expect("read")
+        .replace(',', ";");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    let legacy = tmp.path().join("pl-1252.csv");
+    std::fs::write(&legacy, &bytes).expect("write");
+    let text = std::fs::read_to_string(&ch)
+        .expect("read")
+        .replace(',', "\t");
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let unicode = tmp.path().join("ch-utf16.csv");
+    std::fs::write(&unicode, utf16).expect("write");
+
+    // Without --encoding the legacy file stops with the fix, instead of a garbled fee.
+    let (_, stderr) = import(&[&legacy, &unicode], &tmp.path().join("x.csv"), &[]).code(1);
+    assert!(stderr.contains("--encoding windows-1252"), "{stderr}");
+    assert!(!tmp.path().join("x.csv").exists());
+
+    let got = tmp.path().join("got.csv");
+    import(
+        &[&legacy],
+        &tmp.path().join("pl.csv"),
+        &["--encoding", "windows-1252"],
+    )
+    .success();
+    import(&[&unicode], &tmp.path().join("ch.csv"), &[]).success();
+    import(&[&pl], &tmp.path().join("pl-want.csv"), &[]).success();
+    import(&[&ch], &tmp.path().join("ch-want.csv"), &[]).success();
+    assert_eq!(
+        read_csv(&tmp.path().join("pl.csv")),
+        read_csv(&tmp.path().join("pl-want.csv"))
+    );
+    assert_eq!(
+        read_csv(&tmp.path().join("ch.csv")),
+        read_csv(&tmp.path().join("ch-want.csv"))
+    );
+    // A separator given by hand wins over the detection.
+    let (_, stderr) = import(&[&unicode], &got, &["--delimiter", ";"]).code(1);
+    assert!(
+        stderr.contains("missing") || stderr.contains("column"),
+        "{stderr}"
+    );
+}
