@@ -61,6 +61,12 @@ enum Command {
     /// Turn third-party data into rumour's inputs.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Read claims out of articles (CSV rows or `.txt` files) into a claims file to review
+    /// and score.
+    #[command(
+        after_help = "Example:\n  rumour extract data/articles/*.txt --transfers data/transfers.csv --out claims.csv\n  rumour score --rumours claims.csv --transfers data/transfers.csv --out reports"
+    )]
+    Extract(ExtractArgs),
     /// Print the default configuration as TOML.
     #[command(after_help = "Example:\n  rumour config > rumour.toml")]
     Config,
@@ -135,6 +141,44 @@ struct InputArgs {
     delimiter: Option<String>,
     /// Text encoding of the input files: `auto` (UTF-8, or UTF-16 with its byte-order mark), or
     /// a label such as `windows-1252`, `latin1`, `utf-16le`.
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Format of dates that are not YYYY-MM-DD, e.g. `%d/%m/%Y`.
+    #[arg(long)]
+    date_format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct ExtractArgs {
+    /// Article files: CSV (`published`, `source`, `text`; `article_id`, `author`, `url`
+    /// optional) or `.txt` files that start with `date YYYY-MM-DD`.
+    #[arg(required = true)]
+    articles: Vec<PathBuf>,
+    /// Completed transfers: the players' names and their clubs on each day.
+    #[arg(long, default_value = "data/transfers.csv")]
+    transfers: PathBuf,
+    /// Alias table (`kind, alias, canonical`); default: the table built into rumour.
+    #[arg(long)]
+    aliases: Option<PathBuf>,
+    /// Do not read an alias table, not even the built-in one.
+    #[arg(long, conflicts_with = "aliases")]
+    no_aliases: bool,
+    /// More names: any CSV with `player`, `from_club`, `to_club` columns (earlier claims).
+    #[arg(long)]
+    known_names: Option<PathBuf>,
+    /// Source of the articles that do not name theirs (no `source` column or line).
+    #[arg(long)]
+    source: Option<String>,
+    /// Claims file to write; `<stem>.rejects.csv` and `<stem>.summary.json` go beside it.
+    #[arg(long)]
+    out: PathBuf,
+    /// TOML configuration (stage phrases, window calendar, `[input]`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Field separator of the CSV inputs: `auto`, `,`, `;`, `tab`, `|`.
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// Text encoding of the inputs: `auto`, or a label such as `windows-1252`.
     #[arg(long)]
     encoding: Option<String>,
     /// Format of dates that are not YYYY-MM-DD, e.g. `%d/%m/%Y`.
@@ -413,6 +457,57 @@ where
                     summary.players,
                     args.out.display(),
                     summary.as_of
+                );
+            }
+            Ok(())
+        }
+        Command::Extract(args) => {
+            let mut config = match &args.config {
+                Some(path) => Config::from_file(path)?,
+                None => Config::default(),
+            };
+            if let Some(d) = &args.delimiter {
+                config.input.delimiter = d.clone();
+            }
+            if let Some(e) = &args.encoding {
+                config.input.encoding = e.clone();
+            }
+            if let Some(f) = &args.date_format {
+                config.input.date_format = f.clone();
+            }
+            let input = config.input.format().map_err(Error::Usage)?;
+            let aliases = if args.no_aliases {
+                crate::normalise::Aliases::default()
+            } else {
+                read_alias_table(args.aliases.as_deref())?
+            };
+            let opts = crate::extract::ExtractOptions {
+                articles: args.articles,
+                transfers: args.transfers,
+                known_names: args.known_names,
+                source: args.source,
+                out: args.out.clone(),
+                input,
+                date_format: Some(config.input.date_format.clone()).filter(|f| !f.is_empty()),
+            };
+            let summary = progress.stage("extract", || {
+                crate::extract::extract(&opts, &aliases, &config)
+            })?;
+            if !cli.quiet {
+                let (rejects, json) = crate::extract::companions(&args.out);
+                println!(
+                    "{} articles: {} claims from {} articles written to {}; {} articles with no player, {} without a source; {} rows rejected ({}); {} ambiguous names, {} club-like names unmatched (see {})",
+                    summary.articles,
+                    summary.claims,
+                    summary.articles_with_claims,
+                    args.out.display(),
+                    summary.articles_without_player,
+                    summary.articles_without_source,
+                    summary.files.iter().map(|f| f.rows_rejected).sum::<u64>(),
+                    rejects.display(),
+                    summary.ambiguous_names.len(),
+                    summary.unmatched_clubs.len(),
+                    json.display()
                 );
             }
             Ok(())

@@ -32,6 +32,7 @@ pub mod columns;
 pub mod config;
 pub mod deal;
 pub mod error;
+pub mod extract;
 pub mod generate;
 pub mod html;
 pub mod import;

@@ -127,6 +127,17 @@ impl Aliases {
         }
     }
 
+    /// Every alias as `(kind, key of the alias, canonical name)`, in a stable order.
+    pub fn entries(&self) -> Vec<(NameKind, &str, &str)> {
+        let mut all: Vec<(NameKind, &str, &str)> = self
+            .map
+            .iter()
+            .map(|((kind, k), c)| (*kind, k.as_str(), c.as_str()))
+            .collect();
+        all.sort_by(|a, b| (a.0 as u8, a.1).cmp(&(b.0 as u8, b.1)));
+        all
+    }
+
     /// The canonical name of a key, if aliased.
     pub fn canonical(&self, kind: NameKind, key: &str) -> Option<&str> {
         self.map.get(&(kind, key.to_string())).map(String::as_str)

@@ -15,7 +15,7 @@
 //! transfers: `line, player, from_club, to_club, date, window, known_on, kind, fee_eur`.
 
 pub mod decode;
-mod fields;
+pub mod fields;
 mod reader;
 
 use std::collections::BTreeMap;

@@ -7,6 +7,7 @@ mod support;
 mod broken_files;
 mod cli;
 mod determinism;
+mod extract;
 mod hand_computed;
 mod properties;
 mod sample_data;
