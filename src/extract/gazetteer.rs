@@ -267,6 +267,16 @@ const CLUB_PREFIXES: &[&str] = &[
     "ca", "us", "ogc", "rb", "bsc", "fk", "nk", "sk", "ssv", "hsc",
 ];
 
+/// A move of the transfers file, for a player's clubs over time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Move {
+    day: NaiveDate,
+    to: u32,
+    /// The club he left (`None`: not named).
+    from: Option<u32>,
+    loan: bool,
+}
+
 /// Players and clubs, and the automaton that finds them.
 #[derive(Debug)]
 pub struct Gazetteer {
@@ -275,8 +285,8 @@ pub struct Gazetteer {
     automaton: AhoCorasick,
     /// Per pattern: what it names.
     entries: Vec<Vec<(Kind, u32)>>,
-    /// Per player: moves as (day the player arrived, club), sorted.
-    moves: Vec<Vec<(NaiveDate, u32)>>,
+    /// Per player: moves, sorted by day and then kind (loan, return from loan, permanent).
+    moves: Vec<Vec<Move>>,
     /// Folded surname → the known players who have it.
     surnames: std::collections::HashMap<String, Vec<u32>>,
 }
@@ -433,14 +443,14 @@ impl Gazetteer {
         // (player, day, order within the day, club): on one day (a window known by its close),
         // a loan counts least and a permanent move most (a return from loan and a sale in one
         // window: the sale is where he plays).
-        let mut raw_moves: Vec<(u32, NaiveDate, u8, u32)> = Vec::new();
+        let mut raw_moves: Vec<(u32, NaiveDate, u8, u32, Option<u32>)> = Vec::new();
         for (row, is_transfer) in transfers
             .iter()
             .map(|r| (r, true))
             .chain(known.iter().map(|r| (r, false)))
         {
             let player = players.id(NameKind::Player, &row.player, aliases);
-            let _from = clubs.id(NameKind::Club, &row.from_club, aliases);
+            let from = clubs.id(NameKind::Club, &row.from_club, aliases);
             let to = clubs.id(NameKind::Club, &row.to_club, aliases);
             if !is_transfer {
                 continue;
@@ -454,7 +464,7 @@ impl Gazetteer {
                 _ => 2,
             };
             if let (Some(p), Some(day), Some(to)) = (player, day, to) {
-                raw_moves.push((p, day, order, to));
+                raw_moves.push((p, day, order, to, from));
             }
         }
         for (kind, alias, canonical) in aliases.entries() {
@@ -472,8 +482,13 @@ impl Gazetteer {
         }
         let mut moves = vec![Vec::new(); players.spellings.len()];
         raw_moves.sort();
-        for (p, day, _, to) in raw_moves {
-            moves[p as usize].push((day, to));
+        for (p, day, order, to, from) in raw_moves {
+            moves[p as usize].push(Move {
+                day,
+                to,
+                from,
+                loan: order == 0,
+            });
         }
         // raw_moves was sorted by (player, day, order, club): the last of a day weighs most.
         // Surnames of the known players (the last word of a name of two words or more).
@@ -617,11 +632,18 @@ impl Gazetteer {
             .collect()
     }
 
-    /// The club a player had arrived at by `day`, from the transfers file.
+    /// The player's club on `day`, from the transfers file: where his last move took him (of
+    /// the moves of that day, a permanent move before a return from loan before a loan); for a
+    /// player out on loan, the club that loaned him (the loan club may yet buy him).
     pub fn club_on(&self, player: u32, day: NaiveDate) -> Option<u32> {
         let moves = self.moves.get(player as usize)?;
-        let n = moves.partition_point(|(d, _)| *d <= day);
-        (n > 0).then(|| moves[n - 1].1)
+        let n = moves.partition_point(|m| m.day <= day);
+        let last = moves[..n].last()?;
+        if last.loan {
+            last.from.or(Some(last.to))
+        } else {
+            Some(last.to)
+        }
     }
 
     /// The known players with this folded surname.
@@ -634,28 +656,29 @@ impl Gazetteer {
         NOT_A_NAME.contains(&folded)
     }
 
-    /// Every club the player arrived at on the day of his last move by `day` (a loan and a
-    /// return in one window: both are his clubs, not buyers).
+    /// The clubs that are the player's on `day`, not buyers: his club ([`Gazetteer::club_on`])
+    /// and every club a permanent move or a return from loan took him to on the day of his
+    /// last move (`Monaco` and `Paris Saint-Germain` for a loan made permanent in one window).
     pub fn clubs_on(&self, player: u32, day: NaiveDate) -> Vec<u32> {
         let Some(moves) = self.moves.get(player as usize) else {
             return Vec::new();
         };
-        let n = moves.partition_point(|(d, _)| *d <= day);
-        if n == 0 {
+        let n = moves.partition_point(|m| m.day <= day);
+        let Some(last) = moves[..n].last() else {
             return Vec::new();
+        };
+        let mut clubs: Vec<u32> = self.club_on(player, day).into_iter().collect();
+        for m in moves[..n].iter().rev().take_while(|m| m.day == last.day) {
+            if !m.loan && !clubs.contains(&m.to) {
+                clubs.push(m.to);
+            }
         }
-        let last = moves[n - 1].0;
-        moves[..n]
-            .iter()
-            .rev()
-            .take_while(|(d, _)| *d == last)
-            .map(|(_, c)| *c)
-            .collect()
+        clubs
     }
 
     /// The day of the player's last move in the transfers file.
     pub fn last_move(&self, player: u32) -> Option<NaiveDate> {
-        self.moves.get(player as usize)?.last().map(|m| m.0)
+        self.moves.get(player as usize)?.last().map(|m| m.day)
     }
 
     /// Whether the player has any move in the transfers file.

@@ -1341,6 +1341,11 @@ mod tests {
                 "2019-summer",
             ),
             Row::moved("W", "AS Roma", "Inter", "2019-summer"),
+            Row::moved("Yoshinori Muto", "Mainz", "Newcastle United", "2018-summer"),
+            Row {
+                kind: "loan".into(),
+                ..Row::moved("Yoshinori Muto", "Newcastle United", "Eibar", "2020-summer")
+            },
         ];
         Gazetteer::from_rows(&transfers, &[], &aliases, &WindowCalendar::default())
     }
@@ -1450,6 +1455,22 @@ mod tests {
             )]
         );
         assert_eq!(f.claims[0].cites, "L'Équipe");
+    }
+
+    #[test]
+    fn a_loan_club_may_buy_and_the_lender_is_his_club() {
+        let f = read(
+            "Newcastle's Japanese striker Yoshinori Muto, 28, wants to join loan club Eibar on a permanent deal.",
+            "2021-05-01",
+        );
+        assert_eq!(
+            pairs(&f),
+            [(
+                "Yoshinori Muto".into(),
+                "Newcastle United".into(),
+                "Eibar".into()
+            )]
+        );
     }
 
     #[test]
