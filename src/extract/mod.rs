@@ -228,18 +228,6 @@ impl Reader<'_> {
                 }
             }
         }
-        // A cited outlet is not a club (`according to The Athletic`).
-        let citations: Vec<(usize, String)> = bounds
-            .iter()
-            .enumerate()
-            .filter_map(|(si, &(a, b))| cited_in(&raw[a..b]).map(|c| (si, c)))
-            .collect();
-        clubs.retain(|c| {
-            let club = &raw[c.start..c.end];
-            !citations.iter().any(|(si, name)| {
-                *si == c.sentence && name.len() > club.len() && name.contains(club)
-            })
-        });
         // Players no list knows, introduced by their position.
         let taken = |a: usize, b: usize, mentions: &[Mention]| {
             mentions.iter().any(|m| a < m.end && m.start < b)
@@ -406,6 +394,18 @@ impl Reader<'_> {
             found.no_player = true;
             return found;
         }
+        // A cited outlet is not a club (`according to The Athletic`).
+        let citations: Vec<(usize, String)> = bounds
+            .iter()
+            .enumerate()
+            .filter_map(|(si, &(a, b))| cited_in(&raw[a..b]).map(|c| (si, c)))
+            .collect();
+        clubs.retain(|c| {
+            let club = &raw[c.start..c.end];
+            !citations.iter().any(|(si, name)| {
+                *si == c.sentence && name.len() > club.len() && name.contains(club)
+            })
+        });
 
         // The main player: the most mentioned, then the first.
         let mut order: Vec<Who> = Vec::new();
@@ -1161,13 +1161,18 @@ pub fn extract_all(reader: &Reader, articles: &[Article], source: Option<&str>) 
         .collect()
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!(
+/// A temporary name beside `path` for a file written then renamed over it.
+fn temporary_beside(path: &Path) -> PathBuf {
+    path.with_extension(format!(
         "{}.rumour-{}",
         path.extension()
             .map_or_else(String::new, |e| e.to_string_lossy().to_string()),
         std::process::id()
-    ));
+    ))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temporary_beside(path);
     let out_err = |source| Error::Output {
         path: path.to_path_buf(),
         source,
@@ -1235,7 +1240,6 @@ pub fn extract(
         stages: stage_phrases(&config.stage_keywords),
         calendar,
     };
-    let found = extract_all(&reader, &articles, opts.source.as_deref());
     let mut summary = ExtractSummary {
         rows_add_up: files
             .iter()
@@ -1246,24 +1250,6 @@ pub fn extract(
         known_clubs: names.clubs.len(),
         ..ExtractSummary::default()
     };
-    let mut claims = Vec::new();
-    let mut unmatched: BTreeMap<String, u64> = BTreeMap::new();
-    for f in found {
-        summary.articles_with_claims += u64::from(!f.claims.is_empty());
-        summary.articles_without_player += u64::from(f.no_player);
-        summary.articles_without_source += u64::from(f.no_source);
-        for a in f.ambiguous {
-            *summary.ambiguous_names.entry(a).or_default() += 1;
-        }
-        for u in f.unmatched_clubs {
-            *unmatched.entry(u).or_default() += 1;
-        }
-        claims.extend(f.claims);
-    }
-    let mut top: Vec<(String, u64)> = unmatched.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    summary.unmatched_clubs = top.into_iter().take(100).collect();
-    summary.claims = claims.len() as u64;
     let header = [
         "claim_id",
         "published",
@@ -1285,8 +1271,61 @@ pub fn extract(
         "evidence",
         "confidence",
     ];
+    // The claims are written as they are found, a chunk of articles at a time (read in
+    // parallel, written in order), into a temporary file renamed over `--out` at the end.
+    let out_err = |source| Error::Output {
+        path: opts.out.clone(),
+        source,
+    };
+    let tmp = temporary_beside(&opts.out);
+    if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(out_err)?;
+    }
+    let written = (|| -> Result<()> {
+        let file = std::fs::File::create(&tmp).map_err(out_err)?;
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+        let csv_err = |e: csv::Error| out_err(std::io::Error::other(e.to_string()));
+        w.write_record(header).map_err(csv_err)?;
+        let mut unmatched: BTreeMap<String, u64> = BTreeMap::new();
+        for chunk in articles.chunks(1 << 16) {
+            for f in extract_all(&reader, chunk, opts.source.as_deref()) {
+                summary.articles_with_claims += u64::from(!f.claims.is_empty());
+                summary.articles_without_player += u64::from(f.no_player);
+                summary.articles_without_source += u64::from(f.no_source);
+                for a in f.ambiguous {
+                    *summary.ambiguous_names.entry(a).or_default() += 1;
+                }
+                for u in f.unmatched_clubs {
+                    *unmatched.entry(u).or_default() += 1;
+                }
+                summary.claims += f.claims.len() as u64;
+                for c in &f.claims {
+                    w.serialize(c).map_err(csv_err)?;
+                }
+            }
+        }
+        let mut top: Vec<(String, u64)> = unmatched.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        summary.unmatched_clubs = top.into_iter().take(100).collect();
+        let file = w
+            .into_inner()
+            .map_err(|e| out_err(std::io::Error::other(e.to_string())))?
+            .into_inner()
+            .map_err(|e| out_err(e.into_error()))?;
+        file.sync_all().map_err(out_err)?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     let (rejects_path, summary_path) = companions(&opts.out);
-    write_atomically(&opts.out, &csv_bytes(&claims, &header)?)?;
+    std::fs::rename(&tmp, &opts.out).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        out_err(e)
+    })?;
     write_atomically(
         &rejects_path,
         &csv_bytes(&rejects, &["file", "line", "column", "value", "reason"])?,
