@@ -193,7 +193,7 @@ pub fn stage_phrases(
 pub fn speaks_of_a_move(folded: &str) -> bool {
     static MOVE: LazyLock<Regex> = LazyLock::new(|| {
         re(
-            r"\b(?:move|sign|join|swoop|pursu|pursuit|chase|chasing|race|battle|compet|fight|hijack|loan|transfer|switch|bid|offer|deal|talk|interest|keen|want|target|link|eye|eyeing|monitor|track|consider|revisit|tipped|return|reunion|homecoming|signature|rival|capture|acquire|recruit|poach|raid|approach|priced|snap|lure|land|bring|re-sign|reunite|replace|replacement|admire|admirer|suitor|favourite|option|contact|enquir|inquir|negotiat|shortlist|scout|watch|plot|prepar|tabl|tabs|look|eyes|covet|buy|purchase|fee|agree|terms|medical|clause|swap|exchange|cover|successor|sell|sale|leave|exit|departure|future|release|follow|cost|price|asking|valuation|progress)(?:s|es|ed|d|ing|ion|ions|er|ers|ment|ments|e)?\b",
+            r"\b(?:move|sign|join|swoop|pursu|pursuit|chase|chasing|race|battle|compet|fight|hijack|loan|transfer|switch|bid|offer|deal|talk|interest|keen|want|target|link|eye|eyeing|monitor|track|consider|revisit|tipped|return|reunion|homecoming|signature|rival|capture|acquire|recruit|poach|raid|approach|priced|snap|lure|land|bring|re-sign|reunite|replace|replacement|admire|admirer|suitor|favourite|option|contact|enquir|inquir|negotiat|shortlist|scout|watch|plot|prepar|tabl|tabs|look|eyes|covet|buy|purchase|fee|agree|terms|medical|clause|swap|exchange|cover|successor|sell|sale|leave|exit|departure|future|release|follow|cost|price|asking|valuation|progress|rumour|speculation|swirl|complete|switch)(?:s|es|ed|d|ing|ion|ions|er|ers|ment|ments|e)?\b",
         )
     });
     MOVE.is_match(folded)
@@ -387,7 +387,7 @@ pub fn introduced_players(sentence: &str) -> Vec<(usize, usize)> {
 pub fn leaving_cue_before(before: &str) -> bool {
     static CUE: LazyLock<Regex> = LazyLock::new(|| {
         re(
-            r"(?i)\b(?:from|leave|leaves|leaving|left|quit|quits|exit|exits|depart\w*|contract\s+with|deal\s+with|spell\s+(?:at|with)|former|ex|loan\s+at|loan\s+from|playing\s+for|plays\s+for|captain\s+of|released\s+by|sold\s+by|out\s+of|away\s+from)\s*[-–]?\s*(?:the\s+)?$",
+            r"(?i)\b(?:from|swap|swaps|leave|leaves|leaving|left|quit|quits|exit|exits|depart\w*|contract\s+with|deal\s+with|spell\s+(?:at|with)|former|ex|loan\s+at|loan\s+from|playing\s+for|plays\s+for|captain\s+of|released\s+by|sold\s+by|out\s+of|away\s+from)\s*[-–]?\s*(?:the\s+)?$",
         )
     });
     static BUYER: LazyLock<Regex> = LazyLock::new(|| {
@@ -403,11 +403,17 @@ pub fn leaving_cue_before(before: &str) -> bool {
 pub fn seller_context(before: &str, after: &str) -> bool {
     static BEFORE: LazyLock<Regex> = LazyLock::new(|| {
         re(
-            r"(?i)\b(?:talks|negotiations|discussions|contact|agreement|deal|offer|bid|approach|proposal)\s+(?:with|to)\s+$",
+            r"(?i)\b(?:talks|negotiations|discussions|contact|agreement|deal|offer|bid|approach|proposal|fee)\s+(?:with|to)\s+$",
         )
     });
     static AFTER: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)^\s+(?:over|for|about|regarding)\b"));
-    BEFORE.is_match(before) && AFTER.is_match(after)
+    // The club that takes or turns down an offer sells: `Fulham accept Union Berlin offer`.
+    static ANSWERS: LazyLock<Regex> = LazyLock::new(|| {
+        re(
+            r"(?i)^\s+(?:have\s+|has\s+)?(?:accept|accepts|accepted|reject|rejects|rejected|turn\s+down|turned\s+down|hold\s+out|holding\s+out|are\s+holding\s+out)\b",
+        )
+    });
+    (BEFORE.is_match(before) && AFTER.is_match(after)) || ANSWERS.is_match(after)
 }
 
 /// Phrases after a club that make it a past or present club: `youth product`, `academy`,
@@ -626,6 +632,12 @@ mod tests {
             "Kai Brandt has agreed personal terms with ",
             "; the clubs"
         ));
+        assert!(seller_context(
+            "Man City have agreed a fee with ",
+            " for Ferran Williams"
+        ));
+        assert!(seller_context("", " accept Union Berlin offer"));
+        assert!(leaving_cue_before("Pedro Isak could swap "));
         assert!(past_cue_after(" youth product who moved", 2025));
         assert!(past_cue_after(" in 2019, but", 2025));
         assert!(!past_cue_after(" are interested", 2025));

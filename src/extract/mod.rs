@@ -216,6 +216,18 @@ impl Reader<'_> {
                         }
                         continue;
                     }
+                    // A known name followed by more of a name (`Randal Hakimi Sallai` where
+                    // only `Randal Hakimi` is known) is another player, no list knows.
+                    let more = name_continues(raw, m.end, &mentions);
+                    if more > m.end {
+                        players.push(PlayerMention {
+                            who: Who::Unknown(raw[m.start..more].to_string()),
+                            start: m.start,
+                            end: more,
+                            sentence: sentence_of(m.start),
+                        });
+                        continue;
+                    }
                     match who {
                         Some(p) => players.push(PlayerMention {
                             who: Who::Known(p),
@@ -326,7 +338,9 @@ impl Reader<'_> {
             spans.extend(
                 words
                     .windows(2)
-                    .filter(|p| p[1].0 == p[0].1 + 1)
+                    .filter(|p| {
+                        raw.as_bytes().get(folded.orig[p[1].0].wrapping_sub(1)) == Some(&b'-')
+                    })
                     .map(|p| (p[0].0, p[1].1)),
             );
             spans.sort_by(|x, y| (y.1 - y.0).cmp(&(x.1 - x.0)).then(x.0.cmp(&y.0)));
@@ -354,10 +368,30 @@ impl Reader<'_> {
                 let possessive = prev_word.ends_with("'s")
                     || prev_word.ends_with("’s")
                     || prev_word.ends_with("s'");
-                let glued = cap(next_word.trim_start_matches(['(', '"']))
-                    || (!at_start && !possessive && cap(prev_word));
-                if overlaps || glued || !capitalised(raw, a) || not_a_player_here(raw, a, b, false)
-                {
+                let glued_after = cap(next_word.trim_start_matches(['(', '"']));
+                let glued_before = !at_start && !possessive && cap(prev_word);
+                if overlaps || glued_after || !capitalised(raw, a) {
+                    continue;
+                }
+                // A known surname after capitalised words is a full name no list knows
+                // (`Bernardo Berge`): the run of up to three capitalised words before it.
+                let a = if glued_before {
+                    match name_run_start(raw, a, &bounds) {
+                        Some(start)
+                            if !clubs.iter().any(|c| start < c.end && c.start < b)
+                                && !players.iter().any(|p| start < p.end && p.start < b)
+                                && !mentions.iter().any(|m| {
+                                    m.kind == Kind::Club && start < m.end && m.start < b
+                                }) =>
+                        {
+                            start
+                        }
+                        _ => continue,
+                    }
+                } else {
+                    a
+                };
+                if not_a_player_here(raw, a, b, false) {
                     continue;
                 }
                 let at_club: Vec<u32> = ids
@@ -767,6 +801,69 @@ impl Reader<'_> {
 static UNMATCHED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(r"\b((?:[A-Z][\p{L}'’.-]+)(?:\s+[A-Z][\p{L}'’.-]+){0,3})\s+(?:are|have|were|had)\s+(?:\w+\s+){0,2}(?:interested|keen|monitoring|tracking|eyeing|considering|set|ready|plotting|preparing|willing|in\s+talks|made|submitted|launched|joined|leading|hoping|looking)\b").expect("a valid pattern")
 });
+
+/// Where a name that ends at `end` really ends: after up to two more capitalised words that
+/// are names (not common words, not the start of another name found), written with a single
+/// space between.
+fn name_continues(raw: &str, end: usize, mentions: &[Mention]) -> usize {
+    let mut at = end;
+    for _ in 0..2 {
+        let rest = &raw[at..];
+        if !rest.starts_with(' ') || rest.starts_with("  ") {
+            break;
+        }
+        let word_start = at + 1;
+        let word: &str = raw[word_start..]
+            .split(|c: char| {
+                c.is_whitespace() || matches!(c, ',' | '.' | ';' | ':' | '!' | '?' | ')' | '"')
+            })
+            .next()
+            .unwrap_or("");
+        let capital = word.chars().next().is_some_and(char::is_uppercase);
+        let clean = !word.is_empty() && word.chars().all(|c| c.is_alphabetic() || c == '-');
+        let other = mentions.iter().any(|m| m.start == word_start);
+        if !capital || !clean || other || fold(word).split(' ').any(Gazetteer::is_common_word) {
+            break;
+        }
+        at = word_start + word.len();
+    }
+    at
+}
+
+/// The start of the run of capitalised words (one to three, names rather than common words)
+/// that ends right before `at`, within its sentence; `None` when a word of it is not a name.
+fn name_run_start(raw: &str, at: usize, bounds: &[(usize, usize)]) -> Option<usize> {
+    let sentence_start = bounds
+        .iter()
+        .find(|&&(s0, e0)| s0 <= at && at < e0)
+        .map_or(0, |b| b.0);
+    let mut start = at;
+    let mut words = 0;
+    loop {
+        let before = raw[sentence_start..start].trim_end();
+        if before.len() == raw[sentence_start..start].len() && start != sentence_start {
+            return None; // glued punctuation, e.g. `Saint-Germain`
+        }
+        let word_start = before
+            .rfind(|c: char| c.is_whitespace())
+            .map_or(0, |i| i + 1);
+        let w = &before[word_start..];
+        let capital = w.chars().next().is_some_and(char::is_uppercase);
+        let clean = w.chars().all(|c| c.is_alphabetic() || c == '-');
+        if w.is_empty() || !capital || !clean {
+            break; // also a possessive (`Marseille's`): the name starts after it
+        }
+        if fold(w).split(' ').any(Gazetteer::is_common_word) {
+            return None;
+        }
+        start = sentence_start + word_start;
+        words += 1;
+        if words == 3 {
+            break;
+        }
+    }
+    (words >= 1).then_some(start)
+}
 
 /// Whether the name at `start..end` of `raw` is not a player here: it follows a role word
 /// (`manager Jose Mourinho`), or it is one word glued to other capitalised words (`Jose` of
@@ -1381,6 +1478,10 @@ mod tests {
             ),
             Row::moved("W", "AS Roma", "Inter", "2019-summer"),
             Row::moved("Yoshinori Muto", "Mainz", "Newcastle United", "2018-summer"),
+            Row::moved("Sander Berge", "Genk", "Sheffield United", "2020-winter"),
+            Row::moved("Randal Hakimi", "Lyon", "Chelsea", "2019-summer"),
+            Row::moved("V", "Girona", "Manchester United", "2019-summer"),
+            Row::moved("U", "West Ham United", "Fulham", "2019-summer"),
             Row {
                 kind: "loan".into(),
                 ..Row::moved("Yoshinori Muto", "Newcastle United", "Eibar", "2020-summer")
@@ -1509,6 +1610,63 @@ mod tests {
                 "Newcastle United".into(),
                 "Eibar".into()
             )]
+        );
+    }
+
+    #[test]
+    fn full_names_no_list_knows_around_known_names() {
+        // A known surname after a first name: a player the transfers file does not know.
+        let f = read(
+            "West Ham United complete the signing of Bernardo Berge.",
+            "2024-01-10",
+        );
+        assert_eq!(
+            pairs(&f),
+            [(
+                "Bernardo Berge".into(),
+                String::new(),
+                "West Ham United".into()
+            )]
+        );
+        // A known name with more name after it is another player.
+        let f = read(
+            "Arsenal are interested in Chelsea's Randal Hakimi Sallai, 34.",
+            "2024-01-10",
+        );
+        assert_eq!(
+            pairs(&f),
+            [(
+                "Randal Hakimi Sallai".into(),
+                "Chelsea".into(),
+                "Arsenal".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn the_club_that_swaps_or_accepts_sells() {
+        let f = read(
+            "Bernardo Berge could swap Girona for Manchester United next window.",
+            "2024-01-10",
+        );
+        assert_eq!(
+            pairs(&f),
+            [(
+                "Bernardo Berge".into(),
+                "Girona".into(),
+                "Manchester United".into()
+            )]
+        );
+        let f = read(
+            "Fulham accept Girona offer: fee agreed for Bernardo Berge.",
+            "2024-01-10",
+        );
+        assert_eq!(
+            f.claims
+                .iter()
+                .map(|c| c.to_club.as_str())
+                .collect::<Vec<_>>(),
+            ["Girona"]
         );
     }
 
