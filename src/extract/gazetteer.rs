@@ -594,13 +594,21 @@ impl Gazetteer {
     }
 
     /// The names in `raw` (folded as `folded`): the longest name wins where two overlap; a
-    /// name must start with a capital in the original.
+    /// name must start with a capital in the original, except a club's name of two words or
+    /// more.
     pub fn find(&self, raw: &str, folded: &Folded) -> Vec<Mention> {
         let mut found: Vec<(usize, usize, usize)> = self
             .automaton
             .find_overlapping_iter(folded.text.as_str())
             .map(|m| (m.start() + 1, m.end() - 1, m.pattern().as_usize()))
-            .filter(|&(s, _, _)| capitalised(raw, folded.orig[s]))
+            .filter(|&(s, e, p)| {
+                // A name starts with a capital; a club's name of two words or more is
+                // recognised in lower case too (`athletic bilbao`), a one-word one is not
+                // (`forest`, `city`).
+                capitalised(raw, folded.orig[s])
+                    || (folded.text[s..e].contains(' ')
+                        && self.entries[p].iter().all(|(k, _)| *k == Kind::Club))
+            })
             .collect();
         found.sort_by(|a, b| a.0.cmp(&b.0).then((b.1 - b.0).cmp(&(a.1 - a.0))));
         let mut kept: Vec<(usize, usize, usize)> = Vec::new();

@@ -1644,6 +1644,21 @@ mod tests {
     }
 
     #[test]
+    fn club_names_of_two_words_in_lower_case_but_not_one() {
+        let f = read(
+            "Bernardo Berge could swap girona for manchester united.",
+            "2024-01-10",
+        );
+        assert_eq!(
+            f.claims
+                .iter()
+                .map(|c| c.to_club.as_str())
+                .collect::<Vec<_>>(),
+            ["Manchester United"]
+        );
+    }
+
+    #[test]
     fn the_club_that_swaps_or_accepts_sells() {
         let f = read(
             "Bernardo Berge could swap Girona for Manchester United next window.",
