@@ -182,7 +182,7 @@ pub fn default_keywords() -> BTreeMap<String, Vec<String>> {
 
 /// The order in which stage phrases are tried: denials first (a denial usually quotes the
 /// rumour it denies), then from the strongest stage down.
-const INFERENCE_ORDER: [Stage; 6] = [
+pub const INFERENCE_ORDER: [Stage; 6] = [
     Stage::Denied,
     Stage::Done,
     Stage::Agreed,

@@ -165,27 +165,20 @@ pub fn stage_in(folded: &str, raw: &str, keywords: &[(Stage, Vec<String>)]) -> O
 pub fn stage_phrases(
     keywords: &std::collections::BTreeMap<String, Vec<String>>,
 ) -> Vec<(Stage, Vec<String>)> {
-    [
-        Stage::Denied,
-        Stage::Done,
-        Stage::Agreed,
-        Stage::Advanced,
-        Stage::Talks,
-        Stage::Interest,
-    ]
-    .into_iter()
-    .filter_map(|s| {
-        keywords.get(s.name()).map(|ps| {
-            (
-                s,
-                ps.iter()
-                    .map(|p| crate::normalise::fold(p))
-                    .filter(|p| !p.is_empty())
-                    .collect(),
-            )
+    crate::stage::INFERENCE_ORDER
+        .into_iter()
+        .filter_map(|s| {
+            keywords.get(s.name()).map(|ps| {
+                (
+                    s,
+                    ps.iter()
+                        .map(|p| crate::normalise::fold(p))
+                        .filter(|p| !p.is_empty())
+                        .collect(),
+                )
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// Whether a sentence speaks of a move at all (a stage phrase, or words such as `move`,

@@ -958,6 +958,16 @@ const NOT_CLUBS: &[&str] = &[
     "His",
 ];
 
+/// The header of the claims file: the claims columns `score` reads, then `article_id`,
+/// `evidence` and `confidence` (the order of [`Claim`]'s fields).
+pub fn claims_header() -> Vec<&'static str> {
+    crate::ingest::CLAIM_COLUMNS
+        .iter()
+        .map(|c| c.name)
+        .chain(["article_id", "evidence", "confidence"])
+        .collect()
+}
+
 /// Counts and lists of a run, for the terminal and `<out>.summary.json`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ExtractSummary {
@@ -1347,27 +1357,7 @@ pub fn extract(
         known_clubs: names.clubs.len(),
         ..ExtractSummary::default()
     };
-    let header = [
-        "claim_id",
-        "published",
-        "source",
-        "author",
-        "player",
-        "from_club",
-        "to_club",
-        "stage",
-        "window",
-        "text",
-        "url",
-        "cites",
-        "market_value_eur",
-        "contract_until",
-        "player_age",
-        "fee_eur",
-        "article_id",
-        "evidence",
-        "confidence",
-    ];
+    let header = claims_header();
     // The claims are written as they are found, a chunk of articles at a time (read in
     // parallel, written in order), into a temporary file renamed over `--out` at the end.
     let out_err = |source| Error::Output {
@@ -1384,7 +1374,7 @@ pub fn extract(
             .has_headers(false)
             .from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
         let csv_err = |e: csv::Error| out_err(std::io::Error::other(e.to_string()));
-        w.write_record(header).map_err(csv_err)?;
+        w.write_record(&header).map_err(csv_err)?;
         let mut unmatched: BTreeMap<String, u64> = BTreeMap::new();
         for chunk in articles.chunks(1 << 16) {
             for f in extract_all(&reader, chunk, opts.source.as_deref()) {
@@ -1513,6 +1503,39 @@ mod tests {
             .iter()
             .map(|c| (c.player.clone(), c.from_club.clone(), c.to_club.clone()))
             .collect()
+    }
+
+    #[test]
+    fn the_header_names_the_claim_fields_in_their_order() {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(Claim {
+            claim_id: String::new(),
+            published: String::new(),
+            source: String::new(),
+            author: String::new(),
+            player: String::new(),
+            from_club: String::new(),
+            to_club: String::new(),
+            stage: String::new(),
+            window: String::new(),
+            text: String::new(),
+            url: String::new(),
+            cites: String::new(),
+            market_value_eur: String::new(),
+            contract_until: String::new(),
+            player_age: String::new(),
+            fee_eur: String::new(),
+            article_id: String::new(),
+            evidence: String::new(),
+            confidence: String::new(),
+        })
+        .expect("row");
+        let bytes = w.into_inner().expect("bytes");
+        let text = String::from_utf8(bytes).expect("utf-8");
+        assert_eq!(
+            text.lines().next(),
+            Some(claims_header().join(",").as_str())
+        );
     }
 
     #[test]
