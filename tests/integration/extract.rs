@@ -405,3 +405,25 @@ fn gossip_column_reports_give_their_players_and_clubs() {
     assert!(precision >= 0.85, "precision {precision:.3}");
     assert!(recall >= 0.80, "recall {recall:.3}");
 }
+
+#[test]
+fn the_same_articles_give_the_same_bytes_whatever_the_thread_count() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let known = root().join("data/rumours.csv");
+    let run = |threads: &str, name: &str| {
+        let out = tmp.path().join(name);
+        extract(
+            &sample_articles(),
+            &root().join("data/transfers.csv"),
+            &out,
+            &["--known-names", known.to_str().expect("path")],
+        )
+        .env("RAYON_NUM_THREADS", threads)
+        .success();
+        (
+            std::fs::read(&out).expect("claims"),
+            std::fs::read(tmp.path().join(name.replace(".csv", ".summary.json"))).expect("summary"),
+        )
+    };
+    assert_eq!(run("1", "one.csv"), run("2", "two.csv"));
+}
