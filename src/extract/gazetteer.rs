@@ -423,22 +423,20 @@ impl Gazetteer {
                 }
             }
         }
-        Ok(Gazetteer::from_rows(
-            &transfer_rows,
-            &known_rows,
-            aliases,
-            calendar,
-        ))
+        Gazetteer::from_rows(&transfer_rows, &known_rows, aliases, calendar)
     }
 
     /// The names of transfers rows (which also give each player's clubs over time) and of
     /// other rows (names only), with the alias table.
+    ///
+    /// # Errors
+    /// More names than the matching automaton can hold ([`Error::Usage`]).
     pub fn from_rows(
         transfers: &[Row],
         known: &[Row],
         aliases: &Aliases,
         calendar: &WindowCalendar,
-    ) -> Gazetteer {
+    ) -> Result<Gazetteer> {
         let (mut players, mut clubs) = (Names::default(), Names::default());
         // (player, day, order within the day, club): on one day (a window known by its close),
         // a loan counts least and a permanent move most (a return from loan and a sale in one
@@ -582,15 +580,20 @@ impl Gazetteer {
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
             .build(&texts)
-            .expect("an automaton of at most a few million short names");
-        Gazetteer {
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "{} player and club names are more than the name matcher holds: {e}",
+                    texts.len()
+                ))
+            })?;
+        Ok(Gazetteer {
             players: players.display(),
             clubs: clubs.display(),
             automaton,
             entries,
             moves,
             surnames,
-        }
+        })
     }
 
     /// The names in `raw` (folded as `folded`): the longest name wins where two overlap; a

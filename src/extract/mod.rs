@@ -512,7 +512,7 @@ impl Reader<'_> {
                 + if introduced.contains(w) { 1.0 } else { 0.0 }
                 + if full { 0.5 } else { 0.0 }
         };
-        let main = order
+        let Some(main) = order
             .iter()
             .max_by(|a, b| {
                 weight(a).total_cmp(&weight(b)).then_with(|| {
@@ -521,7 +521,10 @@ impl Reader<'_> {
                 })
             })
             .cloned()
-            .expect("a player");
+        else {
+            found.no_player = true;
+            return found;
+        };
 
         let source = if !article.source.trim().is_empty() {
             article.source.trim().to_string()
@@ -1477,7 +1480,7 @@ mod tests {
                 ..Row::moved("Yoshinori Muto", "Newcastle United", "Eibar", "2020-summer")
             },
         ];
-        Gazetteer::from_rows(&transfers, &[], &aliases, &WindowCalendar::default())
+        Gazetteer::from_rows(&transfers, &[], &aliases, &WindowCalendar::default()).expect("names")
     }
 
     fn read(text: &str, published: &str) -> Found {
