@@ -98,27 +98,8 @@ pub fn import_transfermarkt(
     ])
     .map_err(werr)?;
     for file in files {
-        let readable = crate::ingest::decode::readable(file, input).map_err(Error::Input)?;
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(false)
-            .delimiter(readable.delimiter)
-            .from_path(&readable.read_path)
-            .map_err(|e| {
-                Error::Input(InputError::Unreadable {
-                    file: file.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                })
-            })?;
-        let headers = rdr
-            .headers()
-            .map_err(|e| {
-                Error::Input(InputError::NotCsv {
-                    file: file.clone(),
-                    line: 1,
-                    message: e.to_string(),
-                })
-            })?
-            .clone();
+        let (mut rdr, headers, _readable) =
+            crate::ingest::decode::csv_reader(file, input, false).map_err(Error::Input)?;
         for required in [
             "club_name",
             "player_name",
@@ -127,10 +108,7 @@ pub fn import_transfermarkt(
             "transfer_period",
             "year",
         ] {
-            if !headers
-                .iter()
-                .any(|h| h.trim_start_matches('\u{feff}') == required)
-            {
+            if crate::ingest::decode::header_position(&headers, required).is_none() {
                 return Err(Error::Input(InputError::MissingColumn {
                     file: file.clone(),
                     column: required.into(),

@@ -9,7 +9,7 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use chrono::NaiveDate;
 
 use crate::error::{Error, InputError, Result};
-use crate::ingest::decode::{readable, InputFormat};
+use crate::ingest::decode::{csv_reader, header_position, InputFormat};
 use crate::normalise::{fold, key, Aliases, NameKind};
 use crate::windows::{Window, WindowCalendar};
 
@@ -346,27 +346,6 @@ impl Names {
     }
 }
 
-fn unreadable(file: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Input(InputError::Unreadable {
-        file: file.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })
-}
-
-/// Column positions of `wanted` in a header (after a byte-order mark).
-fn positions(header: &csv::StringRecord, wanted: &[&str]) -> Vec<Option<usize>> {
-    wanted
-        .iter()
-        .map(|w| {
-            header.iter().position(|h| {
-                h.trim_start_matches('\u{feff}')
-                    .trim()
-                    .eq_ignore_ascii_case(w)
-            })
-        })
-        .collect()
-}
-
 impl Gazetteer {
     /// Builds the names from the transfers file (`player, from_club, to_club, date, window`),
     /// the alias table, and optionally a file of known names (any CSV with `player`,
@@ -386,17 +365,13 @@ impl Gazetteer {
         for (file, is_transfers) in
             std::iter::once((transfers, true)).chain(known.map(|k| (k, false)))
         {
-            let r = readable(file, input).map_err(Error::Input)?;
-            let mut rdr = csv::ReaderBuilder::new()
-                .delimiter(r.delimiter)
-                .flexible(true)
-                .from_path(&r.read_path)
-                .map_err(|e| unreadable(file, e))?;
-            let header = rdr.headers().map_err(|e| unreadable(file, e))?.clone();
-            let pos = positions(
-                &header,
-                &["player", "from_club", "to_club", "date", "window", "kind"],
-            );
+            let (mut rdr, header, _readable) =
+                csv_reader(file, input, true).map_err(Error::Input)?;
+            let pos: Vec<Option<usize>> =
+                ["player", "from_club", "to_club", "date", "window", "kind"]
+                    .iter()
+                    .map(|c| header_position(&header, c))
+                    .collect();
             if is_transfers && pos[0].is_none() {
                 return Err(Error::Input(InputError::MissingColumn {
                     file: file.to_path_buf(),

@@ -35,7 +35,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, InputError, Result};
-use crate::ingest::decode::{readable, InputFormat};
+use crate::ingest::decode::{csv_reader, header_position, readable, InputFormat};
+use crate::ingest::Reject;
 use crate::normalise::{fold, Aliases};
 use crate::stage::Stage;
 use crate::windows::{Window, WindowCalendar};
@@ -997,16 +998,6 @@ pub struct FileCount {
     pub rows_rejected: u64,
 }
 
-/// A row that could not be read as an article.
-#[derive(Debug, Clone, Serialize)]
-pub struct Reject {
-    pub file: String,
-    pub line: u64,
-    pub column: String,
-    pub value: String,
-    pub reason: String,
-}
-
 /// Options of `rumour extract`.
 #[derive(Debug, Clone)]
 pub struct ExtractOptions {
@@ -1102,34 +1093,8 @@ fn csv_articles(
     rejects: &mut Vec<Reject>,
     counts: &mut FileCount,
 ) -> Result<Vec<Article>> {
-    let r = readable(path, opts.input).map_err(Error::Input)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(r.delimiter)
-        .flexible(true)
-        .from_path(&r.read_path)
-        .map_err(|e| {
-            Error::Input(InputError::Unreadable {
-                file: path.to_path_buf(),
-                source: std::io::Error::other(e.to_string()),
-            })
-        })?;
-    let header = rdr
-        .headers()
-        .map_err(|e| {
-            Error::Input(InputError::NotCsv {
-                file: path.to_path_buf(),
-                line: 1,
-                message: e.to_string(),
-            })
-        })?
-        .clone();
-    let pos = |name: &str| {
-        header.iter().position(|h| {
-            h.trim_start_matches('\u{feff}')
-                .trim()
-                .eq_ignore_ascii_case(name)
-        })
-    };
+    let (mut rdr, header, _readable) = csv_reader(path, opts.input, true).map_err(Error::Input)?;
+    let pos = |name: &str| header_position(&header, name);
     let mut required = vec!["published", "text"];
     if opts.source.is_none() {
         required.push("source");

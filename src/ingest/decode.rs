@@ -219,6 +219,47 @@ pub fn readable(path: &Path, input: InputFormat) -> Result<Readable, InputError>
     })
 }
 
+/// A CSV reader over `path` read as `input` says ([`readable`]), with its header. The
+/// returned [`Readable`] owns the decoded copy, if any: keep it while reading.
+///
+/// # Errors
+/// As [`readable`]; a file the CSV reader cannot open ([`InputError::Unreadable`]) or whose
+/// header is not a CSV record ([`InputError::NotCsv`]).
+pub fn csv_reader(
+    path: &Path,
+    input: InputFormat,
+    flexible: bool,
+) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord, Readable), InputError> {
+    let r = readable(path, input)?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(r.delimiter)
+        .flexible(flexible)
+        .from_path(&r.read_path)
+        .map_err(|e| InputError::Unreadable {
+            file: path.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let header = rdr
+        .headers()
+        .map_err(|e| InputError::NotCsv {
+            file: path.to_path_buf(),
+            line: 1,
+            message: e.to_string(),
+        })?
+        .clone();
+    Ok((rdr, header, r))
+}
+
+/// The position of column `name` in `header`, compared without case, spaces or a byte-order
+/// mark.
+pub fn header_position(header: &csv::StringRecord, name: &str) -> Option<usize> {
+    header.iter().position(|h| {
+        h.trim_start_matches('\u{feff}')
+            .trim()
+            .eq_ignore_ascii_case(name)
+    })
+}
+
 /// Decodes `path` from `encoding` into a UTF-8 copy in the temporary directory (a byte-order
 /// mark is honoured and removed). Bytes the encoding cannot map become U+FFFD.
 ///

@@ -188,7 +188,7 @@ mod alias_col {
 }
 
 /// A row that was not used, and why.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct Reject {
     pub file: String,
     pub line: u64,
