@@ -588,12 +588,10 @@ impl Gazetteer {
                         && self.entries[p].iter().all(|(k, _)| *k == Kind::Club))
             })
             .collect();
-        found.sort_by(|a, b| a.0.cmp(&b.0).then((b.1 - b.0).cmp(&(a.1 - a.0))));
-        let mut kept: Vec<(usize, usize, usize)> = Vec::new();
         // Longest first, then left to right, without overlap.
-        let mut by_len = found.clone();
-        by_len.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.0.cmp(&b.0)));
-        for m in by_len {
+        found.sort_by(|a, b| (b.1 - b.0).cmp(&(a.1 - a.0)).then(a.0.cmp(&b.0)));
+        let mut kept: Vec<(usize, usize, usize)> = Vec::new();
+        for m in found {
             if kept.iter().all(|k| m.1 <= k.0 || m.0 >= k.1) {
                 kept.push(m);
             }

@@ -456,12 +456,17 @@ impl Reader<'_> {
             .iter()
             .map(|&(a, b)| Folded::new(&raw[a..b]))
             .collect();
-        let moves: Vec<bool> = sentence_folded
+        // Each sentence's stage phrase, found once: it makes a sentence speak of a move, and
+        // gives the claims of the sentence their stage.
+        let sentence_stage: Vec<Option<Stage>> = sentence_folded
             .iter()
             .zip(&bounds)
-            .map(|(f, &(a, b))| {
-                speaks_of_a_move(&f.text) || stage_in(&f.text, &raw[a..b], &self.stages).is_some()
-            })
+            .map(|(f, &(a, b))| stage_in(&f.text, &raw[a..b], &self.stages))
+            .collect();
+        let moves: Vec<bool> = sentence_folded
+            .iter()
+            .zip(&sentence_stage)
+            .map(|(f, stage)| stage.is_some() || speaks_of_a_move(&f.text))
             .collect();
 
         // Clubs each player owns (written as his), clubs that are someone's past or present.
@@ -691,9 +696,7 @@ impl Reader<'_> {
                 n += 1;
                 let mut stage: Option<Stage> = None;
                 for &si in &sents {
-                    let f = &sentence_folded[si];
-                    let (a, b) = bounds[si];
-                    if let Some(s) = stage_in(&f.text, &raw[a..b], &self.stages) {
+                    if let Some(s) = sentence_stage[si] {
                         stage = Some(match stage {
                             Some(Stage::Denied) => Stage::Denied,
                             _ if s == Stage::Denied => Stage::Denied,
