@@ -791,7 +791,7 @@ impl Reader<'_> {
                 continue;
             }
             for m in UNMATCHED.captures_iter(&raw[a..b]) {
-                let g = m.get(1).expect("group");
+                let Some(g) = m.get(1) else { continue };
                 let (x, y) = (a + g.start(), a + g.end());
                 let known = mentions.iter().any(|k| x < k.end && k.start < y)
                     || players.iter().any(|p| x < p.end && p.start < y);
