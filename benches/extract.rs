@@ -5,14 +5,13 @@
 //! articles per second. `cargo test --benches` runs each once (CI).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rumour::config::Config;
 use rumour::extract::finders::stage_phrases;
 use rumour::extract::gazetteer::Gazetteer;
 use rumour::extract::{extract, extract_all, read_articles, ExtractOptions, Reader};
 use rumour::generate::{generate, GenerateOptions, Shape};
-use rumour::ingest::decode::InputFormat;
-use rumour::normalise::{Aliases, NameKind};
-use rumour::windows::WindowCalendar;
+use rumour::pipeline::{Aliases, NameKind};
+use rumour::settings::InputFormat;
+use rumour::settings::Settings;
 
 fn bench(c: &mut Criterion) {
     let n: u64 = std::env::var("RUMOUR_BENCH_ARTICLES")
@@ -36,8 +35,9 @@ fn bench(c: &mut Criterion) {
             aliases.insert(kind, a, c);
         }
     }
-    let config = Config::default();
-    let calendar = WindowCalendar::from_config(&config).expect("calendar");
+    let settings = Settings::default();
+    let config = settings.config();
+    let calendar = settings.calendar;
     let opts = ExtractOptions {
         articles: vec![dir.path().join("rumours.csv")],
         transfers: dir.path().join("transfers.csv"),
@@ -62,7 +62,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| extract_all(&reader, &articles, None).len())
     });
     group.bench_function("end_to_end", |b| {
-        b.iter(|| extract(&opts, &aliases, &config).expect("extract").claims)
+        b.iter(|| extract(&opts, &aliases, &settings).expect("extract").claims)
     });
     group.finish();
 }

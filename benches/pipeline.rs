@@ -13,17 +13,17 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use polars::prelude::*;
-use rumour::config::Config;
 use rumour::generate::{generate, GenerateOptions, Shape};
-use rumour::ingest::{ingest, AliasTable, IngestOptions, InputPaths};
-use rumour::progress::Progress;
-use rumour::resolve::counted_moves;
-use rumour::run::prepare;
-use rumour::score::likelihood::{history, model_for_day, open_leads, PreparedTables};
-use rumour::score::reliability::{reliability, story_hit};
-use rumour::stories::{prepare_claims, stories_and_deals};
-use rumour::windows::{days_since_epoch, WindowCalendar};
-use rumour::ScoreOptions;
+use rumour::pipeline::counted_moves;
+use rumour::pipeline::days_since_epoch;
+use rumour::pipeline::prepare;
+use rumour::pipeline::ScoreOptions;
+use rumour::pipeline::{history, model_for_day, open_leads, PreparedTables};
+use rumour::pipeline::{ingest, AliasTable, IngestOptions, InputPaths};
+use rumour::pipeline::{prepare_claims, stories_and_deals};
+use rumour::pipeline::{reliability, story_hit};
+use rumour::settings::Settings;
+use rumour::Progress;
 
 fn world(wide: bool) -> (tempfile::TempDir, InputPaths, u64) {
     let claims: u64 = std::env::var("RUMOUR_BENCH_CLAIMS")
@@ -74,7 +74,8 @@ fn pipeline(c: &mut Criterion) {
 
 fn shape_benches(c: &mut Criterion, shape: &str, wide: bool) {
     let (_dir, paths, n) = world(wide);
-    let config = Config::default();
+    let settings = Settings::default();
+    let config = settings.config().clone();
     let opts = IngestOptions {
         strict: false,
         as_of: as_of(),
@@ -98,16 +99,16 @@ fn shape_benches(c: &mut Criterion, shape: &str, wide: bool) {
 
     group.bench_function("ingest", |b| {
         b.iter(|| {
-            ingest(&paths, &config, &opts, &progress)
+            ingest(&paths, &settings, &opts, &progress)
                 .expect("ingest")
                 .claims
                 .height()
         })
     });
 
-    let inputs = ingest(&paths, &config, &opts, &progress).expect("ingest");
+    let inputs = ingest(&paths, &settings, &opts, &progress).expect("ingest");
     let claims = prepare_claims(inputs.claims.clone(), &config).expect("stages");
-    let calendar = WindowCalendar::from_config(&config).expect("calendar");
+    let calendar = settings.calendar;
     let mut ordinals: Vec<i32> = claims
         .column("window")
         .expect("w")
@@ -151,7 +152,7 @@ fn shape_benches(c: &mut Criterion, shape: &str, wide: bool) {
         as_of: as_of(),
         strict: false,
     };
-    let prepared = prepare(&score_opts, &config, &progress).expect("prepare");
+    let prepared = prepare(&score_opts, &settings, &progress).expect("prepare");
     let tables = PreparedTables {
         claims: &prepared.claims,
         transfers: &prepared.transfers,
@@ -202,7 +203,7 @@ fn shape_benches(c: &mut Criterion, shape: &str, wide: bool) {
     });
     group.bench_function("score_end_to_end", |b| {
         b.iter(|| {
-            rumour::score(&score_opts, &config, &progress)
+            rumour::pipeline::score(&score_opts, &settings, &progress)
                 .expect("score")
                 .deals
                 .height()

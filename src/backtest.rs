@@ -16,13 +16,13 @@ use std::fmt::Write as _;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::columns::{bool_or, f64_or, u32_or};
-use crate::config::Config;
+use crate::column_values::{bool_or, f64_or, u32_or};
 use crate::error::{Error, Result};
+use crate::prepared::Prepared;
 use crate::progress::Progress;
-use crate::run::{prepare, ScoreOptions};
 use crate::score::likelihood::{history, model_for_day, rows_known_by, PreparedTables};
 use crate::score::model::{predict, Namer};
+use crate::settings::Config;
 use crate::stats::logistic::{logit, sigmoid};
 use crate::stats::metrics::{
     brier, brier_skill, expected_calibration_error, log_loss, reliability_table, roc_auc,
@@ -116,12 +116,11 @@ struct Row {
 
 /// Runs the backtest.
 pub fn backtest(
-    opts: &ScoreOptions,
+    s: &Prepared,
     config: &Config,
     bt: &BacktestOptions,
     progress: &Progress,
 ) -> Result<BacktestRun> {
-    let s = prepare(opts, config, progress)?;
     let mut test_leads = if bt.lead_days.is_empty() {
         config.backtest.lead_days.clone()
     } else {
@@ -130,7 +129,7 @@ pub fn backtest(
     test_leads.sort_unstable();
     test_leads.dedup();
     if test_leads.iter().any(|l| *l < 0) {
-        return Err(Error::Usage("--lead-days must be >= 0".into()));
+        return Err(Error::Usage("backtest lead days must be >= 0".into()));
     }
     let mut leads = config.likelihood.training_leads_days.clone();
     leads.extend(&test_leads);

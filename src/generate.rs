@@ -29,7 +29,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
-use crate::stage::Stage;
+use crate::schema::Stage;
 use crate::windows::{Season, Window, WindowCalendar};
 
 /// The last day of the generated world.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    match rumour::cli::run(std::env::args_os()) {
+    match rumour::run(std::env::args_os()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(rumour::error::Error::UsageReported) => ExitCode::from(2),
         Err(e) => {

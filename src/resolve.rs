@@ -23,19 +23,10 @@
 
 use polars::prelude::*;
 
-use crate::config::OutcomesConfig;
 use crate::deal::DealKey;
 use crate::ingest::TransferKind;
-
-/// Outcome codes as stored in tables (`UInt32`).
-pub mod outcome {
-    pub const OPEN: u32 = 0;
-    pub const CONFIRMED: u32 = 1;
-    pub const REFUTED: u32 = 2;
-    pub const LATE: u32 = 3;
-    /// Names by code.
-    pub const NAMES: [&str; 4] = ["open", "confirmed", "refuted", "late"];
-}
+use crate::schema::outcome;
+use crate::settings::OutcomesConfig;
 
 /// The transfers that count as moves: permanent and free always, loans and returns from loan
 /// as configured. Columns `player, to_club, date, window, known_on`.

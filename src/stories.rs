@@ -7,10 +7,12 @@
 
 use polars::prelude::*;
 
-use crate::config::Config;
 use crate::deal::{DealKey, IdDealKey};
-use crate::resolve::{deal_moves, outcome, resolve_outcomes};
-use crate::stage::{infer_rank_expr, Stage};
+use crate::resolve::{deal_moves, resolve_outcomes};
+use crate::schema::outcome;
+use crate::schema::Stage;
+use crate::settings::Config;
+use crate::wording::infer_rank_expr;
 
 /// Claims with every `stage` filled in (from `text` where the file had none) and `text`
 /// dropped. Adds `stage_inferred` (`Boolean`) and `deal`, the packed key of (player, to_club,

@@ -10,8 +10,6 @@ use std::fmt;
 use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
-use crate::config::Config;
-
 /// Summer or winter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Season {
@@ -115,13 +113,22 @@ fn parse_month_day(key: &str, s: &str) -> Result<(u32, u32), String> {
 }
 
 impl WindowCalendar {
-    /// Builds the calendar from `[windows]`.
+    /// A calendar whose windows close on these days (`MM-DD`) every year.
     ///
     /// # Errors
     /// A message when a close day is not `MM-DD`, or when winter does not close before summer.
-    pub fn from_config(config: &Config) -> Result<WindowCalendar, String> {
-        let summer_close = parse_month_day("summer_close", &config.windows.summer_close)?;
-        let winter_close = parse_month_day("winter_close", &config.windows.winter_close)?;
+    ///
+    /// # Examples
+    /// ```
+    /// use rumour::pipeline::WindowCalendar;
+    /// let calendar = WindowCalendar::new("09-01", "02-01")?;
+    /// let day = chrono::NaiveDate::from_ymd_opt(2025, 8, 20).unwrap_or_default();
+    /// assert_eq!(calendar.window_for(day).to_string(), "2025-summer");
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn new(summer_close: &str, winter_close: &str) -> Result<WindowCalendar, String> {
+        let summer_close = parse_month_day("summer_close", summer_close)?;
+        let winter_close = parse_month_day("winter_close", winter_close)?;
         if winter_close >= summer_close {
             return Err(
                 "windows.winter_close must fall before windows.summer_close in the year".into(),
@@ -139,7 +146,7 @@ impl WindowCalendar {
             Season::Summer => self.summer_close,
             Season::Winter => self.winter_close,
         };
-        // Both month-days exist in every year (checked in `from_config`).
+        // Both month-days exist in every year (checked in `new`).
         NaiveDate::from_ymd_opt(w.year, m, d).unwrap_or(NaiveDate::MIN)
     }
 
@@ -277,11 +284,9 @@ mod tests {
 
     #[test]
     fn configurable_close_days() {
-        let mut c = Config::default();
-        c.windows.summer_close = "08-31".into();
-        let cal = WindowCalendar::from_config(&c).expect("cal");
+        let cal = WindowCalendar::new("08-31", "02-01").expect("cal");
         assert_eq!(cal.window_for(d(2026, 9, 1)).to_string(), "2027-winter");
-        c.windows.winter_close = "09-30".into();
-        assert!(WindowCalendar::from_config(&c).is_err());
+        assert!(WindowCalendar::new("08-31", "09-30").is_err());
+        assert!(WindowCalendar::new("02-30", "01-31").is_err());
     }
 }

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use chrono::{Datelike, NaiveDate};
 use regex::Regex;
 
-use crate::stage::Stage;
+use crate::schema::Stage;
 use crate::windows::{Season, Window};
 
 fn re(pattern: &str) -> Regex {
@@ -165,7 +165,7 @@ pub fn stage_in(folded: &str, raw: &str, keywords: &[(Stage, Vec<String>)]) -> O
 pub fn stage_phrases(
     keywords: &std::collections::BTreeMap<String, Vec<String>>,
 ) -> Vec<(Stage, Vec<String>)> {
-    crate::stage::INFERENCE_ORDER
+    crate::wording::INFERENCE_ORDER
         .into_iter()
         .filter_map(|s| {
             keywords.get(s.name()).map(|ps| {
@@ -510,7 +510,7 @@ mod tests {
 
     #[test]
     fn stages_from_phrases_with_negation() {
-        let kw = stage_phrases(&crate::stage::default_keywords());
+        let kw = stage_phrases(&crate::wording::default_keywords());
         let s = |raw: &str| {
             let f = crate::extract::text::Folded::new(raw);
             stage_in(&f.text, raw, &kw)

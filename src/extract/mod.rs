@@ -38,7 +38,7 @@ use crate::error::{Error, InputError, Result};
 use crate::ingest::decode::{csv_reader, header_position, readable, InputFormat};
 use crate::ingest::Reject;
 use crate::normalise::{fold, Aliases};
-use crate::stage::Stage;
+use crate::schema::Stage;
 use crate::windows::{Window, WindowCalendar};
 
 use finders::{
@@ -1302,9 +1302,10 @@ pub fn companions(out: &Path) -> (PathBuf, PathBuf) {
 pub fn extract(
     opts: &ExtractOptions,
     aliases: &Aliases,
-    config: &crate::config::Config,
+    settings: &crate::settings::Settings,
 ) -> Result<ExtractSummary> {
-    let calendar = WindowCalendar::from_config(config).map_err(Error::Usage)?;
+    let config = settings.config();
+    let calendar = settings.calendar;
     let names = Gazetteer::build(
         &opts.transfers,
         opts.known_names.as_deref(),
@@ -1455,7 +1456,7 @@ mod tests {
         let names = names();
         let reader = Reader {
             names: &names,
-            stages: stage_phrases(&crate::stage::default_keywords()),
+            stages: stage_phrases(&crate::wording::default_keywords()),
             calendar: WindowCalendar::default(),
         };
         let article = Article {

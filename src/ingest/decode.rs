@@ -17,50 +17,8 @@ use std::path::{Path, PathBuf};
 use encoding_rs::Encoding;
 
 use crate::error::InputError;
+pub use crate::settings::InputFormat;
 
-/// How input files are read: from `[input]` in the configuration (the command line fills it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct InputFormat {
-    /// `None`: detected from the header line.
-    pub delimiter: Option<u8>,
-    /// `None`: UTF-8, or UTF-16 when the file starts with its byte-order mark.
-    pub encoding: Option<&'static Encoding>,
-}
-
-impl InputFormat {
-    /// Parses the `[input]` settings: `delimiter` is `auto`, `,`, `;`, `tab` (or a tab
-    /// character) or `|`; `encoding` is `auto` or an encoding label (`utf-8`, `utf-16le`,
-    /// `windows-1252`, `latin1`, …).
-    ///
-    /// # Errors
-    /// An unknown delimiter or encoding, with the accepted values.
-    pub fn parse(delimiter: &str, encoding: &str) -> Result<InputFormat, String> {
-        let delimiter = match delimiter.trim_matches(' ') {
-            "" | "auto" => None,
-            "," | "comma" => Some(b','),
-            ";" | "semicolon" => Some(b';'),
-            "\t" | "tab" | "\\t" => Some(b'\t'),
-            "|" | "pipe" => Some(b'|'),
-            other => {
-                return Err(format!(
-                    "unknown delimiter `{other}`: expected auto, `,`, `;`, tab or `|`"
-                ))
-            }
-        };
-        let encoding = match encoding.trim() {
-            "" | "auto" => None,
-            label => Some(Encoding::for_label(label.as_bytes()).ok_or_else(|| {
-                format!("unknown encoding `{label}`: expected auto or a label such as utf-8, utf-16le, windows-1252, latin1")
-            })?),
-        };
-        Ok(InputFormat {
-            delimiter,
-            encoding,
-        })
-    }
-}
-
-/// The name of a delimiter for the summary.
 pub fn delimiter_name(d: u8) -> &'static str {
     match d {
         b',' => ",",
@@ -154,12 +112,11 @@ impl Drop for Transcoded {
 }
 
 /// An input file made ready for a CSV reader that expects UTF-8: the path to read (a decoded
-/// copy when the file is in another encoding), its delimiter and its encoding's name.
+/// copy when the file is in another encoding), and its delimiter.
 #[derive(Debug)]
 pub struct Readable {
     pub read_path: PathBuf,
     pub delimiter: u8,
-    pub encoding: &'static str,
     _copy: Option<Transcoded>,
 }
 
@@ -214,7 +171,6 @@ pub fn readable(path: &Path, input: InputFormat) -> Result<Readable, InputError>
     Ok(Readable {
         read_path,
         delimiter,
-        encoding: encoding.map_or("UTF-8", |e| e.name()),
         _copy: copy,
     })
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate};
 
-use crate::stage::Stage;
+use crate::schema::Stage;
 use crate::windows::Window;
 
 /// `YYYY-MM-DD`, strictly (four-digit year, two-digit month and day, a day that exists).

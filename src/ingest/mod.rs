@@ -24,13 +24,13 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use crate::config::Config;
 use crate::error::{Error, InputError, Result};
 use crate::normalise::{Aliases, NameKind, NameTable};
 use crate::progress::Progress;
+use crate::settings::{Reading, Settings};
 use crate::windows::{days_since_epoch, WindowCalendar};
 pub use fields::TransferKind;
-pub use reader::{clip, ColumnSpec, CsvTable, Next, Row, RowProblem};
+pub use reader::{ColumnSpec, CsvTable, Next, Row, RowProblem};
 
 /// Columns of the claims file.
 pub const CLAIM_COLUMNS: &[ColumnSpec] = &[
@@ -301,7 +301,9 @@ pub struct Inputs {
 /// What every reader of a file needs to know.
 #[derive(Clone, Copy)]
 struct ReadContext<'a> {
-    config: &'a Config,
+    config: &'a crate::settings::Config,
+    input: decode::InputFormat,
+    reading: Reading,
     calendar: &'a WindowCalendar,
     opts: &'a IngestOptions,
     aliases: &'a Aliases,
@@ -341,11 +343,12 @@ impl RejectLog {
 /// [`Error::Input`] for structural problems, or the first row-level problem under `strict`.
 pub fn ingest(
     paths: &InputPaths,
-    config: &Config,
+    settings: &Settings,
     opts: &IngestOptions,
     progress: &Progress,
 ) -> Result<Inputs> {
-    let calendar = WindowCalendar::from_config(config).map_err(Error::Usage)?;
+    let config = settings.config();
+    let calendar = &settings.calendar;
     let mut log = RejectLog {
         strict: opts.strict,
         rejects: Vec::new(),
@@ -353,12 +356,9 @@ pub fn ingest(
     let mut files = Vec::new();
     let mut aliases = Aliases::default();
     match &paths.aliases {
-        Some(AliasTable::File(path)) => files.push(read_aliases(
-            path,
-            &mut aliases,
-            &mut log,
-            input_format(config)?,
-        )?),
+        Some(AliasTable::File(path)) => {
+            files.push(read_aliases(path, &mut aliases, &mut log, settings.input)?)
+        }
         Some(AliasTable::BuiltIn) => {
             // Read through the same checks as a user's table, from a copy of the shipped text.
             let copy = decode::Transcoded::write(BUILTIN_ALIASES.as_bytes(), "aliases.csv")?;
@@ -376,7 +376,9 @@ pub fn ingest(
     let mut names = Names::default();
     let ctx = ReadContext {
         config,
-        calendar: &calendar,
+        input: settings.input,
+        reading: settings.reading,
+        calendar,
         opts,
         aliases: &aliases,
     };
@@ -444,9 +446,30 @@ fn stats_for(table: &CsvTable) -> FileStats {
     }
 }
 
-/// The `[input]` separator and encoding (checked when the configuration was validated).
-fn input_format(config: &Config) -> Result<decode::InputFormat> {
-    config.input.format().map_err(Error::Usage)
+/// Reads an alias table on its own (for `extract` and `import`): the file given, else the
+/// built-in table. The first bad row is an error naming its line, column and value.
+///
+/// # Errors
+/// [`Error::Input`] for an unreadable file or a bad row.
+pub fn alias_table(path: Option<&Path>, input: decode::InputFormat) -> Result<Aliases> {
+    let mut aliases = Aliases::default();
+    let mut log = RejectLog {
+        strict: true,
+        rejects: Vec::new(),
+    };
+    match path {
+        Some(path) => read_aliases(path, &mut aliases, &mut log, input)?,
+        None => {
+            let copy = decode::Transcoded::write(BUILTIN_ALIASES.as_bytes(), "aliases.csv")?;
+            read_aliases(
+                copy.path(),
+                &mut aliases,
+                &mut log,
+                decode::InputFormat::default(),
+            )?
+        }
+    };
+    Ok(aliases)
 }
 
 /// Reads the alias table. A row naming an unknown kind, or mapping an alias already mapped to
@@ -500,31 +523,13 @@ struct Chunk {
     used: u64,
 }
 
-/// Below this many bytes per part a file is read by one thread (4 MiB; tests lower it with
-/// `RUMOUR_SPLIT_MIN_BYTES` to exercise the split on small files).
-fn split_min_bytes() -> u64 {
-    std::env::var("RUMOUR_SPLIT_MIN_BYTES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1 << 22)
-}
-
-/// Threads for reading one file: `POLARS_MAX_THREADS` if set (the same knob as the table
-/// work), else the machine's cores. The result does not depend on it.
-fn read_threads() -> usize {
-    std::env::var("POLARS_MAX_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1)
-}
-
 /// Reads `table` in parallel chunks with `parse`; the chunks, in file order.
 fn parse_chunks(
     table: CsvTable,
+    reading: Reading,
     parse: &(dyn Fn(CsvTable) -> Result<Chunk> + Sync),
 ) -> Result<Vec<Chunk>> {
-    let parts = table.split(read_threads(), split_min_bytes())?;
+    let parts = table.split(reading.threads.max(1), reading.split_min_bytes)?;
     std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
@@ -732,12 +737,12 @@ fn parse_claims(path: &Path, ctx: ReadContext, progress: &Progress) -> Result<Pa
         CLAIM_COLUMNS,
         &config.columns.claims,
         config.limits.max_field_bytes,
-        input_format(config)?,
+        ctx.input,
     )?;
     let stats = stats_for(&table);
     let bar = progress.bytes("reading claims", table.progress().1);
     let parse = |part: CsvTable| claims_chunk(part, ctx, &bar);
-    let chunks = parse_chunks(table, &parse)?;
+    let chunks = parse_chunks(table, ctx.reading, &parse)?;
     bar.finish_and_clear();
     if chunks.iter().all(|c| c.read == 0) {
         return Err(Error::Input(InputError::Header {
@@ -764,6 +769,7 @@ fn claims_chunk(
         calendar,
         opts,
         aliases,
+        ..
     } = ctx;
     let path = table.path().to_path_buf();
     let limits = &config.limits;
@@ -922,7 +928,7 @@ struct ClaimRow<'a> {
     player: &'a str,
     from_club: Option<&'a str>,
     to_club: &'a str,
-    stage: Option<crate::stage::Stage>,
+    stage: Option<crate::schema::Stage>,
     window: Option<crate::windows::Window>,
     text: Option<&'a str>,
     cites: Option<&'a str>,
@@ -950,7 +956,7 @@ fn parse_claim<'a>(
     row: &Row<'a>,
     calendar: &WindowCalendar,
     opts: &IngestOptions,
-    limits: &crate::config::LimitsConfig,
+    limits: &crate::settings::LimitsConfig,
     date_format: Option<&str>,
 ) -> Result<ClaimRow<'a>, RowProblem> {
     let published_raw = row.required(claim_col::PUBLISHED)?;
@@ -1022,7 +1028,7 @@ fn parse_transfers(path: &Path, ctx: ReadContext, progress: &Progress) -> Result
         TRANSFER_COLUMNS,
         &config.columns.transfers,
         config.limits.max_field_bytes,
-        input_format(config)?,
+        ctx.input,
     )?;
     if !table.has_column("date") && !table.has_column("window") {
         return Err(Error::Input(InputError::MissingColumn {
@@ -1034,7 +1040,7 @@ fn parse_transfers(path: &Path, ctx: ReadContext, progress: &Progress) -> Result
     let stats = stats_for(&table);
     let bar = progress.bytes("reading transfers", table.progress().1);
     let parse = |part: CsvTable| transfers_chunk(part, ctx, &bar);
-    let chunks = parse_chunks(table, &parse)?;
+    let chunks = parse_chunks(table, ctx.reading, &parse)?;
     bar.finish_and_clear();
     Ok(Parsed {
         path: path.to_path_buf(),
@@ -1055,6 +1061,7 @@ fn transfers_chunk(
         calendar,
         opts,
         aliases,
+        ..
     } = ctx;
     let path = table.path().to_path_buf();
     let cap = (table.progress().1 / 64).min(1 << 24) as usize;
@@ -1136,7 +1143,7 @@ fn parse_transfer<'a>(
     row: &Row<'a>,
     calendar: &WindowCalendar,
     opts: &IngestOptions,
-    limits: &crate::config::LimitsConfig,
+    limits: &crate::settings::LimitsConfig,
     date_format: Option<&str>,
 ) -> Result<TransferRow<'a>, RowProblem> {
     let player = row.required(transfer_col::PLAYER)?;

@@ -25,11 +25,11 @@
 
 use polars::prelude::*;
 
-use crate::config::Config;
-use crate::resolve::outcome;
+use crate::schema::outcome;
+use crate::schema::Stage;
 use crate::score::reliability::{deal_hit, story_hit};
 use crate::score::snapshot::{rates_at, RatesAt, StagePriors};
-use crate::stage::Stage;
+use crate::settings::Config;
 use crate::stories::mode_by;
 
 /// Everything known at each snapshot day.

@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use crate::config::Config;
-use crate::resolve::outcome;
+use crate::schema::outcome;
 use crate::score::features::{
     deal_features, lookups, model_matrix_columns, training_eligible, Lookups,
 };
 use crate::score::model::{fit_model, predict, Model, Namer, Prediction};
+use crate::settings::Config;
 
 /// The prepared tables the history is built from.
 #[derive(Clone, Copy)]

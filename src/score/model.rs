@@ -21,10 +21,10 @@ use std::collections::HashSet;
 use polars::prelude::*;
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use crate::columns::{bool_or, f64_or, i32_or, opt_f64, opt_i32, opt_u32, u32_or};
-use crate::config::LikelihoodConfig;
+use crate::column_values::{bool_or, f64_or, i32_or, opt_f64, opt_i32, opt_u32, u32_or};
+use crate::schema::Stage;
 use crate::score::features::MODEL_INPUTS;
-use crate::stage::Stage;
+use crate::settings::LikelihoodConfig;
 use crate::stats::isotonic::Isotonic;
 use crate::stats::logistic::{self, LogisticFit, Platt};
 

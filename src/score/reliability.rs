@@ -10,8 +10,9 @@
 
 use polars::prelude::*;
 
-use crate::config::ReliabilityConfig;
-use crate::resolve::outcome;
+use crate::schema::outcome;
+use crate::schema::Stage;
+use crate::settings::ReliabilityConfig;
 use crate::stats::beta_binomial::{fit_prior_towards, posterior, BetaPrior, FitOptions};
 
 /// Fixed-point scale for weighted sums: integer sums do not depend on summation order, so
@@ -28,9 +29,77 @@ pub struct Reliability {
     pub priors: Vec<(String, BetaPrior)>,
 }
 
+/// The five reliability tables of a run.
+#[derive(Debug, Clone)]
+pub struct Reliabilities {
+    /// Per source, over its stories.
+    pub sources: Reliability,
+    /// Per author, over their stories.
+    pub authors: Reliability,
+    /// Per source and wording stage, one prior per stage.
+    pub source_stages: Reliability,
+    /// Per club as the buyer of a deal.
+    pub buyers: Reliability,
+    /// Per club as the seller of a deal (deals naming one).
+    pub sellers: Reliability,
+}
+
+/// Every reliability table: stories by source, by author and by source and stage; deals by
+/// buying and by selling club. `stories` and `author_stories` need `outcome`, `resolved_on`,
+/// `stage` and their key; `deals` needs `outcome`, `resolved_on`, `to_club` and `from_club`.
+pub fn reliabilities(
+    stories: &DataFrame,
+    author_stories: &DataFrame,
+    deals: &DataFrame,
+    config: &ReliabilityConfig,
+    as_of: i32,
+) -> PolarsResult<Reliabilities> {
+    let stage_label = |v: &AnyValue| match v {
+        AnyValue::UInt32(r) => {
+            Stage::from_rank(*r).map_or_else(|| r.to_string(), |s| s.name().to_string())
+        }
+        other => other.to_string(),
+    };
+    let any_label = |v: &AnyValue| v.to_string();
+    let by = |items: &DataFrame, key: &str, hit: Expr| {
+        reliability(
+            items.clone().lazy(),
+            &[key],
+            None,
+            hit,
+            config,
+            as_of,
+            &any_label,
+        )
+    };
+    Ok(Reliabilities {
+        sources: by(stories, "source", story_hit())?,
+        authors: by(author_stories, "author", story_hit())?,
+        source_stages: reliability(
+            stories.clone().lazy(),
+            &["source", "stage"],
+            Some("stage"),
+            story_hit(),
+            config,
+            as_of,
+            &stage_label,
+        )?,
+        buyers: by(deals, "to_club", deal_hit())?,
+        sellers: reliability(
+            deals.clone().lazy().filter(col("from_club").is_not_null()),
+            &["from_club"],
+            None,
+            deal_hit(),
+            config,
+            as_of,
+            &any_label,
+        )?,
+    })
+}
+
 /// A story is right when it was confirmed, or — for a denial — refuted.
 pub fn story_hit() -> Expr {
-    let denied = col("stage").eq(lit(crate::stage::Stage::Denied.rank()));
+    let denied = col("stage").eq(lit(Stage::Denied.rank()));
     (col("outcome")
         .eq(lit(outcome::CONFIRMED))
         .and(denied.clone().not()))
@@ -59,7 +128,7 @@ pub fn deal_hit() -> Expr {
 /// assert!((c[0] - (1.0 - c[2])).abs() < 1e-12);          // denials: the complement
 /// ```
 pub fn stage_centres(counts: &[(u32, f64, f64)], step: f64) -> [f64; 7] {
-    use crate::stage::Stage;
+    use crate::schema::Stage;
     use crate::stats::logistic::{logit, sigmoid};
     let denied = Stage::Denied.rank();
     let (k, n, rn) = counts
@@ -217,7 +286,7 @@ fn shrink(
                 .collect();
             let counts: Vec<(u32, f64, f64)> =
                 (0..n).map(|i| (ranks[i], w_hits[i], w_trials[i])).collect();
-            let names = crate::stage::Stage::ALL
+            let names = crate::schema::Stage::ALL
                 .iter()
                 .map(|s| prior_label(&AnyValue::UInt32(s.rank())))
                 .collect();

@@ -15,10 +15,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use polars::prelude::*;
 
-use crate::config::ReliabilityConfig;
-use crate::resolve::outcome;
+use crate::schema::outcome;
+use crate::schema::Stage;
 use crate::score::reliability::stage_centres;
-use crate::stage::Stage;
+use crate::settings::ReliabilityConfig;
 use crate::stats::beta_binomial::{
     fit_prior_towards, posterior, posterior_mean, BetaPrior, FitOptions,
 };
@@ -325,7 +325,7 @@ pub fn rates_at(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ReliabilityConfig;
+    use crate::settings::ReliabilityConfig;
 
     #[test]
     fn counts_only_what_was_resolved_by_each_day() {

@@ -344,19 +344,19 @@ fn gossip_column_reports_give_their_players_and_clubs() {
     let out = tmp.path().join("claims.csv");
     extract(&[path], &shared.join("data/real/transfers.csv"), &out, &[]).success();
 
-    let mut aliases = rumour::normalise::Aliases::default();
+    let mut aliases = rumour::pipeline::Aliases::default();
     for r in read_csv(&root().join("data/aliases.csv")) {
-        if let Some(kind) = rumour::normalise::NameKind::parse(&r["kind"]) {
+        if let Some(kind) = rumour::pipeline::NameKind::parse(&r["kind"]) {
             aliases.insert(kind, &r["alias"], &r["canonical"]);
         }
     }
-    let name = |kind: rumour::normalise::NameKind, raw: &str| {
-        let k = rumour::normalise::key(kind, raw);
+    let name = |kind: rumour::pipeline::NameKind, raw: &str| {
+        let k = rumour::pipeline::key(kind, raw);
         aliases
             .canonical(kind, &k)
-            .map_or(k, |c| rumour::normalise::key(kind, c))
+            .map_or(k, |c| rumour::pipeline::key(kind, c))
     };
-    use rumour::normalise::NameKind::{Club, Player};
+    use rumour::pipeline::NameKind::{Club, Player};
     let index: BTreeMap<(String, String, String), usize> = articles
         .iter()
         .enumerate()

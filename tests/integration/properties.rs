@@ -6,11 +6,11 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
-use rumour::config::Config;
 use rumour::generate::{generate, GenerateOptions};
-use rumour::ingest::{ingest, IngestOptions, InputPaths};
-use rumour::progress::Progress;
-use rumour::ScoreOptions;
+use rumour::pipeline::ScoreOptions;
+use rumour::pipeline::{ingest, IngestOptions, InputPaths};
+use rumour::settings::Settings;
+use rumour::Progress;
 
 fn as_of() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 20).expect("date")
@@ -74,7 +74,7 @@ proptest! {
         let transfers = dir.path().join("t.csv");
         std::fs::write(&transfers, "player,from_club,to_club,window\nAnn,Arsenal,Chelsea,2025-summer\n").expect("write");
         let paths = InputPaths { claims, transfers, aliases: None };
-        match ingest(&paths, &Config::default(), &IngestOptions { strict: false, as_of: as_of() }, &Progress::hidden()) {
+        match ingest(&paths, &Settings::default(), &IngestOptions { strict: false, as_of: as_of() }, &Progress::hidden()) {
             Ok(inputs) => {
                 for f in &inputs.files {
                     prop_assert_eq!(f.rows_read, f.rows_used + f.rows_rejected);
@@ -104,12 +104,13 @@ fn score_tables(dir: &Path) -> BTreeMap<&'static str, polars::prelude::DataFrame
         inputs: InputPaths {
             claims: dir.join("rumours.csv"),
             transfers: dir.join("transfers.csv"),
-            aliases: Some(rumour::ingest::AliasTable::File(dir.join("aliases.csv"))),
+            aliases: Some(rumour::pipeline::AliasTable::File(dir.join("aliases.csv"))),
         },
         as_of: as_of(),
         strict: false,
     };
-    let run = rumour::score(&opts, &Config::default(), &Progress::hidden()).expect("score");
+    let run =
+        rumour::pipeline::score(&opts, &Settings::default(), &Progress::hidden()).expect("score");
     let mut t = BTreeMap::new();
     t.insert("sources", run.sources);
     t.insert("clubs", run.clubs);

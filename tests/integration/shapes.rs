@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use rumour::stage::Stage;
+use rumour::schema::Stage;
 
 use crate::support::{read_csv, Run};
 

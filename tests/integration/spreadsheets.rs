@@ -161,10 +161,7 @@ fn report_cells_that_look_like_formulas_are_neutralised() {
     ] {
         for row in read_csv(&out.join(report)) {
             for (column, cell) in &row {
-                assert!(
-                    !rumour::report::is_formula_like(cell),
-                    "{report}: {column} = {cell:?}"
-                );
+                assert!(!formula_like(cell), "{report}: {column} = {cell:?}");
             }
         }
     }
@@ -405,4 +402,15 @@ fn import_reads_scrapes_saved_by_a_spreadsheet() {
         stderr.contains("missing") || stderr.contains("column"),
         "{stderr}"
     );
+}
+
+/// What a spreadsheet runs as a formula (OWASP's CSV injection list), written out here rather
+/// than borrowed from the code under test.
+fn formula_like(cell: &str) -> bool {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'@' | b'\t' | b'\r') => true,
+        // A negative number is data; anything else after `-` may be a formula.
+        Some(b'-') => cell.len() > 1 && cell[1..].parse::<f64>().is_err(),
+        _ => false,
+    }
 }

@@ -1,4 +1,5 @@
-//! Wording stages of a rumour, from a denial to a done deal, and their inference from text.
+//! A claim's wording stage inferred from its text, by configurable phrases ([`Stage`] itself
+//! is in [`crate::schema`]).
 //!
 //! Stages are ordered by strength; a story's stage is the strongest stage among its reports.
 //! `denied` is the weakest: a story is `denied` only when every report of it is a denial.
@@ -8,87 +9,9 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-/// A wording stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    Denied = 0,
-    Speculation = 1,
-    Interest = 2,
-    Talks = 3,
-    Advanced = 4,
-    Agreed = 5,
-    Done = 6,
-}
+use crate::schema::Stage;
 
-impl Stage {
-    /// All stages, weakest first.
-    pub const ALL: [Stage; 7] = [
-        Stage::Denied,
-        Stage::Speculation,
-        Stage::Interest,
-        Stage::Talks,
-        Stage::Advanced,
-        Stage::Agreed,
-        Stage::Done,
-    ];
-    /// Their names, in the same order.
-    pub const NAMES: [&'static str; 7] = [
-        "denied",
-        "speculation",
-        "interest",
-        "talks",
-        "advanced",
-        "agreed",
-        "done",
-    ];
-
-    pub fn name(self) -> &'static str {
-        Stage::NAMES[self as usize]
-    }
-
-    pub fn rank(self) -> u32 {
-        self as u32
-    }
-
-    pub fn from_rank(rank: u32) -> Option<Stage> {
-        Stage::ALL.get(rank as usize).copied()
-    }
-
-    /// Parses a stage name, ignoring case and surrounding spaces.
-    pub fn parse(s: &str) -> Option<Stage> {
-        // Runs for every claim: no allocation.
-        let s = s.trim();
-        if let Some(i) = Stage::NAMES.iter().position(|n| n.eq_ignore_ascii_case(s)) {
-            return Stage::from_rank(i as u32);
-        }
-        SYNONYMS
-            .iter()
-            .find(|(word, _)| word.eq_ignore_ascii_case(s))
-            .map(|(_, stage)| *stage)
-    }
-}
-
-/// Other words for the stages that files from elsewhere use in a `stage` column.
-const SYNONYMS: [(&str, Stage); 16] = [
-    ("denial", Stage::Denied),
-    ("deny", Stage::Denied),
-    ("rumour", Stage::Speculation),
-    ("rumor", Stage::Speculation),
-    ("gossip", Stage::Speculation),
-    ("interested", Stage::Interest),
-    ("monitoring", Stage::Interest),
-    ("negotiation", Stage::Talks),
-    ("negotiations", Stage::Talks),
-    ("bid", Stage::Talks),
-    ("close", Stage::Advanced),
-    ("medical", Stage::Advanced),
-    ("agreement", Stage::Agreed),
-    ("here we go", Stage::Done),
-    ("completed", Stage::Done),
-    ("official", Stage::Done),
-];
-
-/// Built-in stage phrases (see [`crate::config::Config::stage_keywords`]).
+/// Built-in stage phrases (the defaults of the `stage_keywords` setting).
 pub fn default_keywords() -> BTreeMap<String, Vec<String>> {
     let table: [(&str, &[&str]); 6] = [
         (
@@ -231,27 +154,6 @@ pub fn infer_rank_expr(text: Expr, keywords: &BTreeMap<String, Vec<String>>) -> 
     .cast(DataType::UInt32)
 }
 
-/// Maps a `UInt32` rank column to stage names (for reports).
-pub fn name_expr(rank: Expr) -> Expr {
-    let mut expr: Option<ChainedThen> = None;
-    let mut first: Option<Then> = None;
-    for stage in Stage::ALL {
-        let cond = rank.clone().eq(lit(stage.rank()));
-        let value = lit(stage.name());
-        match (first.take(), expr.take()) {
-            (None, None) => first = Some(when(cond).then(value)),
-            (Some(t), None) => expr = Some(t.when(cond).then(value)),
-            (None, Some(c)) => expr = Some(c.when(cond).then(value)),
-            (Some(_), Some(_)) => unreachable!("only one builder is live"),
-        }
-    }
-    match (first, expr) {
-        (_, Some(c)) => c.otherwise(lit(NULL).cast(DataType::String)),
-        (Some(t), None) => t.otherwise(lit(NULL).cast(DataType::String)),
-        (None, None) => lit(NULL).cast(DataType::String),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,7 +186,11 @@ mod tests {
         .expect("frame");
         let out = df
             .lazy()
-            .select([name_expr(infer_rank_expr(col("text"), &default_keywords())).alias("s")])
+            .select([crate::report::labels::code_names(
+                infer_rank_expr(col("text"), &default_keywords()),
+                &Stage::NAMES,
+            )
+            .alias("s")])
             .collect()
             .expect("collect");
         let got: Vec<Option<&str>> = out

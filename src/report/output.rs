@@ -414,43 +414,6 @@ impl Drop for OutputSet {
     }
 }
 
-/// Day numbers (`Int32`) as dates in reports.
-pub fn as_date(name: &str) -> Expr {
-    col(name).cast(DataType::Date).alias(name)
-}
-
-/// A left join that keeps the left frame's row order (polars does not, by default).
-pub fn left_join_in_order() -> JoinArgs {
-    let mut args = JoinArgs::new(JoinType::Left);
-    args.maintain_order = MaintainOrderJoin::Left;
-    args
-}
-
-/// Joins display names for an id column, replacing it (row order kept).
-pub fn with_names(lf: LazyFrame, id_col: &str, names: &DataFrame) -> LazyFrame {
-    let tmp = format!("__{id_col}_name");
-    lf.join(
-        names.clone().lazy().select([
-            col("id").alias(format!("__{id_col}_id")),
-            col("name").alias(tmp.as_str()),
-        ]),
-        [col(id_col)],
-        [col(format!("__{id_col}_id"))],
-        left_join_in_order(),
-    )
-    .with_column(col(tmp.as_str()).alias(id_col))
-    .drop(cols([tmp]))
-}
-
-/// Replaces an id column of `df` by the names at those ids (a gather: no hashing, order kept).
-pub fn gather_names(df: &mut DataFrame, id_col: &str, names: &[String]) -> PolarsResult<()> {
-    let table = StringChunked::from_iter_values(id_col.into(), names.iter().map(String::as_str));
-    let ids = df.column(id_col)?.u32()?;
-    let named = table.take(ids)?;
-    df.with_column(named.with_name(id_col.into()).into_column())?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

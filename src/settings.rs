@@ -6,9 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use encoding_rs::Encoding;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::schema::Stage;
+use crate::windows::WindowCalendar;
 
 /// The whole configuration. Unknown keys are an error, so a typo cannot silently do nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,7 +33,7 @@ pub struct Config {
     pub input: InputConfig,
 }
 
-/// `[input]`: files as spreadsheets save them (see [`crate::ingest::decode`]).
+/// `[input]`: files as spreadsheets save them (the ingest stage reads them so).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InputConfig {
@@ -58,9 +61,8 @@ impl InputConfig {
     ///
     /// # Errors
     /// An unknown delimiter or encoding.
-    pub fn format(&self) -> std::result::Result<crate::ingest::decode::InputFormat, String> {
-        crate::ingest::decode::InputFormat::parse(&self.delimiter, &self.encoding)
-            .map_err(|e| format!("input: {e}"))
+    pub fn format(&self) -> std::result::Result<InputFormat, String> {
+        InputFormat::parse(&self.delimiter, &self.encoding).map_err(|e| format!("input: {e}"))
     }
 
     /// The date format, if one is set.
@@ -70,6 +72,49 @@ impl InputConfig {
     }
 }
 
+/// How input files are read: from `[input]` in the configuration (the command line fills it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InputFormat {
+    /// `None`: detected from the header line.
+    pub delimiter: Option<u8>,
+    /// `None`: UTF-8, or UTF-16 when the file starts with its byte-order mark.
+    pub encoding: Option<&'static Encoding>,
+}
+
+impl InputFormat {
+    /// Parses the `[input]` settings: `delimiter` is `auto`, `,`, `;`, `tab` (or a tab
+    /// character) or `|`; `encoding` is `auto` or an encoding label (`utf-8`, `utf-16le`,
+    /// `windows-1252`, `latin1`, …).
+    ///
+    /// # Errors
+    /// An unknown delimiter or encoding, with the accepted values.
+    pub fn parse(delimiter: &str, encoding: &str) -> Result<InputFormat, String> {
+        let delimiter = match delimiter.trim_matches(' ') {
+            "" | "auto" => None,
+            "," | "comma" => Some(b','),
+            ";" | "semicolon" => Some(b';'),
+            "\t" | "tab" | "\\t" => Some(b'\t'),
+            "|" | "pipe" => Some(b'|'),
+            other => {
+                return Err(format!(
+                    "unknown delimiter `{other}`: expected auto, `,`, `;`, tab or `|`"
+                ))
+            }
+        };
+        let encoding = match encoding.trim() {
+            "" | "auto" => None,
+            label => Some(Encoding::for_label(label.as_bytes()).ok_or_else(|| {
+                format!("unknown encoding `{label}`: expected auto or a label such as utf-8, utf-16le, windows-1252, latin1")
+            })?),
+        };
+        Ok(InputFormat {
+            delimiter,
+            encoding,
+        })
+    }
+}
+
+/// The name of a delimiter for the summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WindowsConfig {
@@ -77,6 +122,16 @@ pub struct WindowsConfig {
     pub summer_close: String,
     /// Month-day (`MM-DD`) on which the winter window closes.
     pub winter_close: String,
+}
+
+impl WindowsConfig {
+    /// The calendar these close days make.
+    ///
+    /// # Errors
+    /// A close day that is not `MM-DD`, or a winter close after the summer close.
+    pub fn calendar(&self) -> std::result::Result<WindowCalendar, String> {
+        WindowCalendar::new(&self.summer_close, &self.winter_close)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,7 +239,7 @@ impl Default for Config {
             likelihood: LikelihoodConfig::default(),
             backtest: BacktestConfig::default(),
             limits: LimitsConfig::default(),
-            stage_keywords: crate::stage::default_keywords(),
+            stage_keywords: crate::wording::default_keywords(),
             columns: ColumnsConfig::default(),
             input: InputConfig::default(),
         }
@@ -276,6 +331,85 @@ impl Default for LimitsConfig {
     }
 }
 
+/// How many threads read one input file, and the size below which a file is read by one.
+/// Reports do not depend on either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    pub threads: usize,
+    pub split_min_bytes: u64,
+}
+
+impl Default for Reading {
+    /// The machine's cores; files under 4 MiB per thread are read by one.
+    fn default() -> Self {
+        Reading {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            split_min_bytes: 1 << 22,
+        }
+    }
+}
+
+/// The configuration checked once and turned into what the stages use: the window calendar,
+/// the input format, the reading threads, and the raw sections each stage takes its part of.
+/// Built by [`Settings::new`]; nothing below it reads the environment or parses a setting again.
+///
+/// # Examples
+/// ```
+/// use rumour::settings::{Config, Settings};
+/// let mut config = Config::default();
+/// config.windows.summer_close = "08-31".into();
+/// let settings = Settings::new(config)?;
+/// assert_eq!(settings.config().windows.summer_close, "08-31");
+///
+/// let mut bad = Config::default();
+/// bad.reliability.interval = 1.5;
+/// assert!(Settings::new(bad).is_err());
+/// # Ok::<(), rumour::error::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Settings {
+    config: Config,
+    /// The transfer-window calendar of `[windows]`.
+    pub calendar: WindowCalendar,
+    /// Separator and encoding of the input files (`[input]`).
+    pub input: InputFormat,
+    /// Threads per input file (the command line reads `POLARS_MAX_THREADS`).
+    pub reading: Reading,
+}
+
+impl Settings {
+    /// Checks `config` and builds what the stages use from it.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] naming the key and the value that cannot be used.
+    pub fn new(config: Config) -> Result<Settings> {
+        config.validate().map_err(Error::Usage)?;
+        Ok(Settings {
+            calendar: config.windows.calendar().map_err(Error::Usage)?,
+            input: config.input.format().map_err(Error::Usage)?,
+            reading: Reading::default(),
+            config,
+        })
+    }
+
+    /// The sections of the configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let config = Config::default();
+        Settings {
+            calendar: WindowCalendar::default(),
+            input: InputFormat::default(),
+            reading: Reading::default(),
+            config,
+        }
+    }
+}
+
 impl Config {
     /// Reads a TOML file over the defaults (missing keys keep their default).
     ///
@@ -303,7 +437,7 @@ impl Config {
 
     /// Checks values that TOML types cannot express.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        crate::windows::WindowCalendar::from_config(self)?;
+        self.windows.calendar()?;
         self.input.format()?;
         if let Some(f) = self.input.date_format() {
             let probe = chrono::NaiveDate::from_ymd_opt(2025, 9, 4)
@@ -356,10 +490,10 @@ impl Config {
             return Err("outcomes.grace_days must be >= 0".into());
         }
         for stage in self.stage_keywords.keys() {
-            if crate::stage::Stage::parse(stage).is_none() {
+            if Stage::parse(stage).is_none() {
                 return Err(format!(
                     "stage_keywords: unknown stage `{stage}` (stages: {})",
-                    crate::stage::Stage::NAMES.join(", ")
+                    Stage::NAMES.join(", ")
                 ));
             }
         }

@@ -1,0 +1,240 @@
+//! The run, stage by stage: [`prepare`] (ingest → normalise → wording stages → stories and
+//! deals → outcomes), then [`score`] (reliabilities → training history → models → open deals
+//! → report tables) or [`backtest`]. Each stage is a function of typed tables; this module
+//! only calls them in order and times them.
+//!
+//! The stage functions are public here too, so that `benches/` can time each one.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+pub use crate::ingest::{ingest, AliasTable, FileStats, IngestOptions, InputPaths, Inputs};
+pub use crate::prepared::{Display, Prepared};
+use crate::progress::Progress;
+use crate::report::tables::{build_reports, carried_extras, open_deal_sources, Scoring};
+use crate::score::likelihood::score_open_deals;
+use crate::score::model::{Model, Namer};
+use crate::score::reliability::reliabilities;
+use crate::settings::Settings;
+
+pub use crate::backtest::{BacktestOptions, BacktestRun, Scores};
+
+/// What to score.
+#[derive(Debug, Clone)]
+pub struct ScoreOptions {
+    pub inputs: InputPaths,
+    pub as_of: NaiveDate,
+    pub strict: bool,
+}
+
+impl ScoreOptions {
+    /// Options from paths and an as-of date (`YYYY-MM-DD`).
+    ///
+    /// # Errors
+    /// [`Error::Usage`] when the date does not parse.
+    pub fn new(
+        claims: &str,
+        transfers: &str,
+        aliases: Option<&str>,
+        as_of: &str,
+    ) -> Result<ScoreOptions> {
+        let as_of = NaiveDate::parse_from_str(as_of, "%Y-%m-%d")
+            .map_err(|_| Error::Usage(format!("as-of date `{as_of}` is not YYYY-MM-DD")))?;
+        Ok(ScoreOptions {
+            inputs: InputPaths {
+                claims: claims.into(),
+                transfers: transfers.into(),
+                aliases: aliases.map(|a| AliasTable::File(PathBuf::from(a))),
+            },
+            as_of,
+            strict: false,
+        })
+    }
+}
+
+/// Ingest, normalise, wording stages, stories, deals and outcomes: the tables scoring and the
+/// backtest start from.
+///
+/// # Errors
+/// [`Error::Input`] for unreadable inputs (or the first bad row under `strict`).
+pub fn prepare(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> Result<Prepared> {
+    let config = settings.config();
+    let calendar = &settings.calendar;
+    let as_of = days_since_epoch(opts.as_of);
+    let Inputs {
+        claims,
+        transfers,
+        names,
+        rejects,
+        files,
+        aliases,
+        claim_extras,
+    } = progress.stage("ingest", || {
+        ingest(
+            &opts.inputs,
+            settings,
+            &IngestOptions {
+                strict: opts.strict,
+                as_of: opts.as_of,
+            },
+            progress,
+        )
+    })?;
+    let claims = progress.stage("stages", || prepare_claims(claims, config))?;
+    let mut ordinals: Vec<i32> = claims
+        .column("window")?
+        .i32()?
+        .unique()?
+        .iter()
+        .flatten()
+        .collect();
+    ordinals.extend(
+        transfers
+            .column("window")?
+            .i32()?
+            .unique()?
+            .iter()
+            .flatten(),
+    );
+    let windows = calendar.table(&ordinals)?;
+    let moves = counted_moves(&transfers, &config.outcomes);
+    let resolved = progress.stage("stories and deals", || {
+        stories_and_deals(&claims, moves, &windows, config, as_of)
+    })?;
+    Ok(Prepared {
+        config: config.clone(),
+        as_of,
+        inputs_files: files,
+        rejects,
+        aliases,
+        display: std::sync::Arc::new(Display {
+            players: names.players.display_names(),
+            clubs: names.clubs.display_names(),
+            sources: names.sources.display_names(),
+            authors: names.authors.display_names(),
+        }),
+        names,
+        claims_stage_inferred: claims.column("stage_inferred")?.bool()?.sum().unwrap_or(0) as u64,
+        claims_window_inferred: claims.column("window_inferred")?.bool()?.sum().unwrap_or(0) as u64,
+        claims,
+        transfers,
+        windows,
+        stories: resolved.stories,
+        author_stories: resolved.author_stories,
+        deals: resolved.deals,
+        claim_extras,
+    })
+}
+
+/// Runs the whole batch and returns the reports (not yet written).
+///
+/// # Errors
+/// [`Error::Input`] for unreadable inputs, [`Error::Usage`] for unusable options.
+pub fn score(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> Result<ScoreRun> {
+    let config = settings.config();
+    let mut s = prepare(opts, settings, progress)?;
+    let reliabilities = progress.stage("reliability", || {
+        reliabilities(
+            &s.stories,
+            &s.author_stories,
+            &s.deals,
+            &config.reliability,
+            s.as_of,
+        )
+    })?;
+    // Author stories have given their table; at ten million claims they are worth freeing.
+    s.author_stories = DataFrame::empty();
+
+    let display = s.display.clone();
+    let namer = Namer {
+        sources: &display.sources,
+        clubs: &display.clubs,
+    };
+    let hist = progress.stage("training history", || -> PolarsResult<_> {
+        let mut leads = config.likelihood.training_leads_days.clone();
+        leads.extend(open_leads(&s.deals, &s.windows, s.as_of)?);
+        history(&tables_of(&s), config, &leads, s.as_of)
+    })?;
+    // One model per distance from the close among the open deals.
+    let models = progress.stage("model fit", || -> PolarsResult<BTreeMap<i64, Model>> {
+        open_leads(&s.deals, &s.windows, s.as_of)?
+            .into_iter()
+            .map(|lead| {
+                Ok((
+                    lead,
+                    model_for_day(&hist, &s.windows, config, s.as_of, Some(lead))?,
+                ))
+            })
+            .collect()
+    })?;
+    let open = progress.stage("open deals", || {
+        score_open_deals(
+            &s.claims,
+            &s.deals,
+            &s.windows,
+            &hist.lookups,
+            &models,
+            config,
+            s.as_of,
+            &namer,
+        )
+    })?;
+    let source_lists = open_deal_sources(
+        &s.claims,
+        &open.rows,
+        &s.names.sources.display_frame("id", "name")?,
+    )?;
+    let carried = carried_extras(&s, &open.rows)?;
+    // The claims have served every stage; the reports need only what was derived from them.
+    s.claims = DataFrame::empty();
+
+    let scoring = Scoring {
+        reliabilities,
+        sample_fraction: hist.sample_fraction,
+        models,
+        open,
+        source_lists,
+        carried,
+    };
+    progress
+        .stage("report tables", || build_reports(&s, scoring))
+        .map_err(Error::from)
+}
+
+/// Replays the likelihood model on past windows of the prepared inputs.
+///
+/// # Errors
+/// [`Error::Input`] for unreadable inputs, [`Error::Usage`] for a negative lead.
+pub fn backtest(
+    opts: &ScoreOptions,
+    settings: &Settings,
+    bt: &BacktestOptions,
+    progress: &Progress,
+) -> Result<BacktestRun> {
+    let prepared = prepare(opts, settings, progress)?;
+    crate::backtest::backtest(&prepared, settings.config(), bt, progress)
+}
+
+/// The prepared tables the training history is built from.
+pub fn tables_of(s: &Prepared) -> PreparedTables<'_> {
+    PreparedTables {
+        claims: &s.claims,
+        transfers: &s.transfers,
+        stories: &s.stories,
+        deals: &s.deals,
+        windows: &s.windows,
+    }
+}
+
+// Each stage's entry point, for benches and for library users who run part of the batch.
+pub use crate::normalise::{key, Aliases, NameKind};
+pub use crate::report::{Format, ScoreRun, StoriesReport, Summary};
+pub use crate::resolve::counted_moves;
+pub use crate::score::likelihood::{history, model_for_day, open_leads, History, PreparedTables};
+pub use crate::score::reliability::{reliability, story_hit, Reliability};
+pub use crate::stories::{prepare_claims, stories_and_deals};
+pub use crate::windows::{date_from_days, days_since_epoch, Window, WindowCalendar};

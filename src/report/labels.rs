@@ -1,0 +1,205 @@
+//! Ids and codes as text: one mechanism per kind of column. Reports keep ids while they are
+//! built and sorted (sorting ids is cheaper than sorting names, and the order is the names'
+//! key order), then turn them into names here: [`with_names`] joins a name table, [`Labels`]
+//! gathers from a text table by code, [`code_names`] maps the few codes of an enum.
+
+use polars::prelude::*;
+
+use crate::ingest::Names;
+use crate::prepared::Display;
+use crate::schema::outcome;
+use crate::schema::Stage;
+
+/// Day numbers (`Int32`) as dates in reports.
+pub fn as_date(name: &str) -> Expr {
+    col(name).cast(DataType::Date).alias(name)
+}
+
+/// A left join that keeps the left frame's row order (polars does not, by default).
+pub fn left_join_in_order() -> JoinArgs {
+    let mut args = JoinArgs::new(JoinType::Left);
+    args.maintain_order = MaintainOrderJoin::Left;
+    args
+}
+
+/// Joins display names for an id column, replacing it (row order kept).
+pub fn with_names(lf: LazyFrame, id_col: &str, names: &DataFrame) -> LazyFrame {
+    let tmp = format!("__{id_col}_name");
+    lf.join(
+        names.clone().lazy().select([
+            col("id").alias(format!("__{id_col}_id")),
+            col("name").alias(tmp.as_str()),
+        ]),
+        [col(id_col)],
+        [col(format!("__{id_col}_id"))],
+        left_join_in_order(),
+    )
+    .with_column(col(tmp.as_str()).alias(id_col))
+    .drop(cols([tmp]))
+}
+
+/// Text for a column of codes: `text[code - first]` (ids from 0, window ordinals and day
+/// numbers from their smallest), built once and gathered for every batch of the report.
+pub struct Labels {
+    first: i32,
+    text: StringChunked,
+}
+
+impl Labels {
+    pub fn new(first: i32, text: impl IntoIterator<Item = String>) -> Labels {
+        let text: Vec<String> = text.into_iter().collect();
+        Labels {
+            first,
+            text: StringChunked::from_iter_values(
+                PlSmallStr::EMPTY,
+                text.iter().map(String::as_str),
+            ),
+        }
+    }
+
+    pub fn names(names: &[String]) -> Labels {
+        Labels::new(0, names.iter().cloned())
+    }
+
+    /// `YYYY-MM-DD` of the days from the smallest to the largest in `columns` of `df`.
+    pub fn days(df: &DataFrame, columns: &[&str]) -> PolarsResult<Labels> {
+        let (mut first, mut last) = (i32::MAX, i32::MIN);
+        for c in columns {
+            let days = df.column(c)?.i32()?;
+            if let (Some(lo), Some(hi)) = (days.min(), days.max()) {
+                first = first.min(lo);
+                last = last.max(hi);
+            }
+        }
+        if first > last {
+            return Ok(Labels::new(0, []));
+        }
+        Ok(Labels::new(
+            first,
+            (first..=last).map(|d| crate::windows::date_from_days(d).to_string()),
+        ))
+    }
+
+    /// Replaces the code column `column` of `df` by its text (null stays null).
+    pub fn replace(&self, df: &mut DataFrame, column: &str) -> PolarsResult<()> {
+        let codes = df.column(column)?;
+        let idx = match codes.dtype() {
+            DataType::UInt32 if self.first == 0 => codes.u32()?.clone(),
+            _ => (codes.i32()?.clone() - self.first)
+                .cast(&DataType::UInt32)?
+                .u32()?
+                .clone(),
+        };
+        let text = self.text.take(&idx)?;
+        df.with_column(text.with_name(column.into()).into_column())?;
+        Ok(())
+    }
+}
+
+/// The stories report, kept at id level (sorted) and rendered with names slice by slice: at
+/// ten million stories the rendered table would be the largest thing in memory.
+pub struct StoriesReport {
+    ids: DataFrame,
+    labels: StoryLabels,
+}
+
+/// The text of every code a row of the stories report holds.
+struct StoryLabels {
+    sources: Labels,
+    players: Labels,
+    clubs: Labels,
+    windows: Labels,
+    /// Dates as text from a table of the days that occur: the CSV writer formats text several
+    /// times faster than dates, and this is the largest report.
+    days: Labels,
+    stages: Labels,
+    outcomes: Labels,
+}
+
+impl StoriesReport {
+    pub fn new(
+        ids: DataFrame,
+        display: &Display,
+        windows: &DataFrame,
+    ) -> PolarsResult<StoriesReport> {
+        let ordinals: Vec<i32> = windows.column("window")?.i32()?.iter().flatten().collect();
+        let first = ordinals.iter().copied().min().unwrap_or(0);
+        let last = ordinals.iter().copied().max().unwrap_or(0);
+        let labels = StoryLabels {
+            sources: Labels::names(&display.sources),
+            players: Labels::names(&display.players),
+            clubs: Labels::names(&display.clubs),
+            windows: Labels::new(
+                first,
+                (first..=last).map(|o| crate::windows::Window::from_ordinal(o).to_string()),
+            ),
+            days: Labels::days(&ids, &["first_report", "last_report", "resolved_on"])?,
+            stages: Labels::new(0, Stage::NAMES.map(String::from)),
+            outcomes: Labels::new(0, outcome::NAMES.map(String::from)),
+        };
+        Ok(StoriesReport { ids, labels })
+    }
+
+    /// Number of stories.
+    pub fn height(&self) -> usize {
+        self.ids.height()
+    }
+
+    /// Rows `offset..offset + len` as they appear in `stories.csv`.
+    pub fn render(&self, offset: usize, len: usize) -> PolarsResult<DataFrame> {
+        let mut df = self.ids.slice(offset as i64, len);
+        let l = &self.labels;
+        l.sources.replace(&mut df, "source")?;
+        l.players.replace(&mut df, "player")?;
+        l.clubs.replace(&mut df, "to_club")?;
+        l.windows.replace(&mut df, "window")?;
+        for column in ["first_report", "last_report", "resolved_on"] {
+            l.days.replace(&mut df, column)?;
+        }
+        l.stages.replace(&mut df, "stage")?;
+        l.outcomes.replace(&mut df, "outcome")?;
+        Ok(df)
+    }
+
+    /// The whole report as one table.
+    pub fn to_frame(&self) -> PolarsResult<DataFrame> {
+        self.render(0, self.height())
+    }
+}
+
+/// Name tables as frames `id, name`.
+pub struct NameFrames {
+    pub players: DataFrame,
+    pub clubs: DataFrame,
+    pub sources: DataFrame,
+    pub authors: DataFrame,
+}
+
+pub fn name_frames(names: &Names) -> PolarsResult<NameFrames> {
+    Ok(NameFrames {
+        players: names.players.display_frame("id", "name")?,
+        clubs: names.clubs.display_frame("id", "name")?,
+        sources: names.sources.display_frame("id", "name")?,
+        authors: names.authors.display_frame("id", "name")?,
+    })
+}
+
+/// Maps a `UInt32` code column to names.
+pub fn code_names(e: Expr, names: &[&str]) -> Expr {
+    let mut chain: Option<ChainedThen> = None;
+    let mut first: Option<Then> = None;
+    for (i, n) in names.iter().enumerate() {
+        let cond = e.clone().eq(lit(i as u32));
+        match (first.take(), chain.take()) {
+            (None, None) => first = Some(when(cond).then(lit(*n))),
+            (Some(t), None) => chain = Some(t.when(cond).then(lit(*n))),
+            (None, Some(c)) => chain = Some(c.when(cond).then(lit(*n))),
+            (Some(_), Some(_)) => unreachable!("one builder at a time"),
+        }
+    }
+    match (first, chain) {
+        (_, Some(c)) => c.otherwise(lit(NULL).cast(DataType::String)),
+        (Some(t), None) => t.otherwise(lit(NULL).cast(DataType::String)),
+        (None, None) => lit(NULL).cast(DataType::String),
+    }
+}

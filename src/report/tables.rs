@@ -1,0 +1,615 @@
+//! The report tables of a scored run, built from ids and named at the end (see
+//! [`super::labels`]): `sources`, `authors`, `source_stages`, `clubs`, `stories`, `deals`,
+//! `rejects`, `unmatched`. Every table is sorted, so the same inputs give the same bytes.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use super::labels::{as_date, code_names, left_join_in_order, name_frames, with_names, NameFrames};
+use super::summary::{summary, Unmatched};
+use super::{ScoreRun, StoriesReport};
+use crate::ingest::Reject;
+use crate::prepared::Prepared;
+use crate::schema::outcome;
+use crate::schema::Stage;
+use crate::score::likelihood::OpenDeals;
+use crate::score::model::{Model, Prediction};
+use crate::score::reliability::{story_hit, Reliabilities, Reliability};
+
+/// What the scoring stages produced, for the report tables.
+pub struct Scoring {
+    pub reliabilities: Reliabilities,
+    /// Fraction of eligible training deals kept.
+    pub sample_fraction: f64,
+    /// One model per distance from the close among the open deals.
+    pub models: BTreeMap<i64, Model>,
+    pub open: OpenDeals,
+    /// `player, to_club, window, source_list` of the open deals.
+    pub source_lists: DataFrame,
+    pub carried: Carried,
+}
+
+/// The report tables of a scored run.
+///
+/// # Errors
+/// Only from polars.
+pub fn build_reports(s: &Prepared, scoring: Scoring) -> PolarsResult<ScoreRun> {
+    let nf = name_frames(&s.names)?;
+    let Scoring {
+        reliabilities,
+        sample_fraction,
+        models,
+        open,
+        source_lists,
+        carried,
+    } = scoring;
+    let reliability = reliability_reports(&reliabilities, &nf)?;
+    let stories = stories_report(s, carried.stories)?;
+    let deals = deals_report(
+        s,
+        &nf,
+        source_lists,
+        open.rows,
+        &open.predictions,
+        carried.deals,
+    )?;
+    let rejects = rejects_frame(&s.rejects)?;
+    let (unmatched, players, clubs) = unmatched_names(s)?;
+    let summary = summary(
+        s,
+        &reliabilities,
+        &models,
+        sample_fraction,
+        &open.predictions,
+        Unmatched { players, clubs },
+    )?;
+    Ok(ScoreRun {
+        sources: reliability.sources,
+        authors: reliability.authors,
+        clubs: reliability.clubs,
+        source_stages: reliability.source_stages,
+        stories,
+        deals,
+        rejects,
+        unmatched,
+        summary,
+        interval: s.config.reliability.interval,
+    })
+}
+
+/// The four reliability reports.
+struct ReliabilityReports {
+    sources: DataFrame,
+    authors: DataFrame,
+    source_stages: DataFrame,
+    clubs: DataFrame,
+}
+
+fn reliability_reports(r: &Reliabilities, nf: &NameFrames) -> PolarsResult<ReliabilityReports> {
+    let sources = reliability_report(&r.sources, vec![col("source")], vec!["source"])?;
+    let sources = with_names(sources.lazy(), "source", &nf.sources)
+        .sort(["source"], SortMultipleOptions::default())
+        .collect()?;
+    let authors = reliability_report(&r.authors, vec![col("author")], vec!["author"])?;
+    let authors = with_names(authors.lazy(), "author", &nf.authors)
+        .sort(["author"], SortMultipleOptions::default())
+        .collect()?;
+    let source_stages = reliability_report(
+        &r.source_stages,
+        vec![col("source"), col("stage")],
+        vec!["source", "stage"],
+    )?;
+    let source_stages = with_names(source_stages.lazy(), "source", &nf.sources)
+        .with_column(code_names(col("stage"), &Stage::NAMES).alias("stage_name"))
+        .sort_by_exprs(
+            [col("source"), col("stage")],
+            SortMultipleOptions::default(),
+        )
+        .with_column(col("stage_name").alias("stage"))
+        .drop(cols(["stage_name"]))
+        .collect()?;
+    let club_table = |r: &Reliability, key: &str, role: &str| -> PolarsResult<LazyFrame> {
+        let t = reliability_report(r, vec![col(key).alias("club")], vec!["club"])?;
+        Ok(with_names(t.lazy(), "club", &nf.clubs).with_column(lit(role).alias("role")))
+    };
+    let clubs = concat(
+        [
+            club_table(&r.buyers, "to_club", "buyer")?,
+            club_table(&r.sellers, "from_club", "seller")?,
+        ],
+        UnionArgs::default(),
+    )?
+    .select(
+        [col("club"), col("role")]
+            .into_iter()
+            .chain([
+                col("stories").alias("deals"),
+                col("resolved"),
+                col("hits").alias("confirmed"),
+                col("misses").alias("refuted"),
+                col("open"),
+                col("late"),
+                col("weighted_resolved"),
+                col("raw_rate"),
+                col("posterior_mean"),
+                col("ci_low"),
+                col("ci_high"),
+                col("insufficient"),
+            ])
+            .collect::<Vec<_>>(),
+    )
+    .sort(["club", "role"], SortMultipleOptions::default())
+    .collect()?;
+
+    Ok(ReliabilityReports {
+        sources,
+        authors,
+        source_stages,
+        clubs,
+    })
+}
+
+/// Stories, sorted by ids (key order: the order of the names' folded keys), rendered to names
+/// slice by slice when written.
+fn stories_report(s: &Prepared, carried_stories: Option<DataFrame>) -> PolarsResult<StoriesReport> {
+    let resolved = col("outcome")
+        .eq(lit(outcome::CONFIRMED))
+        .or(col("outcome").eq(lit(outcome::REFUTED)));
+    let story_ids = s
+        .stories
+        .clone()
+        .lazy()
+        // `deal` orders like (player, to_club, window).
+        .sort_by_exprs(story_order(&s.stories)?, SortMultipleOptions::default())
+        .select([
+            col("source"),
+            col("player"),
+            col("to_club"),
+            col("window"),
+            col("first_report"),
+            col("last_report"),
+            col("reports"),
+            col("stage"),
+            col("denied"),
+            col("outcome"),
+            col("resolved_on"),
+            when(resolved)
+                .then(story_hit())
+                .otherwise(lit(NULL).cast(DataType::Boolean))
+                .alias("correct"),
+        ]);
+    let story_ids = if let Some(extras) = carried_stories {
+        let keys = ["source", "player", "to_club", "window"];
+        let on: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+        let mut df = story_ids
+            .join(extras.lazy(), on.clone(), on, left_join_in_order())
+            .collect()?;
+        name_extras(&mut df, &s.claim_extras)?;
+        df
+    } else {
+        story_ids.collect()?
+    };
+    StoriesReport::new(story_ids, &s.display, &s.windows)
+}
+
+/// The claims' extra columns gathered by the id columns `keys`: per group, the distinct
+/// non-empty values, sorted and `;`-separated, under their claims-table names.
+fn extra_values(claims: LazyFrame, keys: &[&str], extras: usize) -> LazyFrame {
+    let keys: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+    claims.group_by(keys).agg(
+        (0..extras)
+            .map(|k| {
+                let name = crate::ingest::extra_column(k);
+                col(name.as_str())
+                    .drop_nulls()
+                    .unique()
+                    .sort(SortOptions::default())
+                    .str()
+                    .join(";", true)
+                    .alias(name.as_str())
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// The sort key of stories, (source, deal): one packed `u64` ([`crate::deal::IdDealKey`]) when
+/// it fits, which sorts ten million stories several times faster than two columns, in the same
+/// order (the pairs are unique).
+fn story_order(stories: &DataFrame) -> PolarsResult<Vec<Expr>> {
+    let max_deal = stories.column("deal")?.u64()?.max().unwrap_or(0);
+    let max_source = stories.column("source")?.u32()?.max().unwrap_or(0);
+    Ok(
+        match crate::deal::IdDealKey::for_max_deal(max_deal, max_source) {
+            Some(pair) => vec![pair.pack(col("source"), col("deal"))],
+            None => vec![col("source"), col("deal")],
+        },
+    )
+}
+
+/// The claims' extra columns gathered per story and per open deal (`None` without extras).
+#[derive(Default)]
+pub struct Carried {
+    /// `source, player, to_club, window` and the extras.
+    pub stories: Option<DataFrame>,
+    /// `player, to_club, window` and the extras.
+    pub deals: Option<DataFrame>,
+}
+
+pub fn carried_extras(s: &Prepared, open_rows: &DataFrame) -> PolarsResult<Carried> {
+    let extras = s.claim_extras.len();
+    if extras == 0 {
+        return Ok(Carried::default());
+    }
+    let deal = [col("player"), col("to_club"), col("window")];
+    let open_claims = s.claims.clone().lazy().join(
+        open_rows.clone().lazy().select(deal.clone()),
+        deal.clone(),
+        deal,
+        JoinArgs::new(JoinType::Semi),
+    );
+    Ok(Carried {
+        stories: Some(
+            extra_values(
+                s.claims.clone().lazy(),
+                &["source", "player", "to_club", "window"],
+                extras,
+            )
+            .collect()?,
+        ),
+        deals: Some(extra_values(open_claims, &["player", "to_club", "window"], extras).collect()?),
+    })
+}
+
+/// Renames the carried extra columns of a report to the file's header names; a name the
+/// report already uses (or an empty one) gets a `claims_` prefix (and a number if needed).
+fn name_extras(df: &mut DataFrame, extras: &[String]) -> PolarsResult<()> {
+    // Compared without case: DuckDB and spreadsheets do not tell `Stage` from `stage`.
+    let mut taken: std::collections::BTreeSet<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_lowercase())
+        .filter(|c| !c.starts_with("extra:"))
+        .collect();
+    for (k, header) in extras.iter().enumerate() {
+        let header = header.trim();
+        let mut name = header.to_string();
+        if name.is_empty() {
+            name = format!("claims_extra_{}", k + 1);
+        } else if taken.contains(&name.to_lowercase()) {
+            name = format!("claims_{header}");
+        }
+        let base = name.clone();
+        let mut n = 2;
+        while taken.contains(&name.to_lowercase()) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        df.rename(&crate::ingest::extra_column(k), name.as_str().into())?;
+        taken.insert(name.to_lowercase());
+    }
+    Ok(())
+}
+
+const RELIABILITY_COLUMNS: [&str; 12] = [
+    "stories",
+    "resolved",
+    "hits",
+    "misses",
+    "open",
+    "late",
+    "weighted_resolved",
+    "raw_rate",
+    "posterior_mean",
+    "ci_low",
+    "ci_high",
+    "insufficient",
+];
+
+fn reliability_report(
+    r: &Reliability,
+    key_cols: Vec<Expr>,
+    sort: Vec<&str>,
+) -> PolarsResult<DataFrame> {
+    let mut select = key_cols;
+    select.extend(RELIABILITY_COLUMNS.iter().map(|c| col(*c)));
+    r.table
+        .clone()
+        .lazy()
+        .select(select)
+        .sort(sort, SortMultipleOptions::default().with_nulls_last(true))
+        .collect()
+}
+
+fn rejects_frame(rejects: &[Reject]) -> PolarsResult<DataFrame> {
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "file".into(),
+            rejects.iter().map(|r| r.file.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "line".into(),
+            rejects.iter().map(|r| r.line).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "column".into(),
+            rejects.iter().map(|r| r.column.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "value".into(),
+            rejects.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "reason".into(),
+            rejects.iter().map(|r| r.reason.clone()).collect::<Vec<_>>(),
+        ),
+    ])
+}
+
+/// Players and clubs named in claims that no transfer names.
+fn unmatched_names(s: &Prepared) -> PolarsResult<(DataFrame, u64, u64)> {
+    // Counted on deals (a few per player) rather than claims: the same numbers, a fraction of
+    // the rows. A club counts the claims of the deals naming it as buyer or (main) seller.
+    let claim_players = s
+        .deals
+        .clone()
+        .lazy()
+        .group_by([col("player").alias("id")])
+        .agg([col("reports").sum().cast(DataType::UInt32).alias("claims")]);
+    let transfer_players = s
+        .transfers
+        .clone()
+        .lazy()
+        .select([col("player").alias("id")])
+        .unique(None, UniqueKeepStrategy::Any);
+    let players = claim_players
+        .join(
+            transfer_players,
+            [col("id")],
+            [col("id")],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .collect()?;
+    let claim_clubs = concat(
+        [
+            s.deals
+                .clone()
+                .lazy()
+                .select([col("to_club").alias("id"), col("reports")]),
+            s.deals
+                .clone()
+                .lazy()
+                .select([col("from_club").alias("id"), col("reports")])
+                .filter(col("id").is_not_null()),
+        ],
+        UnionArgs::default(),
+    )?
+    .group_by([col("id")])
+    .agg([col("reports").sum().cast(DataType::UInt32).alias("claims")]);
+    let transfer_clubs = concat(
+        [
+            s.transfers
+                .clone()
+                .lazy()
+                .select([col("to_club").alias("id")]),
+            s.transfers
+                .clone()
+                .lazy()
+                .select([col("from_club").alias("id")]),
+        ],
+        UnionArgs::default(),
+    )?
+    .unique(None, UniqueKeepStrategy::Any);
+    let clubs = claim_clubs
+        .join(
+            transfer_clubs,
+            [col("id")],
+            [col("id")],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .collect()?;
+    let spell = |table: &crate::normalise::NameTable,
+                 display: &[String],
+                 ids: &DataFrame|
+     -> PolarsResult<(Vec<String>, Vec<String>, Vec<u32>)> {
+        let id: Vec<u32> = ids.column("id")?.u32()?.iter().flatten().collect();
+        let n: Vec<u32> = ids
+            .column("claims")?
+            .u32()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect();
+        let spellings = table.spellings_of(&id);
+        Ok((
+            id.iter().map(|i| display[*i as usize].clone()).collect(),
+            spellings.iter().map(|v| v.join(";")).collect(),
+            n,
+        ))
+    };
+    let (pn, ps, pc) = spell(&s.names.players, &s.display.players, &players)?;
+    let (cn, cs, cc) = spell(&s.names.clubs, &s.display.clubs, &clubs)?;
+    let np = pn.len();
+    let nc = cn.len();
+    let kind: Vec<&str> = std::iter::repeat_n("player", np)
+        .chain(std::iter::repeat_n("club", nc))
+        .collect();
+    let df = DataFrame::new_infer_height(vec![
+        Column::new("kind".into(), kind),
+        Column::new("name".into(), [pn, cn].concat()),
+        Column::new("spellings".into(), [ps, cs].concat()),
+        Column::new("claims".into(), [pc, cc].concat()),
+    ])?
+    .lazy()
+    .sort_by_exprs(
+        [col("kind"), col("claims"), col("name")],
+        SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
+    )
+    .collect()?;
+    Ok((df, np as u64, nc as u64))
+}
+
+/// `player, to_club, window, source_list`: the sources reporting each open deal, by name,
+/// `;`-separated.
+pub fn open_deal_sources(
+    claims: &DataFrame,
+    open_rows: &DataFrame,
+    sources: &DataFrame,
+) -> PolarsResult<DataFrame> {
+    let deal = [col("player"), col("to_club"), col("window")];
+    let lists = claims
+        .clone()
+        .lazy()
+        .select([col("player"), col("to_club"), col("window"), col("source")])
+        .join(
+            open_rows.clone().lazy().select(deal.clone()),
+            deal.clone(),
+            deal.clone(),
+            JoinArgs::new(JoinType::Semi),
+        )
+        .unique(None, UniqueKeepStrategy::Any);
+    with_names(lists, "source", sources)
+        .group_by(deal)
+        .agg([col("source")
+            .sort(SortOptions::default())
+            .str()
+            .join(";", true)
+            .alias("source_list")])
+        .collect()
+}
+
+fn deals_report(
+    s: &Prepared,
+    nf: &NameFrames,
+    source_lists: DataFrame,
+    rows: DataFrame,
+    predictions: &[Prediction],
+    carried_deals: Option<DataFrame>,
+) -> PolarsResult<DataFrame> {
+    let reason = |k: usize| {
+        predictions
+            .iter()
+            .map(|p| p.reasons.get(k).cloned().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    let mut rows = rows;
+    rows.with_column(Column::new(
+        "likelihood".into(),
+        predictions.iter().map(|p| p.likelihood).collect::<Vec<_>>(),
+    ))?;
+    rows.with_column(Column::new(
+        "likelihood_low".into(),
+        predictions.iter().map(|p| p.low).collect::<Vec<_>>(),
+    ))?;
+    rows.with_column(Column::new(
+        "likelihood_high".into(),
+        predictions.iter().map(|p| p.high).collect::<Vec<_>>(),
+    ))?;
+    rows.with_column(Column::new(
+        "model".into(),
+        predictions
+            .iter()
+            .map(|p| p.model.clone())
+            .collect::<Vec<_>>(),
+    ))?;
+    rows.with_column(Column::new("reason_1".into(), reason(0)))?;
+    rows.with_column(Column::new("reason_2".into(), reason(1)))?;
+    rows.with_column(Column::new("reason_3".into(), reason(2)))?;
+    rows.with_column(Column::new(
+        "model_notes".into(),
+        predictions
+            .iter()
+            .map(|p| p.notes.join("; "))
+            .collect::<Vec<_>>(),
+    ))?;
+    let deal = [col("player"), col("to_club"), col("window")];
+    let extras = s.claim_extras.len();
+    let mut lf = rows.lazy().join(
+        source_lists.lazy(),
+        deal.clone(),
+        deal.clone(),
+        JoinArgs::new(JoinType::Left),
+    );
+    if let Some(extras) = carried_deals {
+        lf = lf.join(
+            extras.lazy(),
+            deal.clone(),
+            deal,
+            JoinArgs::new(JoinType::Left),
+        );
+    }
+    let lf = lf.join(
+        s.windows
+            .clone()
+            .lazy()
+            .select([col("window"), col("window_label")]),
+        [col("window")],
+        [col("window")],
+        JoinArgs::new(JoinType::Left),
+    );
+    let lf = with_names(
+        with_names(with_names(lf, "player", &nf.players), "to_club", &nf.clubs),
+        "from_club",
+        &nf.clubs,
+    );
+    let lf = with_names(
+        lf.with_column(col("key_origin").alias("key_source")),
+        "key_source",
+        &nf.sources,
+    );
+    let mut df = lf
+        .select(
+            [
+                col("player"),
+                col("from_club"),
+                col("to_club"),
+                col("window_label").alias("window"),
+                as_date("window_close"),
+                col("likelihood"),
+                col("likelihood_low"),
+                col("likelihood_high"),
+                col("model"),
+                col("reason_1"),
+                col("reason_2"),
+                col("reason_3"),
+                col("model_notes"),
+                code_names(col("stage_max"), &Stage::NAMES).alias("stage"),
+                col("any_denial").alias("denied"),
+                as_date("first_report"),
+                as_date("last_report"),
+                col("reports"),
+                col("n_sources").alias("sources"),
+                col("origins").alias("independent_sources"),
+                col("source_list"),
+                col("key_source"),
+                code_names(col("key_stage"), &Stage::NAMES).alias("key_stage"),
+                col("key_rate").alias("key_source_rate"),
+                col("evidence"),
+                col("buyer_rate"),
+                col("seller_rate"),
+                col("season_rate"),
+                col("base_rate"),
+                col("days_to_close"),
+                col("recent").alias("reports_recent"),
+                col("previous").alias("reports_previous"),
+                col("market_value_eur"),
+                col("contract_months"),
+                col("player_age"),
+                col("claim_ids"),
+            ]
+            .into_iter()
+            .chain((0..extras).map(|k| col(crate::ingest::extra_column(k).as_str())))
+            .collect::<Vec<_>>(),
+        )
+        .sort_by_exprs(
+            [
+                col("likelihood"),
+                col("player"),
+                col("to_club"),
+                col("window"),
+            ],
+            SortMultipleOptions::default().with_order_descending_multi([true, false, false, false]),
+        )
+        .collect()?;
+    name_extras(&mut df, &s.claim_extras)?;
+    Ok(df)
+}
