@@ -31,14 +31,6 @@ pub fn delimiter_name(d: u8) -> &'static str {
 
 /// The separator of a header line: the most frequent of `,`, `;` and tab outside quotes; `,`
 /// on a tie or when none occurs.
-///
-/// ```
-/// use rumour::ingest::decode::detect_delimiter;
-/// assert_eq!(detect_delimiter(b"published;source;player;to_club\n"), b';');
-/// assert_eq!(detect_delimiter(b"published\tsource\tplayer\n"), b'\t');
-/// assert_eq!(detect_delimiter(b"\"a;b\",c,d\n"), b',');
-/// assert_eq!(detect_delimiter(b"published\n"), b',');
-/// ```
 pub fn detect_delimiter(head: &[u8]) -> u8 {
     let line = head
         .iter()
@@ -266,6 +258,14 @@ pub fn legacy_encoding(path: &Path) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn examples_of_detect_delimiter() {
+        assert_eq!(detect_delimiter(b"published;source;player;to_club\n"), b';');
+        assert_eq!(detect_delimiter(b"published\tsource\tplayer\n"), b'\t');
+        assert_eq!(detect_delimiter(b"\"a;b\",c,d\n"), b',');
+        assert_eq!(detect_delimiter(b"published\n"), b',');
+    }
 
     #[test]
     fn labels_and_delimiters() {

@@ -13,14 +13,6 @@
 //! - clubs as buyers and as sellers, in the same form;
 //! - the reliability diagram of the last backtest written into the same `--out`, if any;
 //! - the run's accounting: rows read, used and rejected per file, rejects by reason, warnings.
-//!
-//! ```
-//! use rumour::html::{render, Page};
-//! let page = Page { as_of: "2026-11-24".into(), ..Page::default() };
-//! let html = render(&page);
-//! assert!(html.starts_with("<!DOCTYPE html>"));
-//! assert!(html.contains("2026-11-24"));
-//! ```
 
 use std::fmt::Write as _;
 
@@ -257,10 +249,6 @@ impl Page {
 }
 
 /// `text` with `& < > " '` as entities: safe in element content and in quoted attributes.
-///
-/// ```
-/// assert_eq!(rumour::html::escape("<b>\"A&B\"</b>"), "&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt;");
-/// ```
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -624,6 +612,25 @@ pub fn render(page: &Page) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn examples_of_escape() {
+        assert_eq!(
+            escape("<b>\"A&B\"</b>"),
+            "&lt;b&gt;&quot;A&amp;B&quot;&lt;/b&gt;"
+        );
+    }
+
+    #[test]
+    fn module_example_renders_a_page() {
+        let page = Page {
+            as_of: "2026-11-24".into(),
+            ..Page::default()
+        };
+        let html = render(&page);
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(html.contains("2026-11-24"));
+    }
 
     fn row(name: &str, mean: f64, low: f64, high: f64, thin: bool) -> RateRow {
         RateRow {

@@ -51,16 +51,6 @@ impl Format {
 
 /// Whether a spreadsheet would read this cell text as a formula (OWASP's CSV injection): it
 /// starts with `=`, `+`, `@`, a tab or a carriage return, or with `-` not followed by a number.
-///
-/// ```
-/// use rumour::report::is_formula_like;
-/// assert!(is_formula_like("=HYPERLINK(\"http://x\",\"y\")"));
-/// assert!(is_formula_like("+cmd|calc"));
-/// assert!(is_formula_like("@evil"));
-/// assert!(is_formula_like("-2+3"));
-/// assert!(!is_formula_like("-0.25"));
-/// assert!(!is_formula_like("Juventus"));
-/// ```
 pub fn is_formula_like(text: &str) -> bool {
     match text.as_bytes().first() {
         Some(b'=' | b'+' | b'@' | b'\t' | b'\r') => true,
@@ -417,6 +407,16 @@ impl Drop for OutputSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn examples_of_is_formula_like() {
+        assert!(is_formula_like("=HYPERLINK(\"http://x\",\"y\")"));
+        assert!(is_formula_like("+cmd|calc"));
+        assert!(is_formula_like("@evil"));
+        assert!(is_formula_like("-2+3"));
+        assert!(!is_formula_like("-0.25"));
+        assert!(!is_formula_like("Juventus"));
+    }
 
     #[test]
     fn formulas_are_prefixed_and_the_rest_kept() {

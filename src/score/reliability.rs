@@ -118,15 +118,6 @@ pub fn deal_hit() -> Expr {
 /// minus the rate of the mean stage, `1 − m`. With no data at all, one half for every stage.
 ///
 /// `counts` are `(stage rank, hits, trials)`, in any number per stage.
-///
-/// ```
-/// use rumour::score::reliability::stage_centres;
-/// // 10 of 100 right at `interest` (2), none elsewhere; a step of 0.5.
-/// let c = stage_centres(&[(2, 10.0, 100.0)], 0.5);
-/// assert!((c[2] - 10.5 / 101.0).abs() < 1e-12);          // the pooled rate (k + ½) / (n + 1)
-/// assert!(c[4] > c[3] && c[3] > c[2] && c[2] > c[1]);   // ordered by stage
-/// assert!((c[0] - (1.0 - c[2])).abs() < 1e-12);          // denials: the complement
-/// ```
 pub fn stage_centres(counts: &[(u32, f64, f64)], step: f64) -> [f64; 7] {
     use crate::schema::Stage;
     use crate::stats::logistic::{logit, sigmoid};
@@ -332,6 +323,15 @@ fn shrink(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn examples_of_stage_centres() {
+        // 10 of 100 right at `interest` (2), none elsewhere; a step of 0.5.
+        let c = stage_centres(&[(2, 10.0, 100.0)], 0.5);
+        assert!((c[2] - 10.5 / 101.0).abs() < 1e-12); // the pooled rate (k + ½) / (n + 1)
+        assert!(c[4] > c[3] && c[3] > c[2] && c[2] > c[1]); // ordered by stage
+        assert!((c[0] - (1.0 - c[2])).abs() < 1e-12); // denials: the complement
+    }
 
     #[test]
     fn stage_centres_by_hand() {
