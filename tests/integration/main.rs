@@ -12,5 +12,6 @@ mod hand_computed;
 mod properties;
 mod sample_data;
 mod shapes;
+mod snapshots;
 mod spreadsheets;
 mod world;
