@@ -238,3 +238,48 @@ pub use crate::score::likelihood::{history, model_for_day, open_leads, History, 
 pub use crate::score::reliability::{reliability, story_hit, Reliability};
 pub use crate::stories::{prepare_claims, stories_and_deals};
 pub use crate::windows::{date_from_days, days_since_epoch, Window, WindowCalendar};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> ScoreOptions {
+        let root = env!("CARGO_MANIFEST_DIR");
+        ScoreOptions::new(
+            &format!("{root}/tests/fixtures/tiny/rumours.csv"),
+            &format!("{root}/tests/fixtures/tiny/transfers.csv"),
+            None,
+            "2026-11-24",
+        )
+        .expect("options")
+    }
+
+    #[test]
+    fn options_refuse_a_date_that_is_not_iso() {
+        let err = ScoreOptions::new("c.csv", "t.csv", None, "24/11/2026").err();
+        assert!(matches!(err, Some(Error::Usage(m)) if m.contains("24/11/2026")));
+    }
+
+    #[test]
+    fn prepare_accounts_for_every_row_and_score_rates_every_open_deal() {
+        let settings = Settings::default();
+        let progress = Progress::hidden();
+        let prepared = prepare(&tiny(), &settings, &progress).expect("prepare");
+        let claims = &prepared.inputs_files[0];
+        assert_eq!(claims.rows_read, claims.rows_used + claims.rows_rejected);
+        assert_eq!(prepared.claims.height() as u64, claims.rows_used);
+        assert!(prepared.stories.height() > 0 && prepared.deals.height() > 0);
+        let run = score(&tiny(), &settings, &progress).expect("score");
+        assert!(run.summary.rows_add_up);
+        assert_eq!(run.deals.height() as u64, run.summary.deals.open);
+        assert_eq!(run.stories.height() as u64, run.summary.stories.total);
+        // The stages ran in order, each timed once.
+        let stages: Vec<String> = progress
+            .timings()
+            .iter()
+            .map(|(s, _)| s.to_string())
+            .collect();
+        assert!(stages.starts_with(&["ingest".to_string(), "stages".to_string()]));
+        assert!(stages.contains(&"report tables".to_string()));
+    }
+}

@@ -1269,3 +1269,66 @@ fn reject_duplicate_claim_ids(claims: DataFrame) -> Result<(DataFrame, Vec<(u64,
         .collect()?;
     Ok((kept, problems))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_alias_table_reads_without_a_reject() {
+        let aliases = alias_table(None, decode::InputFormat::default()).expect("built-in");
+        assert!(aliases.len() > 50);
+        assert_eq!(
+            aliases.canonical(
+                NameKind::Club,
+                &crate::normalise::key(NameKind::Club, "Man Utd")
+            ),
+            Some("Manchester United")
+        );
+    }
+
+    #[test]
+    fn a_bad_alias_row_stops_with_its_line_column_and_value() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("aliases.csv");
+        std::fs::write(
+            &path,
+            "kind,alias,canonical\nclub,Spurs,Tottenham\nteam,Gers,Rangers\n",
+        )
+        .expect("write");
+        let err = alias_table(Some(&path), decode::InputFormat::default())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("line 3") && err.contains("kind") && err.contains("team"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ingest_uses_or_rejects_every_row_of_the_tiny_fixture() {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let paths = InputPaths {
+            claims: root.join("tests/fixtures/tiny/rumours.csv"),
+            transfers: root.join("tests/fixtures/tiny/transfers.csv"),
+            aliases: None,
+        };
+        let opts = IngestOptions {
+            strict: false,
+            as_of: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default(),
+        };
+        let inputs =
+            ingest(&paths, &Settings::default(), &opts, &Progress::hidden()).expect("ingest");
+        assert_eq!(inputs.files.len(), 2);
+        for f in &inputs.files {
+            assert_eq!(f.rows_read, f.rows_used + f.rows_rejected, "{}", f.file);
+        }
+        assert_eq!(inputs.claims.height() as u64, inputs.files[0].rows_used);
+        assert_eq!(inputs.transfers.height() as u64, inputs.files[1].rows_used);
+        assert_eq!(
+            inputs.rejects.len() as u64,
+            inputs.files.iter().map(|f| f.rows_rejected).sum::<u64>()
+        );
+    }
+}

@@ -203,3 +203,77 @@ pub fn code_names(e: Expr, names: &[&str]) -> Expr {
         (None, None) => lit(NULL).cast(DataType::String),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(df: &DataFrame, c: &str) -> Vec<Option<String>> {
+        df.column(c)
+            .expect("column")
+            .str()
+            .expect("str")
+            .iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn labels_replace_codes_by_text_from_their_first_code() {
+        let mut df = df!("window" => [Some(101i32), None, Some(100)]).expect("frame");
+        Labels::new(100, ["a".to_string(), "b".to_string()])
+            .replace(&mut df, "window")
+            .expect("replace");
+        assert_eq!(
+            texts(&df, "window"),
+            vec![Some("b".into()), None, Some("a".into())]
+        );
+    }
+
+    #[test]
+    fn day_labels_cover_the_days_of_every_column() {
+        // Day 0 is 1970-01-01.
+        let mut df = df!("a" => [2i32, 0], "b" => [Some(1i32), None]).expect("frame");
+        let days = Labels::days(&df, &["a", "b"]).expect("days");
+        days.replace(&mut df, "a").expect("a");
+        days.replace(&mut df, "b").expect("b");
+        assert_eq!(
+            texts(&df, "a"),
+            vec![Some("1970-01-03".into()), Some("1970-01-01".into())]
+        );
+        assert_eq!(texts(&df, "b"), vec![Some("1970-01-02".into()), None]);
+    }
+
+    #[test]
+    fn code_names_maps_known_codes_and_nulls_the_rest() {
+        let df = df!("stage" => [6u32, 0, 9]).expect("frame");
+        let out = df
+            .lazy()
+            .select([code_names(col("stage"), &Stage::NAMES).alias("stage")])
+            .collect()
+            .expect("collect");
+        assert_eq!(
+            texts(&out, "stage"),
+            vec![Some("done".into()), Some("denied".into()), None]
+        );
+    }
+
+    #[test]
+    fn with_names_replaces_ids_and_keeps_the_row_order() {
+        let names = df!("id" => [0u32, 1, 2], "name" => ["Zed", "Amy", "Bob"]).expect("names");
+        let rows = df!("source" => [2u32, 0, 1, 2], "n" => [1i32, 2, 3, 4]).expect("rows");
+        let out = with_names(rows.lazy(), "source", &names)
+            .collect()
+            .expect("collect");
+        assert_eq!(
+            texts(&out, "source"),
+            vec![
+                Some("Bob".into()),
+                Some("Zed".into()),
+                Some("Amy".into()),
+                Some("Bob".into())
+            ]
+        );
+        assert_eq!(out.get_column_names().len(), 2);
+    }
+}

@@ -261,3 +261,87 @@ pub fn summary(
         warnings,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prediction(notes: &[&str]) -> Prediction {
+        Prediction {
+            model: "logistic".into(),
+            likelihood: 0.5,
+            low: 0.4,
+            high: 0.6,
+            reasons: Vec::new(),
+            notes: notes.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn reject_reasons_are_counted_by_class_without_their_specifics() {
+        assert_eq!(
+            reason_class("published after the as-of date (2026-01-02)"),
+            "published after the as-of date"
+        );
+        assert_eq!(
+            reason_class("required field `player` is empty"),
+            "required field is empty"
+        );
+        assert_eq!(
+            reason_class("the row has 3 fields; the header has 11"),
+            "wrong number of fields"
+        );
+        assert_eq!(reason_class("not a date: 2026-13-01"), "not a date");
+        let reject = |reason: &str| Reject {
+            file: "c.csv".into(),
+            line: 2,
+            column: "published".into(),
+            value: "x".into(),
+            reason: reason.into(),
+        };
+        let by = rejects_by_reason(&[
+            reject("not a date: x"),
+            reject("not a date: y"),
+            reject("the row has 2 fields"),
+        ]);
+        assert_eq!(by.get("not a date"), Some(&2));
+        assert_eq!(by.get("wrong number of fields"), Some(&1));
+    }
+
+    #[test]
+    fn outcomes_are_counted_by_code() {
+        let df = df!("outcome" => [
+            outcome::CONFIRMED,
+            outcome::REFUTED,
+            outcome::REFUTED,
+            outcome::OPEN,
+            outcome::LATE
+        ])
+        .expect("frame");
+        let c = counts(&df).expect("counts");
+        assert_eq!(
+            c,
+            OutcomeCounts {
+                total: 5,
+                confirmed: 1,
+                refuted: 2,
+                open: 1,
+                late: 1
+            }
+        );
+    }
+
+    #[test]
+    fn model_warnings_count_deals_per_kind_of_note() {
+        let p = [
+            prediction(&["input beyond the training range: x_age"]),
+            prediction(&["input beyond the training range: x_value_log"]),
+            prediction(&[]),
+        ];
+        assert_eq!(
+            model_warnings(&p),
+            vec!["2 of 3 open deal(s): input beyond the training range (deals.csv model_notes lists the inputs)".to_string()]
+        );
+        assert!(model_warnings(&p[2..]).is_empty());
+    }
+}

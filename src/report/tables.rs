@@ -613,3 +613,64 @@ fn deals_report(
     name_extras(&mut df, &s.claim_extras)?;
     Ok(df)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carried_columns_take_their_header_names_without_clashing() {
+        let mut df = DataFrame::new_infer_height(vec![
+            Column::new("player".into(), ["p"]),
+            Column::new(crate::ingest::extra_column(0).as_str().into(), ["a"]),
+            Column::new(crate::ingest::extra_column(1).as_str().into(), ["b"]),
+            Column::new(crate::ingest::extra_column(2).as_str().into(), ["c"]),
+            Column::new(crate::ingest::extra_column(3).as_str().into(), ["d"]),
+        ])
+        .expect("frame");
+        // `Player` clashes with `player` (without case), and `claims_Player` then with the
+        // first rename; an empty header gets a number.
+        let extras = ["league", "Player", "", "Player"].map(String::from);
+        name_extras(&mut df, &extras).expect("names");
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "player",
+                "league",
+                "claims_Player",
+                "claims_extra_3",
+                "claims_Player_2"
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_frame_has_one_row_per_reject_in_order() {
+        let r = |line: u64| Reject {
+            file: "claims.csv".into(),
+            line,
+            column: "window".into(),
+            value: "2026-autumn".into(),
+            reason: "not a window".into(),
+        };
+        let df = rejects_frame(&[r(7), r(3)]).expect("frame");
+        assert_eq!(
+            df.get_column_names(),
+            ["file", "line", "column", "value", "reason"]
+        );
+        let lines: Vec<u64> = df
+            .column("line")
+            .expect("line")
+            .u64()
+            .expect("u64")
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(lines, vec![7, 3]);
+    }
+}

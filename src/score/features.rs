@@ -580,40 +580,157 @@ pub fn deal_features(
     .collect()
 }
 
-/// Names of the model's numeric inputs, in order.
-pub const MODEL_INPUTS: [&str; 31] = [
-    "x_evidence",
-    "x_skill",
-    "x_key_skill",
-    "x_origins_log",
-    "x_reports_log",
-    "x_winter",
-    "x_evidence_winter",
-    "x_stage_denied",
-    "x_stage_interest",
-    "x_stage_talks",
-    "x_stage_advanced",
-    "x_stage_agreed",
-    "x_stage_done",
-    "x_any_denial",
-    "x_buyer_rel",
-    "x_seller_rel",
-    "x_seller_missing",
-    "x_season_rel",
-    "x_days_to_close_log",
-    "x_lead_log",
-    "x_momentum",
-    "x_value_log",
-    "x_value_missing",
-    "x_contract_months",
-    "x_contract_missing",
-    "x_age",
-    "x_age_missing",
-    "x_player_links_log",
-    "x_player_moves_log",
-    "x_since_move_log",
-    "x_no_move",
+/// A model input: its column and the reason group its contribution is reported under.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelInput {
+    pub name: &'static str,
+    pub group: &'static str,
+}
+
+/// The model's numeric inputs, in order, with their reason groups: the one list the fit, the
+/// reasons and [`model_matrix_columns`] (checked by a test) agree on.
+pub const INPUTS: [ModelInput; 31] = [
+    ModelInput {
+        name: "x_evidence",
+        group: "evidence",
+    },
+    ModelInput {
+        name: "x_skill",
+        group: "evidence",
+    },
+    ModelInput {
+        name: "x_key_skill",
+        group: "evidence",
+    },
+    ModelInput {
+        name: "x_origins_log",
+        group: "origins",
+    },
+    ModelInput {
+        name: "x_reports_log",
+        group: "reports",
+    },
+    ModelInput {
+        name: "x_winter",
+        group: "season",
+    },
+    ModelInput {
+        name: "x_evidence_winter",
+        group: "season",
+    },
+    ModelInput {
+        name: "x_stage_denied",
+        group: "stage",
+    },
+    ModelInput {
+        name: "x_stage_interest",
+        group: "stage",
+    },
+    ModelInput {
+        name: "x_stage_talks",
+        group: "stage",
+    },
+    ModelInput {
+        name: "x_stage_advanced",
+        group: "stage",
+    },
+    ModelInput {
+        name: "x_stage_agreed",
+        group: "stage",
+    },
+    ModelInput {
+        name: "x_stage_done",
+        group: "stage",
+    },
+    ModelInput {
+        name: "x_any_denial",
+        group: "denial",
+    },
+    ModelInput {
+        name: "x_buyer_rel",
+        group: "buyer",
+    },
+    ModelInput {
+        name: "x_seller_rel",
+        group: "seller",
+    },
+    ModelInput {
+        name: "x_seller_missing",
+        group: "seller",
+    },
+    ModelInput {
+        name: "x_season_rel",
+        group: "season",
+    },
+    ModelInput {
+        name: "x_days_to_close_log",
+        group: "timing",
+    },
+    ModelInput {
+        name: "x_lead_log",
+        group: "timing",
+    },
+    ModelInput {
+        name: "x_momentum",
+        group: "momentum",
+    },
+    ModelInput {
+        name: "x_value_log",
+        group: "value",
+    },
+    ModelInput {
+        name: "x_value_missing",
+        group: "value",
+    },
+    ModelInput {
+        name: "x_contract_months",
+        group: "contract",
+    },
+    ModelInput {
+        name: "x_contract_missing",
+        group: "contract",
+    },
+    ModelInput {
+        name: "x_age",
+        group: "age",
+    },
+    ModelInput {
+        name: "x_age_missing",
+        group: "age",
+    },
+    ModelInput {
+        name: "x_player_links_log",
+        group: "links",
+    },
+    ModelInput {
+        name: "x_player_moves_log",
+        group: "mobility",
+    },
+    ModelInput {
+        name: "x_since_move_log",
+        group: "mobility",
+    },
+    ModelInput {
+        name: "x_no_move",
+        group: "mobility",
+    },
 ];
+
+/// Names of the model's numeric inputs, in order.
+pub const MODEL_INPUTS: [&str; 31] = {
+    let mut names = [""; 31];
+    let mut i = 0;
+    while i < INPUTS.len() {
+        names[i] = INPUTS[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// The reason group of a model input (`None`: not an input).
+pub fn input_group(name: &str) -> Option<&'static str> {
+    INPUTS.iter().find(|m| m.name == name).map(|m| m.group)
+}
 
 /// `logit(rate) − logit(reference)`, 0 when either is unknown.
 fn relative(rate: Expr, reference: Expr) -> Expr {
@@ -724,4 +841,116 @@ pub fn training_eligible(deals: &DataFrame, requests: &DataFrame) -> LazyFrame {
             col("window"),
             col("label"),
         ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_matrix_has_exactly_the_model_inputs() {
+        // One deal with every column `model_matrix_columns` reads.
+        let floats = [
+            "base_rate",
+            "buyer_rate",
+            "buyer_rate_prior",
+            "contract_months",
+            "days_since_move",
+            "days_to_close",
+            "evidence",
+            "key_skill",
+            "lead",
+            "market_value_eur",
+            "origins",
+            "player_age",
+            "player_links",
+            "player_moves",
+            "previous",
+            "recent",
+            "reports",
+            "season_rate",
+            "seller_rate",
+            "seller_rate_prior",
+            "skill",
+        ];
+        let mut columns: Vec<Column> = floats
+            .iter()
+            .map(|c| Column::new((*c).into(), [0.5f64]))
+            .collect();
+        columns.push(Column::new("any_denial".into(), [false]));
+        columns.push(Column::new("summer".into(), [true]));
+        columns.push(Column::new("from_club".into(), [Some(3u32)]));
+        columns.push(Column::new("stage_max".into(), [Stage::Talks.rank()]));
+        let row = DataFrame::new_infer_height(columns).expect("row");
+        let matrix = model_matrix_columns(row.lazy()).collect().expect("matrix");
+        let names: Vec<String> = matrix
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        // Every input is a number, never null.
+        for input in MODEL_INPUTS {
+            let c = matrix.column(input).expect("input").f64().expect("f64");
+            assert_eq!(c.null_count(), 0, "{input}");
+        }
+        assert_eq!(
+            matrix
+                .column("x_stage_talks")
+                .expect("c")
+                .f64()
+                .expect("f")
+                .get(0),
+            Some(1.0)
+        );
+        for input in MODEL_INPUTS {
+            assert!(
+                names.iter().any(|n| n == input),
+                "{input} is a model input but the matrix does not build it"
+            );
+        }
+        let built = names
+            .iter()
+            .filter(|n| n.starts_with("x_") && *n != "x_base_logit");
+        for n in built {
+            assert!(
+                MODEL_INPUTS.contains(&n.as_str()),
+                "{n} is built but not an input"
+            );
+        }
+    }
+
+    #[test]
+    fn every_input_has_its_reason_group() {
+        for input in MODEL_INPUTS {
+            assert!(input_group(input).is_some(), "{input}");
+        }
+        assert_eq!(input_group("x_stage_done"), Some("stage"));
+        assert_eq!(input_group("x_base_logit"), None);
+    }
+
+    #[test]
+    fn relative_is_the_log_odds_difference_and_zero_when_unknown() {
+        let df = df!(
+            "rate" => [Some(0.5), Some(0.8), None],
+            "reference" => [Some(0.5), Some(0.5), Some(0.5)],
+        )
+        .expect("frame");
+        let out = df
+            .lazy()
+            .select([relative(col("rate"), col("reference")).alias("r")])
+            .collect()
+            .expect("collect");
+        let r: Vec<f64> = out
+            .column("r")
+            .expect("r")
+            .f64()
+            .expect("f64")
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(r.len(), 3);
+        assert!(r[0].abs() < 1e-12);
+        assert!((r[1] - (0.8f64 / 0.2).ln()).abs() < 1e-9);
+        assert_eq!(r[2], 0.0);
+    }
 }

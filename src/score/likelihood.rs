@@ -288,3 +288,69 @@ pub fn model_for_day(
     let train = rows_known_by(history, windows, config.outcomes.grace_days, day)?;
     fit_model(&train, &config.likelihood, lead)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn windows() -> DataFrame {
+        // Windows 10 and 11 closing on days 100 and 280.
+        df!(
+            "window" => [10i32, 11],
+            "window_close" => [100i32, 280],
+            "summer" => [false, true],
+        )
+        .expect("windows")
+    }
+
+    #[test]
+    fn past_requests_are_every_window_at_every_lead_known_by_the_as_of_day() {
+        // Day 250: window 10 at leads 1 and 30 (days 99, 70); window 11 at lead 30 (day 250)
+        // only, since lead 1 (day 279) is after the as-of day. Leads are deduplicated.
+        let r = past_requests(&windows(), &[30, 1, 30], 250).expect("requests");
+        let col_i = |c: &str| -> Vec<i64> {
+            r.column(c)
+                .expect("c")
+                .cast(&DataType::Int64)
+                .expect("cast")
+                .i64()
+                .expect("i64")
+                .iter()
+                .flatten()
+                .collect()
+        };
+        assert_eq!(col_i("window"), vec![10, 10, 11]);
+        assert_eq!(col_i("t"), vec![99, 70, 250]);
+        assert_eq!(col_i("lead"), vec![1, 30, 30]);
+        assert_eq!(col_i("snap"), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn open_leads_are_the_distinct_days_to_the_close_of_windows_with_open_deals() {
+        let deals = df!(
+            "window" => [10i32, 11, 11, 10],
+            "outcome" => [outcome::CONFIRMED, outcome::OPEN, outcome::OPEN, outcome::REFUTED],
+        )
+        .expect("deals");
+        assert_eq!(
+            open_leads(&deals, &windows(), 250).expect("leads"),
+            vec![30]
+        );
+        // Past the close: lead 0, never negative.
+        assert_eq!(open_leads(&deals, &windows(), 300).expect("leads"), vec![0]);
+    }
+
+    #[test]
+    fn deals_with_season_adds_the_summer_flag_by_window() {
+        let deals = df!("window" => [11i32, 10]).expect("deals");
+        let d = deals_with_season(&deals, &windows()).expect("season");
+        let summer: Vec<Option<bool>> = d
+            .column("summer")
+            .expect("c")
+            .bool()
+            .expect("b")
+            .iter()
+            .collect();
+        assert_eq!(summer, vec![Some(true), Some(false)]);
+    }
+}

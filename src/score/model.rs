@@ -643,26 +643,9 @@ impl Explain {
     }
 }
 
-/// Which reason group an input belongs to.
+/// Which reason group an input belongs to (from [`MODEL_INPUTS`]' table).
 fn group_of(input: &str) -> &'static str {
-    match input {
-        "x_evidence" | "x_skill" | "x_key_skill" => "evidence",
-        "x_origins_log" => "origins",
-        "x_reports_log" => "reports",
-        s if s.starts_with("x_stage_") => "stage",
-        "x_any_denial" => "denial",
-        "x_buyer_rel" => "buyer",
-        "x_seller_rel" | "x_seller_missing" => "seller",
-        "x_season_rel" | "x_winter" | "x_evidence_winter" => "season",
-        "x_days_to_close_log" | "x_lead_log" => "timing",
-        "x_momentum" => "momentum",
-        "x_value_log" | "x_value_missing" => "value",
-        "x_contract_months" | "x_contract_missing" => "contract",
-        "x_age" | "x_age_missing" => "age",
-        "x_player_links_log" => "links",
-        "x_player_moves_log" | "x_since_move_log" | "x_no_move" => "mobility",
-        _ => "other",
-    }
+    crate::score::features::input_group(input).unwrap_or("other")
 }
 
 /// Predicts every row of `rows` (a frame of [`crate::score::features::model_matrix_columns`]).
