@@ -9,7 +9,6 @@ use polars::prelude::*;
 
 use crate::deal::{DealKey, IdDealKey};
 use crate::resolve::{deal_moves, resolve_outcomes};
-use crate::schema::outcome;
 use crate::schema::Stage;
 use crate::settings::Config;
 use crate::wording::infer_rank_expr;
@@ -232,9 +231,7 @@ fn judge_before_outcome(
     resolved: DataFrame,
 ) -> PolarsResult<DataFrame> {
     let key_exprs = vec![col(reporter), col("deal")];
-    let judged = col("outcome")
-        .eq(lit(outcome::CONFIRMED))
-        .or(col("outcome").eq(lit(outcome::REFUTED)));
+    let judged = crate::schema::is_resolved(col("outcome"));
     let is_stale = judged
         .and(col("last_report").gt(col("resolved_on")))
         .fill_null(lit(false));
@@ -369,7 +366,7 @@ mod tests {
 
     #[test]
     fn stories_are_judged_on_the_reports_before_their_outcome() {
-        use outcome::{CONFIRMED, OPEN, REFUTED};
+        use crate::schema::outcome::{CONFIRMED, OPEN, REFUTED};
         // (source, deal): (1, 10) confirmed on day 20 with a "done" report on day 25 after it;
         // (2, 10) reported before the outcome only; (1, 11) open; (3, 12) refuted on day 40,
         // with a denial on day 45 after it.

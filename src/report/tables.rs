@@ -11,8 +11,8 @@ use super::summary::{summary, Unmatched};
 use super::{ScoreRun, StoriesReport};
 use crate::ingest::Reject;
 use crate::prepared::Prepared;
-use crate::schema::outcome;
 use crate::schema::Stage;
+use crate::schema::deal_cols;
 use crate::score::likelihood::OpenDeals;
 use crate::score::model::{Model, Prediction};
 use crate::score::reliability::{story_hit, Reliabilities, Reliability};
@@ -153,9 +153,7 @@ fn reliability_reports(r: &Reliabilities, nf: &NameFrames) -> PolarsResult<Relia
 /// Stories, sorted by ids (key order: the order of the names' folded keys), rendered to names
 /// slice by slice when written.
 fn stories_report(s: &Prepared, carried_stories: Option<DataFrame>) -> PolarsResult<StoriesReport> {
-    let resolved = col("outcome")
-        .eq(lit(outcome::CONFIRMED))
-        .or(col("outcome").eq(lit(outcome::REFUTED)));
+    let resolved = crate::schema::is_resolved(col("outcome"));
     let story_ids = s
         .stories
         .clone()
@@ -241,7 +239,7 @@ pub fn carried_extras(s: &Prepared, open_rows: &DataFrame) -> PolarsResult<Carri
     if extras == 0 {
         return Ok(Carried::default());
     }
-    let deal = [col("player"), col("to_club"), col("window")];
+    let deal = deal_cols();
     let open_claims = s.claims.clone().lazy().join(
         open_rows.clone().lazy().select(deal.clone()),
         deal.clone(),
@@ -455,7 +453,7 @@ pub fn open_deal_sources(
     open_rows: &DataFrame,
     sources: &DataFrame,
 ) -> PolarsResult<DataFrame> {
-    let deal = [col("player"), col("to_club"), col("window")];
+    let deal = deal_cols();
     let lists = claims
         .clone()
         .lazy()
@@ -477,21 +475,14 @@ pub fn open_deal_sources(
         .collect()
 }
 
-fn deals_report(
-    s: &Prepared,
-    nf: &NameFrames,
-    source_lists: DataFrame,
-    rows: DataFrame,
-    predictions: &[Prediction],
-    carried_deals: Option<DataFrame>,
-) -> PolarsResult<DataFrame> {
+/// The open deals' rows with their predictions: likelihood, band, model, reasons and notes.
+fn with_predictions(mut rows: DataFrame, predictions: &[Prediction]) -> PolarsResult<DataFrame> {
     let reason = |k: usize| {
         predictions
             .iter()
             .map(|p| p.reasons.get(k).cloned().unwrap_or_default())
             .collect::<Vec<_>>()
     };
-    let mut rows = rows;
     rows.with_column(Column::new(
         "likelihood".into(),
         predictions.iter().map(|p| p.likelihood).collect::<Vec<_>>(),
@@ -521,7 +512,61 @@ fn deals_report(
             .map(|p| p.notes.join("; "))
             .collect::<Vec<_>>(),
     ))?;
-    let deal = [col("player"), col("to_club"), col("window")];
+    Ok(rows)
+}
+
+/// The columns of `deals.csv` before the carried extras, from the scored rows.
+fn deals_columns() -> Vec<Expr> {
+    vec![
+        col("player"),
+        col("from_club"),
+        col("to_club"),
+        col("window_label").alias("window"),
+        as_date("window_close"),
+        col("likelihood"),
+        col("likelihood_low"),
+        col("likelihood_high"),
+        col("model"),
+        col("reason_1"),
+        col("reason_2"),
+        col("reason_3"),
+        col("model_notes"),
+        code_names(col("stage_max"), &Stage::NAMES).alias("stage"),
+        col("any_denial").alias("denied"),
+        as_date("first_report"),
+        as_date("last_report"),
+        col("reports"),
+        col("n_sources").alias("sources"),
+        col("origins").alias("independent_sources"),
+        col("source_list"),
+        col("key_source"),
+        code_names(col("key_stage"), &Stage::NAMES).alias("key_stage"),
+        col("key_rate").alias("key_source_rate"),
+        col("evidence"),
+        col("buyer_rate"),
+        col("seller_rate"),
+        col("season_rate"),
+        col("base_rate"),
+        col("days_to_close"),
+        col("recent").alias("reports_recent"),
+        col("previous").alias("reports_previous"),
+        col("market_value_eur"),
+        col("contract_months"),
+        col("player_age"),
+        col("claim_ids"),
+    ]
+}
+
+fn deals_report(
+    s: &Prepared,
+    nf: &NameFrames,
+    source_lists: DataFrame,
+    rows: DataFrame,
+    predictions: &[Prediction],
+    carried_deals: Option<DataFrame>,
+) -> PolarsResult<DataFrame> {
+    let rows = with_predictions(rows, predictions)?;
+    let deal = deal_cols();
     let extras = s.claim_extras.len();
     let mut lf = rows.lazy().join(
         source_lists.lazy(),
@@ -558,47 +603,10 @@ fn deals_report(
     );
     let mut df = lf
         .select(
-            [
-                col("player"),
-                col("from_club"),
-                col("to_club"),
-                col("window_label").alias("window"),
-                as_date("window_close"),
-                col("likelihood"),
-                col("likelihood_low"),
-                col("likelihood_high"),
-                col("model"),
-                col("reason_1"),
-                col("reason_2"),
-                col("reason_3"),
-                col("model_notes"),
-                code_names(col("stage_max"), &Stage::NAMES).alias("stage"),
-                col("any_denial").alias("denied"),
-                as_date("first_report"),
-                as_date("last_report"),
-                col("reports"),
-                col("n_sources").alias("sources"),
-                col("origins").alias("independent_sources"),
-                col("source_list"),
-                col("key_source"),
-                code_names(col("key_stage"), &Stage::NAMES).alias("key_stage"),
-                col("key_rate").alias("key_source_rate"),
-                col("evidence"),
-                col("buyer_rate"),
-                col("seller_rate"),
-                col("season_rate"),
-                col("base_rate"),
-                col("days_to_close"),
-                col("recent").alias("reports_recent"),
-                col("previous").alias("reports_previous"),
-                col("market_value_eur"),
-                col("contract_months"),
-                col("player_age"),
-                col("claim_ids"),
-            ]
-            .into_iter()
-            .chain((0..extras).map(|k| col(crate::ingest::extra_column(k).as_str())))
-            .collect::<Vec<_>>(),
+            deals_columns()
+                .into_iter()
+                .chain((0..extras).map(|k| col(crate::ingest::extra_column(k).as_str())))
+                .collect::<Vec<_>>(),
         )
         .sort_by_exprs(
             [

@@ -25,8 +25,8 @@
 
 use polars::prelude::*;
 
-use crate::schema::outcome;
 use crate::schema::Stage;
+use crate::schema::{outcome, DEAL};
 use crate::score::reliability::{deal_hit, story_hit};
 use crate::score::snapshot::{rates_at, RatesAt, StagePriors};
 use crate::settings::Config;
@@ -134,8 +134,6 @@ fn fixed_sum(e: Expr) -> Expr {
         .cast(DataType::Float64)
         / lit(1e9)
 }
-
-const DEAL: [&str; 3] = ["player", "to_club", "window"];
 
 /// Within a deal, the value of the most informative origin: the first row of the deal's
 /// group once the origins are sorted by [`key_order`].
@@ -812,11 +810,7 @@ pub fn training_eligible(deals: &DataFrame, requests: &DataFrame) -> LazyFrame {
     deals
         .clone()
         .lazy()
-        .filter(
-            col("outcome")
-                .eq(lit(outcome::CONFIRMED))
-                .or(col("outcome").eq(lit(outcome::REFUTED))),
-        )
+        .filter(crate::schema::is_resolved(col("outcome")))
         .select([
             col("player"),
             col("to_club"),

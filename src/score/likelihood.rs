@@ -233,7 +233,7 @@ pub fn score_open_deals(
         .clone()
         .lazy()
         .filter(col("outcome").eq(lit(outcome::OPEN)))
-        .select([col("player"), col("to_club"), col("window")]);
+        .select(crate::schema::deal_cols());
     let requests = DataFrame::new_infer_height(vec![
         Column::new("snap".into(), [0u32]),
         Column::new("t".into(), [as_of]),

@@ -157,9 +157,7 @@ pub fn reliability(
     as_of: i32,
     prior_label: &dyn Fn(&AnyValue) -> String,
 ) -> PolarsResult<Reliability> {
-    let resolved = col("outcome")
-        .eq(lit(outcome::CONFIRMED))
-        .or(col("outcome").eq(lit(outcome::REFUTED)));
+    let resolved = crate::schema::is_resolved(col("outcome"));
     let weight = if config.half_life_days > 0.0 {
         lit(0.5).pow(
             (lit(as_of) - col("resolved_on")).cast(DataType::Float64) / lit(config.half_life_days),

@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use polars::prelude::*;
 
-use crate::schema::outcome;
 use crate::schema::Stage;
 use crate::score::reliability::stage_centres;
 use crate::settings::ReliabilityConfig;
@@ -167,9 +166,7 @@ pub fn rates_at(
         .iter()
         .map(|k| col(*k).cast(DataType::UInt32))
         .collect();
-    let resolved = col("outcome")
-        .eq(lit(outcome::CONFIRMED))
-        .or(col("outcome").eq(lit(outcome::REFUTED)));
+    let resolved = crate::schema::is_resolved(col("outcome"));
     let max_t = times.last().copied().unwrap_or(i32::MIN);
     let mut order: Vec<&str> = keys.to_vec();
     order.push("resolved_on");
@@ -325,6 +322,7 @@ pub fn rates_at(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::outcome;
     use crate::settings::ReliabilityConfig;
 
     #[test]
