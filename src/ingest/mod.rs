@@ -776,34 +776,7 @@ fn claims_chunk(
     let date_format = config.input.date_format();
     let cap = (table.progress().1 / 128).min(1 << 26) as usize;
     let mut names = Names::default();
-    let u32b = |n: &str| PrimitiveChunkedBuilder::<UInt32Type>::new(n.into(), cap);
-    let i32b = |n: &str| PrimitiveChunkedBuilder::<Int32Type>::new(n.into(), cap);
-    let f64b = |n: &str| PrimitiveChunkedBuilder::<Float64Type>::new(n.into(), cap);
-    let (mut line_b, mut source_b, mut author_b, mut player_b) =
-        (u32b("line"), u32b("source"), u32b("author"), u32b("player"));
-    let (mut from_b, mut to_b, mut stage_b, mut cites_b) = (
-        u32b("from_club"),
-        u32b("to_club"),
-        u32b("stage"),
-        u32b("cites"),
-    );
-    let (mut published_b, mut window_b, mut contract_b) =
-        (i32b("published"), i32b("window"), i32b("contract_until"));
-    let (mut value_b, mut age_b, mut fee_b) = (
-        f64b("market_value_eur"),
-        f64b("player_age"),
-        f64b("fee_eur"),
-    );
-    let mut inferred_b = BooleanChunkedBuilder::new("window_inferred".into(), cap);
-    let mut hash_b = PrimitiveChunkedBuilder::<UInt64Type>::new("text_hash".into(), cap);
-    let mut id_b = StringChunkedBuilder::new("claim_id".into(), cap);
-    let mut id_hash_b = PrimitiveChunkedBuilder::<UInt64Type>::new("id_hash".into(), cap);
-    let mut text_b = StringChunkedBuilder::new("text".into(), cap / 4);
-    // Columns the spec does not know are carried through as text, to the reports.
-    let mut extra_b: Vec<StringChunkedBuilder> = (0..table.extra_columns().len())
-        .map(|k| StringChunkedBuilder::new(extra_column(k).into(), cap / 4))
-        .collect();
-    let hasher = foldhash::fast::FixedState::with_seed(0x5eed);
+    let mut columns = ClaimColumns::new(cap, table.extra_columns().len());
     let pass = read_rows(&mut table, opts.strict, bar, |row| {
         let line = row.line;
         let claim = match parse_claim(row, calendar, opts, limits, date_format) {
@@ -819,78 +792,14 @@ fn claims_chunk(
                 "to_club is the same club as from_club",
             )));
         }
-        line_b.append_value(line_u32(&path, line)?);
-        {
-            use std::hash::BuildHasher;
-            match claim.claim_id {
-                Some(id) => {
-                    id_b.append_value(id);
-                    id_hash_b.append_value(hasher.hash_one(id));
-                }
-                None => {
-                    let id = format!("line-{line}");
-                    id_hash_b.append_value(hasher.hash_one(&id));
-                    id_b.append_value(id);
-                }
-            }
-        }
-        published_b.append_value(days_since_epoch(claim.published));
-        source_b.append_value(names.sources.intern(claim.source, aliases));
-        author_b.append_option(claim.author.map(|a| names.authors.intern(a, aliases)));
-        player_b.append_value(names.players.intern(claim.player, aliases));
-        from_b.append_option(from);
-        to_b.append_value(to);
-        stage_b.append_option(claim.stage.map(|s| s.rank()));
-        window_b.append_value(
-            claim
-                .window
-                .unwrap_or_else(|| calendar.window_for(claim.published))
-                .ordinal(),
-        );
-        inferred_b.append_value(claim.window.is_none());
-        // The wording is kept only where it must give the stage; its hash finds copies.
-        text_b.append_option(if claim.stage.is_none() {
-            claim.text
-        } else {
-            None
-        });
-        hash_b.append_option(claim.text.map(|t| {
-            use std::hash::BuildHasher;
-            hasher.hash_one(t)
-        }));
-        cites_b.append_option(claim.cites.map(|s| names.sources.intern(s, aliases)));
-        value_b.append_option(claim.market_value);
-        contract_b.append_option(opt_date(claim.contract_until));
-        age_b.append_option(claim.age);
-        fee_b.append_option(claim.fee);
-        for (k, b) in extra_b.iter_mut().enumerate() {
+        let line = line_u32(&path, line)?;
+        columns.push(line, &claim, (from, to), &mut names, aliases, calendar);
+        for (k, b) in columns.extra.iter_mut().enumerate() {
             b.append_option(row.extra(k));
         }
         Ok(Ok(()))
     })?;
-    let mut columns = vec![
-        line_b.finish().into_column(),
-        id_b.finish().into_column(),
-        id_hash_b.finish().into_column(),
-        published_b.finish().into_column(),
-        source_b.finish().into_column(),
-        author_b.finish().into_column(),
-        player_b.finish().into_column(),
-        from_b.finish().into_column(),
-        to_b.finish().into_column(),
-        stage_b.finish().into_column(),
-        window_b.finish().into_column(),
-        inferred_b.finish().into_column(),
-        text_b.finish().into_column(),
-        hash_b.finish().into_column(),
-        cites_b.finish().into_column(),
-        value_b.finish().into_column(),
-        contract_b.finish().into_column(),
-        age_b.finish().into_column(),
-        fee_b.finish().into_column(),
-    ];
-    columns.extend(extra_b.into_iter().map(|b| b.finish().into_column()));
-    let frame = DataFrame::new_infer_height(columns)?;
+    let frame = DataFrame::new_infer_height(columns.finish())?;
     Ok(Chunk {
         frame,
         names,
@@ -898,6 +807,150 @@ fn claims_chunk(
         read: pass.read,
         used: pass.used,
     })
+}
+
+/// The claims table of one chunk, column by column, as its rows are read.
+struct ClaimColumns {
+    line: PrimitiveChunkedBuilder<UInt32Type>,
+    id: StringChunkedBuilder,
+    id_hash: PrimitiveChunkedBuilder<UInt64Type>,
+    published: PrimitiveChunkedBuilder<Int32Type>,
+    source: PrimitiveChunkedBuilder<UInt32Type>,
+    author: PrimitiveChunkedBuilder<UInt32Type>,
+    player: PrimitiveChunkedBuilder<UInt32Type>,
+    from: PrimitiveChunkedBuilder<UInt32Type>,
+    to: PrimitiveChunkedBuilder<UInt32Type>,
+    stage: PrimitiveChunkedBuilder<UInt32Type>,
+    window: PrimitiveChunkedBuilder<Int32Type>,
+    inferred: BooleanChunkedBuilder,
+    text: StringChunkedBuilder,
+    hash: PrimitiveChunkedBuilder<UInt64Type>,
+    cites: PrimitiveChunkedBuilder<UInt32Type>,
+    value: PrimitiveChunkedBuilder<Float64Type>,
+    contract: PrimitiveChunkedBuilder<Int32Type>,
+    age: PrimitiveChunkedBuilder<Float64Type>,
+    fee: PrimitiveChunkedBuilder<Float64Type>,
+    /// Columns the spec does not know, carried through as text to the reports.
+    extra: Vec<StringChunkedBuilder>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl ClaimColumns {
+    fn new(cap: usize, extras: usize) -> ClaimColumns {
+        let u32b = |n: &str| PrimitiveChunkedBuilder::<UInt32Type>::new(n.into(), cap);
+        let i32b = |n: &str| PrimitiveChunkedBuilder::<Int32Type>::new(n.into(), cap);
+        let f64b = |n: &str| PrimitiveChunkedBuilder::<Float64Type>::new(n.into(), cap);
+        let u64b = |n: &str| PrimitiveChunkedBuilder::<UInt64Type>::new(n.into(), cap);
+        ClaimColumns {
+            line: u32b("line"),
+            id: StringChunkedBuilder::new("claim_id".into(), cap),
+            id_hash: u64b("id_hash"),
+            published: i32b("published"),
+            source: u32b("source"),
+            author: u32b("author"),
+            player: u32b("player"),
+            from: u32b("from_club"),
+            to: u32b("to_club"),
+            stage: u32b("stage"),
+            window: i32b("window"),
+            inferred: BooleanChunkedBuilder::new("window_inferred".into(), cap),
+            text: StringChunkedBuilder::new("text".into(), cap / 4),
+            hash: u64b("text_hash"),
+            cites: u32b("cites"),
+            value: f64b("market_value_eur"),
+            contract: i32b("contract_until"),
+            age: f64b("player_age"),
+            fee: f64b("fee_eur"),
+            extra: (0..extras)
+                .map(|k| StringChunkedBuilder::new(extra_column(k).into(), cap / 4))
+                .collect(),
+            hasher: foldhash::fast::FixedState::with_seed(0x5eed),
+        }
+    }
+
+    /// Appends a claim whose clubs are interned as `(from, to)` (the extras apart).
+    fn push(
+        &mut self,
+        line: u32,
+        claim: &ClaimRow,
+        (from, to): (Option<u32>, u32),
+        names: &mut Names,
+        aliases: &Aliases,
+        calendar: &WindowCalendar,
+    ) {
+        use std::hash::BuildHasher;
+        self.line.append_value(line);
+        match claim.claim_id {
+            Some(id) => {
+                self.id.append_value(id);
+                self.id_hash.append_value(self.hasher.hash_one(id));
+            }
+            None => {
+                let id = format!("line-{line}");
+                self.id_hash.append_value(self.hasher.hash_one(&id));
+                self.id.append_value(id);
+            }
+        }
+        self.published
+            .append_value(days_since_epoch(claim.published));
+        self.source
+            .append_value(names.sources.intern(claim.source, aliases));
+        self.author
+            .append_option(claim.author.map(|a| names.authors.intern(a, aliases)));
+        self.player
+            .append_value(names.players.intern(claim.player, aliases));
+        self.from.append_option(from);
+        self.to.append_value(to);
+        self.stage.append_option(claim.stage.map(|s| s.rank()));
+        self.window.append_value(
+            claim
+                .window
+                .unwrap_or_else(|| calendar.window_for(claim.published))
+                .ordinal(),
+        );
+        self.inferred.append_value(claim.window.is_none());
+        // The wording is kept only where it must give the stage; its hash finds copies.
+        self.text.append_option(if claim.stage.is_none() {
+            claim.text
+        } else {
+            None
+        });
+        self.hash
+            .append_option(claim.text.map(|t| self.hasher.hash_one(t)));
+        self.cites
+            .append_option(claim.cites.map(|s| names.sources.intern(s, aliases)));
+        self.value.append_option(claim.market_value);
+        self.contract.append_option(opt_date(claim.contract_until));
+        self.age.append_option(claim.age);
+        self.fee.append_option(claim.fee);
+    }
+
+    /// The columns, in the claims table's order.
+    fn finish(self) -> Vec<Column> {
+        let mut columns = vec![
+            self.line.finish().into_column(),
+            self.id.finish().into_column(),
+            self.id_hash.finish().into_column(),
+            self.published.finish().into_column(),
+            self.source.finish().into_column(),
+            self.author.finish().into_column(),
+            self.player.finish().into_column(),
+            self.from.finish().into_column(),
+            self.to.finish().into_column(),
+            self.stage.finish().into_column(),
+            self.window.finish().into_column(),
+            self.inferred.finish().into_column(),
+            self.text.finish().into_column(),
+            self.hash.finish().into_column(),
+            self.cites.finish().into_column(),
+            self.value.finish().into_column(),
+            self.contract.finish().into_column(),
+            self.age.finish().into_column(),
+            self.fee.finish().into_column(),
+        ];
+        columns.extend(self.extra.into_iter().map(|b| b.finish().into_column()));
+        columns
+    }
 }
 
 /// The claims-table name of the `k`-th extra column of the claims file (the file's own
