@@ -483,6 +483,26 @@ pub fn render(page: &Page) -> String {
         out.push_str("</p>");
     }
 
+    deals_section(&mut out, page);
+
+    rates_sections(&mut out, page);
+
+    out.push_str("<section id=\"backtest\"><h2>Are the likelihoods calibrated?</h2>");
+    if page.calibration.is_empty() {
+        out.push_str("<p class=\"muted\">No backtest in this output directory. Run <code>rumour backtest --out DIR</code>, then <code>rumour score --out DIR</code>, to see the reliability diagram here.</p>");
+    } else {
+        out.push_str("<p class=\"muted\">The last backtest written to this directory: for past windows, deals binned by the likelihood the model gave them (filled dots, sized by the number of deals) and by the strongest stage's rate (hollow dots), against the share that happened. On the dashed diagonal, a likelihood means what it says.</p>");
+        out.push_str(&calibration_svg(&page.calibration));
+    }
+    out.push_str("</section>");
+
+    accounting_section(&mut out, page);
+    let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
+    out
+}
+
+/// The open deals, most likely first.
+fn deals_section(out: &mut String, page: &Page) {
     out.push_str("<section id=\"deals\"><h2>Open deals</h2>");
     let _ = write!(
         out,
@@ -524,7 +544,10 @@ pub fn render(page: &Page) -> String {
         );
     }
     out.push_str("</tbody></table></section>");
+}
 
+/// Sources as a tier list, and clubs as buyers and as sellers.
+fn rates_sections(out: &mut String, page: &Page) {
     out.push_str("<section id=\"sources\"><h2>Sources</h2>");
     let _ = write!(
         out,
@@ -541,7 +564,7 @@ pub fn render(page: &Page) -> String {
         }
     );
     rate_table(
-        &mut out,
+        out,
         "sources-table",
         "source",
         &page.sources,
@@ -550,20 +573,14 @@ pub fn render(page: &Page) -> String {
     out.push_str("</section>");
 
     out.push_str("<section id=\"clubs\"><h2>Clubs</h2><p class=\"muted\">How often links to a club came true, as buyer and as seller.</p><div class=\"cols\"><div><h3>As buyer</h3>");
-    rate_table(&mut out, "buyers-table", "club", &page.buyers, None);
+    rate_table(out, "buyers-table", "club", &page.buyers, None);
     out.push_str("</div><div><h3>As seller</h3>");
-    rate_table(&mut out, "sellers-table", "club", &page.sellers, None);
+    rate_table(out, "sellers-table", "club", &page.sellers, None);
     out.push_str("</div></div></section>");
+}
 
-    out.push_str("<section id=\"backtest\"><h2>Are the likelihoods calibrated?</h2>");
-    if page.calibration.is_empty() {
-        out.push_str("<p class=\"muted\">No backtest in this output directory. Run <code>rumour backtest --out DIR</code>, then <code>rumour score --out DIR</code>, to see the reliability diagram here.</p>");
-    } else {
-        out.push_str("<p class=\"muted\">The last backtest written to this directory: for past windows, deals binned by the likelihood the model gave them (filled dots, sized by the number of deals) and by the strongest stage's rate (hollow dots), against the share that happened. On the dashed diagonal, a likelihood means what it says.</p>");
-        out.push_str(&calibration_svg(&page.calibration));
-    }
-    out.push_str("</section>");
-
+/// What was read, used and rejected, and the warnings.
+fn accounting_section(out: &mut String, page: &Page) {
     out.push_str("<section id=\"accounting\"><h2>What was read</h2><table id=\"files-table\"><thead><tr><th>file</th><th>rows read</th><th>used</th><th>rejected</th><th>separator</th><th>encoding</th></tr></thead><tbody>");
     for f in &page.files {
         let _ = write!(
@@ -605,8 +622,6 @@ pub fn render(page: &Page) -> String {
         out.push_str("</ul>");
     }
     out.push_str("</section>");
-    let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
-    out
 }
 
 #[cfg(test)]
