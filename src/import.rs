@@ -66,6 +66,58 @@ fn kind_of(fee: &str) -> &'static str {
     }
 }
 
+/// What one scraped row is.
+enum Read<'a> {
+    /// `player, from, to, window`.
+    Move(&'a str, &'a str, &'a str, String),
+    /// A move to or from no club (retired, without club, …).
+    NotAClub,
+    Rejected(String),
+}
+
+/// Reads one scraped row: its direction, window and names, checked.
+fn read_move<'a>(m: &'a RawMove, file: &Path) -> Read<'a> {
+    let involved = m.club_involved_name.trim();
+    if involved.is_empty() || NOT_CLUBS.contains(&involved.to_lowercase().as_str()) {
+        return Read::NotAClub;
+    }
+    let (from, to) = match m.transfer_movement.trim().to_lowercase().as_str() {
+        "in" => (involved, m.club_name.trim()),
+        "out" => (m.club_name.trim(), involved),
+        other => {
+            return Read::Rejected(format!(
+                "{}: player {}: transfer_movement `{other}` is not in/out",
+                file.display(),
+                m.player_name
+            ));
+        }
+    };
+    let Ok(year) = m.year.trim().parse::<i32>() else {
+        return Read::Rejected(format!(
+            "{}: player {}: year `{}` is not a year",
+            file.display(),
+            m.player_name,
+            m.year
+        ));
+    };
+    let window = match m.transfer_period.trim().to_lowercase().as_str() {
+        "summer" => format!("{year}-summer"),
+        "winter" => format!("{}-winter", year + 1),
+        other => {
+            return Read::Rejected(format!(
+                "{}: player {}: transfer_period `{other}` is not Summer/Winter",
+                file.display(),
+                m.player_name
+            ));
+        }
+    };
+    let player = m.player_name.trim();
+    if player.is_empty() || from.is_empty() || to.is_empty() {
+        return Read::Rejected(format!("{}: a row without player or club", file.display()));
+    }
+    Read::Move(player, from, to, window)
+}
+
 /// Imports `files` (processed in the order given) into `out`.
 ///
 /// # Errors
@@ -126,55 +178,18 @@ pub fn import_transfermarkt(
                     continue;
                 }
             };
-            let involved = m.club_involved_name.trim();
-            if involved.is_empty() || NOT_CLUBS.contains(&involved.to_lowercase().as_str()) {
-                summary.skipped_not_a_club += 1;
-                continue;
-            }
-            let (from, to) = match m.transfer_movement.trim().to_lowercase().as_str() {
-                "in" => (involved, m.club_name.trim()),
-                "out" => (m.club_name.trim(), involved),
-                other => {
+            let (player, from, to, window) = match read_move(&m, file) {
+                Read::Move(player, from, to, window) => (player, from, to, window),
+                Read::NotAClub => {
+                    summary.skipped_not_a_club += 1;
+                    continue;
+                }
+                Read::Rejected(reason) => {
                     summary.rejected += 1;
-                    summary.rejects.push(format!(
-                        "{}: player {}: transfer_movement `{other}` is not in/out",
-                        file.display(),
-                        m.player_name
-                    ));
+                    summary.rejects.push(reason);
                     continue;
                 }
             };
-            let Ok(year) = m.year.trim().parse::<i32>() else {
-                summary.rejected += 1;
-                summary.rejects.push(format!(
-                    "{}: player {}: year `{}` is not a year",
-                    file.display(),
-                    m.player_name,
-                    m.year
-                ));
-                continue;
-            };
-            let window = match m.transfer_period.trim().to_lowercase().as_str() {
-                "summer" => format!("{year}-summer"),
-                "winter" => format!("{}-winter", year + 1),
-                other => {
-                    summary.rejected += 1;
-                    summary.rejects.push(format!(
-                        "{}: player {}: transfer_period `{other}` is not Summer/Winter",
-                        file.display(),
-                        m.player_name
-                    ));
-                    continue;
-                }
-            };
-            let player = m.player_name.trim();
-            if player.is_empty() || from.is_empty() || to.is_empty() {
-                summary.rejected += 1;
-                summary
-                    .rejects
-                    .push(format!("{}: a row without player or club", file.display()));
-                continue;
-            }
             let canon = |kind: NameKind, s: &str| {
                 let k = key(kind, s);
                 aliases
