@@ -180,11 +180,35 @@ pub fn fit_prior_towards(
             (u, v)
         }
     };
-    // Groups with the same record contribute the same terms: each distinct (k, n) is
-    // evaluated once, times its count (thousands of thin sources share a handful of records).
-    let mut distinct: Vec<(f64, f64, f64)> = Vec::with_capacity(data.len());
-    {
-        let mut sorted = data.clone();
+    let marginal = Marginal::new(&data);
+    let (u, v, iterations) = maximise(&marginal, cap(a0.max(1e-3).ln(), b0.max(1e-3).ln()), &cap);
+    let (a, b) = (u.exp(), v.exp());
+    if !(a.is_finite() && b.is_finite() && a + b > 0.0) {
+        return fallback("the marginal-likelihood fit did not converge".into());
+    }
+    BetaPrior {
+        alpha: a,
+        beta: b,
+        method: PriorMethod::Fitted {
+            groups: data.len(),
+            iterations,
+        },
+    }
+}
+
+/// The log marginal likelihood of the groups under Beta(a, b), in log-parameters `u = ln a`,
+/// `v = ln b`: `Σ_g [ln B(k_g + a, n_g − k_g + b) − ln B(a, b)]` (constants dropped).
+struct Marginal {
+    /// Distinct `(k, n)` records with their counts: groups with the same record contribute
+    /// the same terms, so each is evaluated once (thousands of thin sources share a handful).
+    distinct: Vec<(f64, f64, f64)>,
+    groups: f64,
+}
+
+impl Marginal {
+    fn new(data: &[(f64, f64)]) -> Marginal {
+        let mut distinct: Vec<(f64, f64, f64)> = Vec::with_capacity(data.len());
+        let mut sorted = data.to_vec();
         sorted.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
         for (k, n) in sorted {
             match distinct.last_mut() {
@@ -192,30 +216,48 @@ pub fn fit_prior_towards(
                 _ => distinct.push((k, n, 1.0)),
             }
         }
+        Marginal {
+            distinct,
+            groups: data.len() as f64,
+        }
     }
-    let groups = data.len() as f64;
-    let objective = |u: f64, v: f64| {
+
+    fn value(&self, u: f64, v: f64) -> f64 {
         let (a, b) = (u.exp(), v.exp());
         let lb = ln_beta(a, b);
-        distinct
+        self.distinct
             .iter()
             .map(|(k, n, m)| m * ln_beta(k + a, n - k + b))
             .sum::<f64>()
-            - groups * lb
-    };
-    let gradient = |u: f64, v: f64| -> (f64, f64) {
+            - self.groups * lb
+    }
+
+    /// The gradient in `(u, v)`: `a ∂/∂a`, `b ∂/∂b` of the digamma sums.
+    fn gradient(&self, u: f64, v: f64) -> (f64, f64) {
         let (a, b) = (u.exp(), v.exp());
         let ab = a + b;
         let (pa, pb, pab) = (digamma(a), digamma(b), digamma(ab));
         let (mut ga, mut gb) = (0.0, 0.0);
-        for (k, n, m) in &distinct {
+        for (k, n, m) in &self.distinct {
             let common = pab - digamma(n + ab);
             ga += m * (digamma(k + a) - pa + common);
             gb += m * (digamma(n - k + b) - pb + common);
         }
         (a * ga, b * gb)
-    };
-    let (mut u, mut v) = cap(a0.max(1e-3).ln(), b0.max(1e-3).ln());
+    }
+}
+
+/// Climbs `marginal` from `(u, v)`: Newton steps (Hessian by central differences of the
+/// gradient) when it is negative definite, else the gradient; steps capped at 2 and halved
+/// until the value does not fall; `cap` keeps the strength in bounds. Returns the point and
+/// the iterations used (at most 200).
+fn maximise(
+    marginal: &Marginal,
+    (mut u, mut v): (f64, f64),
+    cap: &dyn Fn(f64, f64) -> (f64, f64),
+) -> (f64, f64, usize) {
+    let objective = |u: f64, v: f64| marginal.value(u, v);
+    let gradient = |u: f64, v: f64| marginal.gradient(u, v);
     let mut f = objective(u, v);
     let mut iterations = 0;
     for it in 0..200 {
@@ -260,18 +302,7 @@ pub fn fit_prior_towards(
             break;
         }
     }
-    let (a, b) = (u.exp(), v.exp());
-    if !(a.is_finite() && b.is_finite() && a + b > 0.0) {
-        return fallback("the marginal-likelihood fit did not converge".into());
-    }
-    BetaPrior {
-        alpha: a,
-        beta: b,
-        method: PriorMethod::Fitted {
-            groups: data.len(),
-            iterations,
-        },
-    }
+    (u, v, iterations)
 }
 
 /// A group's posterior summary.
