@@ -464,90 +464,8 @@ impl Gazetteer {
             });
         }
         // raw_moves was sorted by (player, day, order, club): the last of a day weighs most.
-        // Surnames of the known players (the last word of a name of two words or more).
-        let mut surnames: std::collections::HashMap<String, Vec<u32>> =
-            std::collections::HashMap::new();
-        for (id, spellings) in players.spellings.iter().enumerate() {
-            for sp in spellings.keys() {
-                // The last word as written: `Hudson-Odoi` is one surname of two folded words.
-                let words: Vec<&str> = sp.split_whitespace().collect();
-                if words.len() >= 2 {
-                    let last = fold(words[words.len() - 1]);
-                    let last = last.as_str();
-                    if last.len() >= 4 && !NOT_A_NAME.contains(&last) {
-                        let e = surnames.entry(last.to_string()).or_default();
-                        if !e.contains(&(id as u32)) {
-                            e.push(id as u32);
-                        }
-                    }
-                }
-            }
-        }
-
-        // Patterns: every folded spelling (and a club's key without `FC` and the like), plus
-        // the short form of a club without its last word when no other club shares it.
-        let mut patterns: BTreeMap<String, Vec<(Kind, u32)>> = BTreeMap::new();
-        // Names from the alias table are curated: `Inter` and `OM` are names there.
-        let curated: std::collections::HashSet<String> = aliases
-            .entries()
-            .iter()
-            .filter(|(k, _, _)| matches!(k, NameKind::Player | NameKind::Club))
-            .flat_map(|(_, a, c)| [a.to_string(), fold(c)])
-            .collect();
-        let add = |patterns: &mut BTreeMap<String, Vec<(Kind, u32)>>,
-                   pattern: String,
-                   kind: Kind,
-                   id: u32| {
-            let single = !pattern.contains(' ');
-            let short = pattern.len() < if kind == Kind::Player { 4 } else { 3 };
-            let common = single && NOT_A_NAME.contains(&pattern.as_str());
-            if pattern.is_empty() || ((short || common) && !curated.contains(&pattern)) {
-                return;
-            }
-            let e = patterns.entry(pattern).or_default();
-            if !e.contains(&(kind, id)) {
-                e.push((kind, id));
-            }
-        };
-        for (id, spellings) in players.spellings.iter().enumerate() {
-            for s in spellings.keys() {
-                add(&mut patterns, fold(s), Kind::Player, id as u32);
-            }
-        }
-        let mut short: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        for (id, spellings) in clubs.spellings.iter().enumerate() {
-            for s in spellings.keys() {
-                add(&mut patterns, fold(s), Kind::Club, id as u32);
-                let k = key(NameKind::Club, s);
-                add(&mut patterns, k.clone(), Kind::Club, id as u32);
-                let words: Vec<&str> = k.split(' ').collect();
-                if words.len() >= 2 && CLUB_PREFIXES.contains(&words[0]) {
-                    let s = words[1..].join(" ");
-                    let ids = short.entry(s).or_default();
-                    if !ids.contains(&(id as u32)) {
-                        ids.push(id as u32);
-                    }
-                }
-                if words.len() >= 2 && CLUB_SUFFIXES.contains(&words[words.len() - 1]) {
-                    let s = words[..words.len() - 1].join(" ");
-                    let ids = short.entry(s).or_default();
-                    if !ids.contains(&(id as u32)) {
-                        ids.push(id as u32);
-                    }
-                }
-            }
-        }
-        for (s, ids) in short {
-            if ids.len() == 1 && s.len() >= 4 && !patterns.contains_key(&s) {
-                add(&mut patterns, s, Kind::Club, ids[0]);
-            }
-        }
-        // A pattern that names a club is not a one-word player.
-        for (p, e) in patterns.iter_mut() {
-            if !p.contains(' ') && e.iter().any(|(k, _)| *k == Kind::Club) {
-                e.retain(|(k, _)| *k == Kind::Club);
-            }
-        }
+        let surnames = surnames(&players);
+        let patterns = name_patterns(&players, &clubs, aliases);
         let (texts, entries): (Vec<String>, Vec<Vec<(Kind, u32)>>) = patterns
             .into_iter()
             .map(|(p, e)| (format!(" {p} "), e))
@@ -671,4 +589,100 @@ impl Gazetteer {
             .get(player as usize)
             .is_some_and(|m| !m.is_empty())
     }
+}
+
+/// Surnames of the known players (the last word of a name of two words or more), with the
+/// players who have each.
+fn surnames(players: &Names) -> std::collections::HashMap<String, Vec<u32>> {
+    let mut surnames: std::collections::HashMap<String, Vec<u32>> =
+        std::collections::HashMap::new();
+    for (id, spellings) in players.spellings.iter().enumerate() {
+        for sp in spellings.keys() {
+            // The last word as written: `Hudson-Odoi` is one surname of two folded words.
+            let words: Vec<&str> = sp.split_whitespace().collect();
+            if words.len() >= 2 {
+                let last = fold(words[words.len() - 1]);
+                let last = last.as_str();
+                if last.len() >= 4 && !NOT_A_NAME.contains(&last) {
+                    let e = surnames.entry(last.to_string()).or_default();
+                    if !e.contains(&(id as u32)) {
+                        e.push(id as u32);
+                    }
+                }
+            }
+        }
+    }
+    surnames
+}
+
+/// The automaton's patterns: every folded spelling (and a club's key without `FC` and the
+/// like), plus the short form of a club without its last word when no other club shares it.
+fn name_patterns(
+    players: &Names,
+    clubs: &Names,
+    aliases: &Aliases,
+) -> BTreeMap<String, Vec<(Kind, u32)>> {
+    let mut patterns: BTreeMap<String, Vec<(Kind, u32)>> = BTreeMap::new();
+    // Names from the alias table are curated: `Inter` and `OM` are names there.
+    let curated: std::collections::HashSet<String> = aliases
+        .entries()
+        .iter()
+        .filter(|(k, _, _)| matches!(k, NameKind::Player | NameKind::Club))
+        .flat_map(|(_, a, c)| [a.to_string(), fold(c)])
+        .collect();
+    let add = |patterns: &mut BTreeMap<String, Vec<(Kind, u32)>>,
+               pattern: String,
+               kind: Kind,
+               id: u32| {
+        let single = !pattern.contains(' ');
+        let short = pattern.len() < if kind == Kind::Player { 4 } else { 3 };
+        let common = single && NOT_A_NAME.contains(&pattern.as_str());
+        if pattern.is_empty() || ((short || common) && !curated.contains(&pattern)) {
+            return;
+        }
+        let e = patterns.entry(pattern).or_default();
+        if !e.contains(&(kind, id)) {
+            e.push((kind, id));
+        }
+    };
+    for (id, spellings) in players.spellings.iter().enumerate() {
+        for s in spellings.keys() {
+            add(&mut patterns, fold(s), Kind::Player, id as u32);
+        }
+    }
+    let mut short: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for (id, spellings) in clubs.spellings.iter().enumerate() {
+        for s in spellings.keys() {
+            add(&mut patterns, fold(s), Kind::Club, id as u32);
+            let k = key(NameKind::Club, s);
+            add(&mut patterns, k.clone(), Kind::Club, id as u32);
+            let words: Vec<&str> = k.split(' ').collect();
+            if words.len() >= 2 && CLUB_PREFIXES.contains(&words[0]) {
+                let s = words[1..].join(" ");
+                let ids = short.entry(s).or_default();
+                if !ids.contains(&(id as u32)) {
+                    ids.push(id as u32);
+                }
+            }
+            if words.len() >= 2 && CLUB_SUFFIXES.contains(&words[words.len() - 1]) {
+                let s = words[..words.len() - 1].join(" ");
+                let ids = short.entry(s).or_default();
+                if !ids.contains(&(id as u32)) {
+                    ids.push(id as u32);
+                }
+            }
+        }
+    }
+    for (s, ids) in short {
+        if ids.len() == 1 && s.len() >= 4 && !patterns.contains_key(&s) {
+            add(&mut patterns, s, Kind::Club, ids[0]);
+        }
+    }
+    // A pattern that names a club is not a one-word player.
+    for (p, e) in patterns.iter_mut() {
+        if !p.contains(' ') && e.iter().any(|(k, _)| *k == Kind::Club) {
+            e.retain(|(k, _)| *k == Kind::Club);
+        }
+    }
+    patterns
 }
