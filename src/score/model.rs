@@ -662,55 +662,7 @@ pub fn predict(
         .unwrap_or(1.645);
     let sign = |c: f64| if c >= 0.0 { "+" } else { "−" };
     match model {
-        Model::Prior { .. } => {
-            // The most informative independent report decides: its source's record at its stage.
-            // Centred on the deal's season: the report's record relative to the base rate of
-            // all deals, added to the season's own rate (a source's record may have been
-            // learnt in the other season, whose deals complete at another rate).
-            let key = f64_or(rows, "key_rate", 0.0)?;
-            let key_lo = f64_or(rows, "key_rate_low", 0.0)?;
-            let key_hi = f64_or(rows, "key_rate_high", 0.0)?;
-            let base = f64_or(rows, "base_rate", 0.0)?;
-            let season = f64_or(rows, "season_rate", 0.0)?;
-            let season_known = bool_or(rows, "season_rate_known", false)?;
-            let centred = |r: f64, i: usize| {
-                if season_known[i] && base[i] > 0.0 && season[i] > 0.0 {
-                    logistic::sigmoid(
-                        logistic::logit(season[i]) + logistic::logit(r) - logistic::logit(base[i]),
-                    )
-                } else {
-                    r
-                }
-            };
-            let rate: Vec<f64> = (0..n).map(|i| centred(key[i], i)).collect();
-            let lo: Vec<f64> = (0..n).map(|i| centred(key_lo[i], i)).collect();
-            let hi: Vec<f64> = (0..n).map(|i| centred(key_hi[i], i)).collect();
-            Ok((0..n)
-                .map(|i| Prediction {
-                    model: "prior".into(),
-                    likelihood: rate[i],
-                    low: lo[i].min(rate[i]),
-                    high: hi[i].max(rate[i]),
-                    notes: if season_known[i] {
-                        Vec::new()
-                    } else {
-                        vec![
-                            "no resolved deal of this season yet: not centred on a season rate"
-                                .into(),
-                        ]
-                    },
-                    reasons: vec![
-                        format!(
-                            "{} {}",
-                            sign(rate[i] - base[i]),
-                            explain.words("evidence", i, names)
-                        ),
-                        explain.words("origins", i, names),
-                        explain.words("base", i, names),
-                    ],
-                })
-                .collect())
-        }
+        Model::Prior { .. } => predict_prior(rows, &explain, names),
         Model::Logistic {
             inputs,
             means,
@@ -722,60 +674,8 @@ pub fn predict(
             lead_unseen,
             ..
         } => {
-            let mut columns: Vec<Vec<f64>> = inputs
-                .iter()
-                .map(|c| f64_or(rows, c, 0.0))
-                .collect::<PolarsResult<_>>()?;
-            let mut notes: Vec<Vec<String>> = vec![Vec::new(); n];
-            let mut outside: Vec<Vec<&str>> = vec![Vec::new(); n];
-            for (j, c) in columns.iter_mut().enumerate() {
-                let (lo, hi) = ranges[j];
-                for (i, v) in c.iter_mut().enumerate() {
-                    if *v < lo || *v > hi {
-                        outside[i].push(input_label(inputs[j]));
-                        *v = hold_in_range(*v, lo, hi, sds[j]);
-                    }
-                }
-            }
-            let mut unseen: Vec<Vec<&str>> = vec![Vec::new(); n];
-            let mut season_unused = false;
-            for (name, value) in constant {
-                if value.is_nan() {
-                    season_unused = true;
-                    continue;
-                }
-                let v = f64_or(rows, name, 0.0)?;
-                for (i, x) in v.iter().enumerate() {
-                    if (x - value).abs() > 1e-9 {
-                        unseen[i].push(input_label(name));
-                    }
-                }
-            }
-            for i in 0..n {
-                if !outside[i].is_empty() {
-                    notes[i].push(format!(
-                        "outside the training range, held within one sd of it: {}",
-                        outside[i].join(", ")
-                    ));
-                }
-                if let Some(l) = lead_unseen {
-                    notes[i].push(format!(
-                        "no training deal with both outcomes {l} days before its close: every distance pooled, the distance an input"
-                    ));
-                }
-                if season_unused {
-                    notes[i].push(
-                        "season inputs not used: training holds fewer than two windows of each season"
-                            .into(),
-                    );
-                }
-                if !unseen[i].is_empty() {
-                    notes[i].push(format!(
-                        "constant in training, so not used: {}",
-                        unseen[i].join(", ")
-                    ));
-                }
-            }
+            let (columns, mut notes) =
+                held_inputs(rows, inputs, sds, ranges, constant, *lead_unseen)?;
             let mut out = Vec::with_capacity(n);
             for (i, notes) in notes.iter_mut().enumerate() {
                 let row = design(&columns, means, sds, &[i]);
@@ -814,6 +714,132 @@ pub fn predict(
             Ok(out)
         }
     }
+}
+
+/// The prior model's predictions: the most informative independent report decides, its
+/// source's record at its stage.
+fn predict_prior(
+    rows: &DataFrame,
+    explain: &Explain,
+    names: &Namer,
+) -> PolarsResult<Vec<Prediction>> {
+    let n = rows.height();
+    let sign = |c: f64| if c >= 0.0 { "+" } else { "−" };
+    // The most informative independent report decides: its source's record at its stage.
+    // Centred on the deal's season: the report's record relative to the base rate of
+    // all deals, added to the season's own rate (a source's record may have been
+    // learnt in the other season, whose deals complete at another rate).
+    let key = f64_or(rows, "key_rate", 0.0)?;
+    let key_lo = f64_or(rows, "key_rate_low", 0.0)?;
+    let key_hi = f64_or(rows, "key_rate_high", 0.0)?;
+    let base = f64_or(rows, "base_rate", 0.0)?;
+    let season = f64_or(rows, "season_rate", 0.0)?;
+    let season_known = bool_or(rows, "season_rate_known", false)?;
+    let centred = |r: f64, i: usize| {
+        if season_known[i] && base[i] > 0.0 && season[i] > 0.0 {
+            logistic::sigmoid(
+                logistic::logit(season[i]) + logistic::logit(r) - logistic::logit(base[i]),
+            )
+        } else {
+            r
+        }
+    };
+    let rate: Vec<f64> = (0..n).map(|i| centred(key[i], i)).collect();
+    let lo: Vec<f64> = (0..n).map(|i| centred(key_lo[i], i)).collect();
+    let hi: Vec<f64> = (0..n).map(|i| centred(key_hi[i], i)).collect();
+    Ok((0..n)
+        .map(|i| Prediction {
+            model: "prior".into(),
+            likelihood: rate[i],
+            low: lo[i].min(rate[i]),
+            high: hi[i].max(rate[i]),
+            notes: if season_known[i] {
+                Vec::new()
+            } else {
+                vec!["no resolved deal of this season yet: not centred on a season rate".into()]
+            },
+            reasons: vec![
+                format!(
+                    "{} {}",
+                    sign(rate[i] - base[i]),
+                    explain.words("evidence", i, names)
+                ),
+                explain.words("origins", i, names),
+                explain.words("base", i, names),
+            ],
+        })
+        .collect())
+}
+
+/// Input columns, and notes per row.
+type HeldInputs = (Vec<Vec<f64>>, Vec<Vec<String>>);
+
+/// The logistic model's inputs for `rows`, each held within one sd of its training range, and
+/// per row the notes saying where the model met what it was not trained on.
+fn held_inputs(
+    rows: &DataFrame,
+    inputs: &[&'static str],
+    sds: &[f64],
+    ranges: &[(f64, f64)],
+    constant: &[(&'static str, f64)],
+    lead_unseen: Option<i64>,
+) -> PolarsResult<HeldInputs> {
+    let n = rows.height();
+    let mut columns: Vec<Vec<f64>> = inputs
+        .iter()
+        .map(|c| f64_or(rows, c, 0.0))
+        .collect::<PolarsResult<_>>()?;
+    let mut notes: Vec<Vec<String>> = vec![Vec::new(); n];
+    let mut outside: Vec<Vec<&str>> = vec![Vec::new(); n];
+    for (j, c) in columns.iter_mut().enumerate() {
+        let (lo, hi) = ranges[j];
+        for (i, v) in c.iter_mut().enumerate() {
+            if *v < lo || *v > hi {
+                outside[i].push(input_label(inputs[j]));
+                *v = hold_in_range(*v, lo, hi, sds[j]);
+            }
+        }
+    }
+    let mut unseen: Vec<Vec<&str>> = vec![Vec::new(); n];
+    let mut season_unused = false;
+    for (name, value) in constant {
+        if value.is_nan() {
+            season_unused = true;
+            continue;
+        }
+        let v = f64_or(rows, name, 0.0)?;
+        for (i, x) in v.iter().enumerate() {
+            if (x - value).abs() > 1e-9 {
+                unseen[i].push(input_label(name));
+            }
+        }
+    }
+    for i in 0..n {
+        if !outside[i].is_empty() {
+            notes[i].push(format!(
+                "outside the training range, held within one sd of it: {}",
+                outside[i].join(", ")
+            ));
+        }
+        if let Some(l) = lead_unseen {
+            notes[i].push(format!(
+                "no training deal with both outcomes {l} days before its close: every distance pooled, the distance an input"
+            ));
+        }
+        if season_unused {
+            notes[i].push(
+                "season inputs not used: training holds fewer than two windows of each season"
+                    .into(),
+            );
+        }
+        if !unseen[i].is_empty() {
+            notes[i].push(format!(
+                "constant in training, so not used: {}",
+                unseen[i].join(", ")
+            ));
+        }
+    }
+    Ok((columns, notes))
 }
 
 #[cfg(test)]
