@@ -162,57 +162,7 @@ pub fn rates_at(
             "point-in-time rates take one or two key columns".into(),
         ));
     }
-    let key_exprs: Vec<Expr> = keys
-        .iter()
-        .map(|k| col(*k).cast(DataType::UInt32))
-        .collect();
-    let resolved = crate::schema::is_resolved(col("outcome"));
-    let max_t = times.last().copied().unwrap_or(i32::MIN);
-    let mut order: Vec<&str> = keys.to_vec();
-    order.push("resolved_on");
-    let daily = items
-        .filter(resolved.and(col("resolved_on").lt_eq(lit(max_t))))
-        .with_column(hit.alias("is_hit"))
-        .group_by(
-            key_exprs
-                .iter()
-                .cloned()
-                .chain([col("resolved_on")])
-                .collect::<Vec<_>>(),
-        )
-        .agg([
-            len().cast(DataType::UInt32).alias("n"),
-            col("is_hit").cast(DataType::UInt32).sum().alias("k"),
-        ])
-        .sort(order, SortMultipleOptions::default())
-        .collect()?;
-
-    // Each group's cumulative record, groups in key order.
-    let key_cols: Vec<&UInt32Chunked> = keys
-        .iter()
-        .map(|k| daily.column(k).and_then(|c| c.u32()))
-        .collect::<PolarsResult<_>>()?;
-    let day = daily.column("resolved_on")?.i32()?;
-    let n = daily.column("n")?.u32()?;
-    let k = daily.column("k")?.u32()?;
-    let mut groups: Vec<(GroupKey, Record)> = Vec::new();
-    let mut key = vec![0u32; keys.len()];
-    for i in 0..daily.height() {
-        let (Some(d), Some(n), Some(k)) = (day.get(i), n.get(i), k.get(i)) else {
-            continue;
-        };
-        for (j, c) in key_cols.iter().enumerate() {
-            key[j] = c.get(i).unwrap_or(u32::MAX);
-        }
-        let packed = pack(&key);
-        match groups.last_mut() {
-            Some((g, points)) if *g == packed => {
-                let (_, hk, hn) = points.last().copied().unwrap_or((d, 0.0, 0.0));
-                points.push((d, hk + f64::from(k), hn + f64::from(n)));
-            }
-            _ => groups.push((packed, vec![(d, f64::from(k), f64::from(n))])),
-        }
-    }
+    let groups = cumulative_records(items, keys, hit, times)?;
     let family_pos = stages.and_then(|f| keys.iter().position(|k| *k == f.column));
     let family_of = |g: GroupKey| -> u32 {
         match family_pos {
@@ -317,6 +267,67 @@ pub fn rates_at(
         interval: config.interval,
         priors,
     })
+}
+
+/// Each group's cumulative record `(day, hits, trials)` by the day outcomes became known, up
+/// to the last of `times`; groups in key order.
+fn cumulative_records(
+    items: LazyFrame,
+    keys: &[&str],
+    hit: Expr,
+    times: &[i32],
+) -> PolarsResult<Vec<(GroupKey, Record)>> {
+    let key_exprs: Vec<Expr> = keys
+        .iter()
+        .map(|k| col(*k).cast(DataType::UInt32))
+        .collect();
+    let resolved = crate::schema::is_resolved(col("outcome"));
+    let max_t = times.last().copied().unwrap_or(i32::MIN);
+    let mut order: Vec<&str> = keys.to_vec();
+    order.push("resolved_on");
+    let daily = items
+        .filter(resolved.and(col("resolved_on").lt_eq(lit(max_t))))
+        .with_column(hit.alias("is_hit"))
+        .group_by(
+            key_exprs
+                .iter()
+                .cloned()
+                .chain([col("resolved_on")])
+                .collect::<Vec<_>>(),
+        )
+        .agg([
+            len().cast(DataType::UInt32).alias("n"),
+            col("is_hit").cast(DataType::UInt32).sum().alias("k"),
+        ])
+        .sort(order, SortMultipleOptions::default())
+        .collect()?;
+
+    let key_cols: Vec<&UInt32Chunked> = keys
+        .iter()
+        .map(|k| daily.column(k).and_then(|c| c.u32()))
+        .collect::<PolarsResult<_>>()?;
+    let day = daily.column("resolved_on")?.i32()?;
+    let n = daily.column("n")?.u32()?;
+    let k = daily.column("k")?.u32()?;
+    let mut groups: Vec<(GroupKey, Record)> = Vec::new();
+    let mut key = vec![0u32; keys.len()];
+    for i in 0..daily.height() {
+        let (Some(d), Some(n), Some(k)) = (day.get(i), n.get(i), k.get(i)) else {
+            continue;
+        };
+        for (j, c) in key_cols.iter().enumerate() {
+            key[j] = c.get(i).unwrap_or(u32::MAX);
+        }
+        let packed = pack(&key);
+        match groups.last_mut() {
+            Some((g, points)) if *g == packed => {
+                let (_, hk, hn) = points.last().copied().unwrap_or((d, 0.0, 0.0));
+                points.push((d, hk + f64::from(k), hn + f64::from(n)));
+            }
+            _ => groups.push((packed, vec![(d, f64::from(k), f64::from(n))])),
+        }
+    }
+    Ok(groups)
 }
 
 #[cfg(test)]
