@@ -20,7 +20,7 @@ use crate::column_values::{bool_or, f64_or, u32_or};
 use crate::error::{Error, Result};
 use crate::prepared::Prepared;
 use crate::progress::Progress;
-use crate::score::likelihood::{history, model_for_day, rows_known_by, PreparedTables};
+use crate::score::likelihood::{history, model_for_day, rows_known_by, History};
 use crate::score::model::{predict, Namer};
 use crate::settings::Config;
 use crate::stats::logistic::{logit, sigmoid};
@@ -133,20 +133,7 @@ pub fn backtest(
     }
     let mut leads = config.likelihood.training_leads_days.clone();
     leads.extend(&test_leads);
-    let hist = progress.stage("history", || {
-        history(
-            &PreparedTables {
-                claims: &s.claims,
-                transfers: &s.transfers,
-                stories: &s.stories,
-                deals: &s.deals,
-                windows: &s.windows,
-            },
-            config,
-            &leads,
-            s.as_of,
-        )
-    })?;
+    let hist = progress.stage("history", || history(&s.tables(), config, &leads, s.as_of))?;
     let (source_names, club_names) = (&s.display.sources, &s.display.clubs);
     let namer = Namer {
         sources: source_names,
@@ -182,54 +169,34 @@ pub fn backtest(
                     continue;
                 }
                 let day = c - lead as i32;
-                let known = rows_known_by(&hist, &s.windows, config.outcomes.grace_days, day)?;
-                // A window before any other had closed has nothing to learn from: not tested.
-                if known.height() == 0 {
-                    skipped.insert((w, name.to_string()));
-                    continue;
-                }
-                let test = hist
-                    .rows
-                    .clone()
-                    .lazy()
-                    .filter(col("window").eq(lit(w)).and(col("lead").eq(lit(lead))))
-                    .sort(["player", "to_club"], SortMultipleOptions::default())
-                    .collect()?;
-                if test.height() == 0 {
-                    continue;
-                }
+                let t = match test_window(s, &hist, config, &namer, (w, day, lead))? {
+                    Tested::Skipped => {
+                        skipped.insert((w, name.to_string()));
+                        continue;
+                    }
+                    Tested::Empty => continue,
+                    Tested::Deals(t) => t,
+                };
                 tested.insert(w);
-                let y = bool_or(&test, "label", false)?;
-                let model = model_for_day(&hist, &s.windows, config, day, Some(lead))?;
-                let p_model: Vec<f64> = predict(&model, &test, config.likelihood.band, &namer)?
-                    .iter()
-                    .map(|p| p.likelihood)
-                    .collect();
-                let train = known.lazy().filter(col("lead").eq(lit(lead))).collect()?;
-                let (p_base, p_stage) = baselines(&train, &test)?;
-                let p_sources = sources_vote(&test)?;
-                for (predictor, p) in [
-                    ("model", &p_model),
-                    ("base_rate", &p_base),
-                    ("stage", &p_stage),
-                    ("sources", &p_sources),
-                ] {
+                let (y, p_base) = (&t.happened, &t.predictions[1].1);
+                for (predictor, p) in &t.predictions {
+                    let predictor = *predictor;
                     rows_out.push(Row {
                         window: name.to_string(),
                         lead,
-                        model: model.name(),
+                        model: t.model.clone(),
                         predictor,
-                        scores: scores(p, &p_base, &y, bins),
+                        scores: scores(p, p_base, y, bins),
                     });
                     for e in [
                         by_lead.entry(predictor).or_default(),
                         pooled.entry(predictor).or_default(),
                     ] {
                         e.0.extend_from_slice(p);
-                        e.1.extend_from_slice(&y);
+                        e.1.extend_from_slice(y);
                     }
                 }
-                base_of_lead.extend_from_slice(&p_base);
+                base_of_lead.extend_from_slice(p_base);
             }
             for predictor in PREDICTORS {
                 if let Some((p, y)) = by_lead.get(predictor) {
@@ -248,9 +215,24 @@ pub fn backtest(
         Ok(())
     })?;
 
+    let table = backtest_table(&rows_out)?;
+    let (calibration, svg) = calibration_outputs(&pooled, bins, &test_leads)?;
+    Ok(BacktestRun {
+        table,
+        calibration,
+        svg,
+        overall,
+        lead_days: test_leads,
+        windows_tested: tested.len(),
+        windows_skipped: skipped.into_iter().map(|(_, n)| n).collect(),
+    })
+}
+
+/// `backtest.csv`: one row per window, lead and predictor, and the overall rows.
+fn backtest_table(rows_out: &[Row]) -> PolarsResult<DataFrame> {
     let num =
         |f: &dyn Fn(&Scores) -> f64| rows_out.iter().map(|r| f(&r.scores)).collect::<Vec<_>>();
-    let table = DataFrame::new_infer_height(vec![
+    DataFrame::new_infer_height(vec![
         Column::new(
             "window".into(),
             rows_out
@@ -291,17 +273,69 @@ pub fn backtest(
         Column::new("log_loss".into(), num(&|s| s.log_loss)),
         Column::new("auc".into(), num(&|s| s.auc)),
         Column::new("ece".into(), num(&|s| s.ece)),
-    ])?;
-    let (calibration, svg) = calibration_outputs(&pooled, bins, &test_leads)?;
-    Ok(BacktestRun {
-        table,
-        calibration,
-        svg,
-        overall,
-        lead_days: test_leads,
-        windows_tested: tested.len(),
-        windows_skipped: skipped.into_iter().map(|(_, n)| n).collect(),
-    })
+    ])
+}
+
+/// The deals of one window at one lead, scored by the four predictors.
+struct WindowTest {
+    /// Name of the model that scored them.
+    model: String,
+    happened: Vec<bool>,
+    /// `(predictor, probabilities)` in [`PREDICTORS`] order.
+    predictions: [(&'static str, Vec<f64>); 4],
+}
+
+enum Tested {
+    /// No window had closed by the cut-off: nothing to learn from.
+    Skipped,
+    /// No deal of the window was open at the cut-off.
+    Empty,
+    Deals(Box<WindowTest>),
+}
+
+/// Tests window `w` on day `day` (its close minus `lead`): the model trained on what was known
+/// that day, and the baselines, on the deals open then.
+fn test_window(
+    s: &Prepared,
+    hist: &History,
+    config: &Config,
+    namer: &Namer,
+    (w, day, lead): (i32, i32, i64),
+) -> PolarsResult<Tested> {
+    let known = rows_known_by(hist, &s.windows, config.outcomes.grace_days, day)?;
+    // A window before any other had closed has nothing to learn from: not tested.
+    if known.height() == 0 {
+        return Ok(Tested::Skipped);
+    }
+    let test = hist
+        .rows
+        .clone()
+        .lazy()
+        .filter(col("window").eq(lit(w)).and(col("lead").eq(lit(lead))))
+        .sort(["player", "to_club"], SortMultipleOptions::default())
+        .collect()?;
+    if test.height() == 0 {
+        return Ok(Tested::Empty);
+    }
+    let y = bool_or(&test, "label", false)?;
+    let model = model_for_day(hist, &s.windows, config, day, Some(lead))?;
+    let p_model: Vec<f64> = predict(&model, &test, config.likelihood.band, namer)?
+        .iter()
+        .map(|p| p.likelihood)
+        .collect();
+    let train = known.lazy().filter(col("lead").eq(lit(lead))).collect()?;
+    let (p_base, p_stage) = baselines(&train, &test)?;
+    let p_sources = sources_vote(&test)?;
+    Ok(Tested::Deals(Box::new(WindowTest {
+        model: model.name(),
+        happened: y,
+        predictions: [
+            ("model", p_model),
+            ("base_rate", p_base),
+            ("stage", p_stage),
+            ("sources", p_sources),
+        ],
+    })))
 }
 
 /// The sources' vote: the mean, on the log-odds scale, of the deal's independent origins'

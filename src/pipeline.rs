@@ -157,7 +157,7 @@ pub fn score(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> R
     let hist = progress.stage("training history", || -> PolarsResult<_> {
         let mut leads = config.likelihood.training_leads_days.clone();
         leads.extend(open_leads(&s.deals, &s.windows, s.as_of)?);
-        history(&tables_of(&s), config, &leads, s.as_of)
+        history(&s.tables(), config, &leads, s.as_of)
     })?;
     // One model per distance from the close among the open deals.
     let models = progress.stage("model fit", || -> PolarsResult<BTreeMap<i64, Model>> {
@@ -217,17 +217,6 @@ pub fn backtest(
 ) -> Result<BacktestRun> {
     let prepared = prepare(opts, settings, progress)?;
     crate::backtest::backtest(&prepared, settings.config(), bt, progress)
-}
-
-/// The prepared tables the training history is built from.
-pub fn tables_of(s: &Prepared) -> PreparedTables<'_> {
-    PreparedTables {
-        claims: &s.claims,
-        transfers: &s.transfers,
-        stories: &s.stories,
-        deals: &s.deals,
-        windows: &s.windows,
-    }
 }
 
 // Each stage's entry point, for benches and for library users who run part of the batch.

@@ -5,6 +5,7 @@
 use polars::prelude::*;
 
 use crate::ingest::{FileStats, Names, Reject};
+use crate::score::likelihood::PreparedTables;
 use crate::settings::Config;
 
 /// Display names by id of every kind.
@@ -37,4 +38,17 @@ pub struct Prepared {
     /// Header names of the claims file's columns rumour does not know; carried through to
     /// `stories` and `deals` (see [`crate::ingest::extra_column`]).
     pub claim_extras: Vec<String>,
+}
+
+impl Prepared {
+    /// The tables the training history is built from.
+    pub fn tables(&self) -> PreparedTables<'_> {
+        PreparedTables {
+            claims: &self.claims,
+            transfers: &self.transfers,
+            stories: &self.stories,
+            deals: &self.deals,
+            windows: &self.windows,
+        }
+    }
 }
