@@ -25,7 +25,7 @@ use crate::score::model::{predict, Namer};
 use crate::settings::Config;
 use crate::stats::logistic::{logit, sigmoid};
 use crate::stats::metrics::{
-    brier, brier_skill, expected_calibration_error, log_loss, reliability_table, roc_auc,
+    brier, brier_skill, expected_calibration_error, log_loss, reliability_table, roc_auc, Bin,
 };
 use crate::windows::Window;
 
@@ -393,19 +393,8 @@ fn fmt(v: f64) -> String {
     }
 }
 
-/// `calibration.csv` column by column: predictor, bin, lower, upper, count, mean predicted,
-/// observed rate.
-type CalibrationColumns = (
-    Vec<&'static str>,
-    Vec<u32>,
-    Vec<f64>,
-    Vec<f64>,
-    Vec<u64>,
-    Vec<Option<f64>>,
-    Vec<Option<f64>>,
-);
-
-/// The pooled reliability tables and the SVG diagram.
+/// `calibration.csv` (per predictor, the pooled deals binned by their probability) and the
+/// reliability diagram.
 fn calibration_outputs(
     pooled: &BTreeMap<&'static str, (Vec<f64>, Vec<bool>)>,
     bins: usize,
@@ -416,41 +405,90 @@ fn calibration_outputs(
         .map(|l| l.to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    let mut cols: CalibrationColumns = Default::default();
     let mut tables = BTreeMap::new();
     for predictor in PREDICTORS {
-        let Some((p, y)) = pooled.get(predictor) else {
-            continue;
-        };
-        let t = reliability_table(p, y, bins);
-        for (i, b) in t.iter().enumerate() {
-            cols.0.push(predictor);
-            cols.1.push(i as u32);
-            cols.2.push(b.lower);
-            cols.3.push(b.upper);
-            cols.4.push(b.count as u64);
-            cols.5
-                .push(b.mean_predicted.is_finite().then_some(b.mean_predicted));
-            cols.6
-                .push(b.observed_rate.is_finite().then_some(b.observed_rate));
+        if let Some((p, y)) = pooled.get(predictor) {
+            tables.insert(
+                predictor,
+                (reliability_table(p, y, bins), scores(p, p, y, bins)),
+            );
         }
-        tables.insert(predictor, (t, scores(p, p, y, bins)));
     }
-    let df = DataFrame::new_infer_height(vec![
-        Column::new("predictor".into(), cols.0),
-        Column::new("bin".into(), cols.1),
-        Column::new("lower".into(), cols.2),
-        Column::new("upper".into(), cols.3),
-        Column::new("count".into(), cols.4),
-        Column::new("mean_predicted".into(), cols.5),
-        Column::new("observed_rate".into(), cols.6),
-    ])?;
+    Ok((calibration_table(&tables)?, calibration_svg(&tables, &lead)))
+}
 
-    // Reliability diagram: predicted (x) against observed (y); point area ~ count.
-    let (w, h, m) = (560.0, 560.0, 60.0);
-    let plot = w - 2.0 * m;
-    let x = |v: f64| m + v * plot;
-    let yv = |v: f64| h - m - v * plot;
+/// Per predictor, its reliability bins and its scores.
+type Binned = BTreeMap<&'static str, (Vec<Bin>, Scores)>;
+
+/// `calibration.csv`: predictor, bin, lower, upper, count, mean predicted, observed rate.
+fn calibration_table(tables: &Binned) -> PolarsResult<DataFrame> {
+    let rows: Vec<(&'static str, usize, &Bin)> = PREDICTORS
+        .iter()
+        .filter_map(|p| tables.get(p).map(|(t, _)| (*p, t)))
+        .flat_map(|(p, t)| t.iter().enumerate().map(move |(i, b)| (p, i, b)))
+        .collect();
+    let finite = |v: f64| v.is_finite().then_some(v);
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "predictor".into(),
+            rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "bin".into(),
+            rows.iter().map(|r| r.1 as u32).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "lower".into(),
+            rows.iter().map(|r| r.2.lower).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "upper".into(),
+            rows.iter().map(|r| r.2.upper).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "count".into(),
+            rows.iter().map(|r| r.2.count as u64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "mean_predicted".into(),
+            rows.iter()
+                .map(|r| finite(r.2.mean_predicted))
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "observed_rate".into(),
+            rows.iter()
+                .map(|r| finite(r.2.observed_rate))
+                .collect::<Vec<_>>(),
+        ),
+    ])
+}
+
+/// Size and margin of the reliability diagram, and its scales.
+const SVG_SIZE: (f64, f64, f64) = (560.0, 560.0, 60.0);
+
+fn svg_x(v: f64) -> f64 {
+    let (w, _, m) = SVG_SIZE;
+    m + v * (w - 2.0 * m)
+}
+
+fn svg_y(v: f64) -> f64 {
+    let (w, h, m) = SVG_SIZE;
+    h - m - v * (w - 2.0 * m)
+}
+
+/// The reliability diagram: predicted (x) against observed (y); point area ~ count.
+fn calibration_svg(tables: &Binned, lead: &str) -> String {
+    let mut svg = svg_axes(lead);
+    calibration_series(&mut svg, tables);
+    let _ = writeln!(svg, "</svg>");
+    svg
+}
+
+/// The diagram's frame: title, grid, diagonal and axis labels.
+fn svg_axes(lead: &str) -> String {
+    let (w, h, _) = SVG_SIZE;
+    let (x, yv) = (svg_x, svg_y);
     let mut svg = String::new();
     let _ = writeln!(
         svg,
@@ -515,6 +553,13 @@ fn calibration_outputs(
         h / 2.0,
         h / 2.0
     );
+    svg
+}
+
+/// Each predictor's bins as dots (and a line), with its scores in the legend.
+fn calibration_series(svg: &mut String, tables: &Binned) {
+    let m = SVG_SIZE.2;
+    let (x, yv) = (svg_x, svg_y);
     let colours = [
         ("model", "#d62728"),
         ("base_rate", "#7f7f7f"),
@@ -582,8 +627,6 @@ fn calibration_outputs(
             sc.deals
         );
     }
-    let _ = writeln!(svg, "</svg>");
-    Ok((df, svg))
 }
 
 #[cfg(test)]
