@@ -67,6 +67,127 @@ struct Layout {
     extra_positions: Vec<usize>,
 }
 
+/// The header's names: UTF-8 (a byte-order mark dropped), trimmed. A header that is not UTF-8
+/// names the legacy encoding it looks like, unless an encoding was given.
+fn header_names(
+    first: &csv::ByteRecord,
+    path: &Path,
+    encoding_given: bool,
+) -> Result<Vec<String>, InputError> {
+    let mut header = Vec::with_capacity(first.len());
+    for (i, field) in first.iter().enumerate() {
+        let field = if i == 0 {
+            field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
+        } else {
+            field
+        };
+        let name = std::str::from_utf8(field).map_err(|_| {
+            match (!encoding_given).then(|| legacy_encoding(path)).flatten() {
+                Some(label) => InputError::Encoding {
+                    file: path.to_path_buf(),
+                    line: 1,
+                    label: label.to_string(),
+                },
+                None => InputError::Header {
+                    file: path.to_path_buf(),
+                    message: format!("header field {} is not valid UTF-8", i + 1),
+                },
+            }
+        })?;
+        header.push(name.trim().to_string());
+    }
+    Ok(header)
+}
+
+impl Layout {
+    /// Places the spec's columns in `header` (through the user's `mapping`); the rest are
+    /// extra columns. A duplicated or missing required column, or a mapping onto a header
+    /// that is not there, is an error.
+    fn new(
+        path: &Path,
+        header: Vec<String>,
+        specs: &'static [ColumnSpec],
+        mapping: &BTreeMap<String, String>,
+    ) -> Result<Layout, InputError> {
+        // User mapping: their header (lower case) -> canonical name.
+        let mut reverse: BTreeMap<String, &'static str> = BTreeMap::new();
+        for spec in specs {
+            if let Some(theirs) = mapping.get(spec.name) {
+                reverse.insert(theirs.trim().to_lowercase(), spec.name);
+            }
+        }
+        let mut index: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut positions: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+        let mut extra = Vec::new();
+        let mut extra_positions = Vec::new();
+        for (i, name) in header.iter().enumerate() {
+            let lower = name.to_lowercase();
+            let canonical = reverse.get(&lower).copied().or_else(|| {
+                // A header that is itself a canonical name counts, unless the user mapped
+                // another header onto that name.
+                specs
+                    .iter()
+                    .find(|s| s.name == lower && !mapping.contains_key(s.name))
+                    .map(|s| s.name)
+            });
+            match canonical {
+                Some(c) => {
+                    positions.entry(c).or_default().push(i);
+                    index.entry(c).or_insert(i);
+                }
+                None => {
+                    extra.push(name.clone());
+                    extra_positions.push(i);
+                }
+            }
+        }
+        for (column, pos) in &positions {
+            if pos.len() > 1 {
+                return Err(InputError::DuplicateColumn {
+                    file: path.to_path_buf(),
+                    column: column.to_string(),
+                    count: pos.len(),
+                    positions: pos
+                        .iter()
+                        .map(|p| (p + 1).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+        for spec in specs.iter().filter(|s| s.required) {
+            if !index.contains_key(spec.name) {
+                return Err(InputError::MissingColumn {
+                    file: path.to_path_buf(),
+                    column: spec.name.to_string(),
+                    hint: missing_hint(spec.name, &extra, mapping.get(spec.name)),
+                });
+            }
+        }
+        for (canonical, theirs) in mapping {
+            if specs.iter().any(|s| s.name == canonical) && !index.contains_key(canonical.as_str())
+            {
+                return Err(InputError::Header {
+                    file: path.to_path_buf(),
+                    message: format!(
+                        "the column mapping reads `{canonical}` from `{theirs}`, but the header has no `{theirs}` (header: {})",
+                        header.join(", ")
+                    ),
+                });
+            }
+        }
+        let positions = specs.iter().map(|s| index.get(s.name).copied()).collect();
+        Ok(Layout {
+            header,
+            index,
+            positions,
+            specs,
+            extra,
+            extra_positions,
+        })
+    }
+}
+
 /// How a file was read, shared by the readers of its parts.
 struct Source {
     /// The file read: the input itself, or its UTF-8 copy.
@@ -240,113 +361,14 @@ impl CsvTable {
                 expected,
             });
         }
-        let mut header = Vec::with_capacity(first.len());
-        for (i, field) in first.iter().enumerate() {
-            let field = if i == 0 {
-                field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
-            } else {
-                field
-            };
-            let name = std::str::from_utf8(field).map_err(|_| {
-                match (!source_info.encoding_given)
-                    .then(|| legacy_encoding(path))
-                    .flatten()
-                {
-                    Some(label) => InputError::Encoding {
-                        file: path.to_path_buf(),
-                        line: 1,
-                        label: label.to_string(),
-                    },
-                    None => InputError::Header {
-                        file: path.to_path_buf(),
-                        message: format!("header field {} is not valid UTF-8", i + 1),
-                    },
-                }
-            })?;
-            header.push(name.trim().to_string());
-        }
-
-        // User mapping: their header (lower case) -> canonical name.
-        let mut reverse: BTreeMap<String, &'static str> = BTreeMap::new();
-        for spec in specs {
-            if let Some(theirs) = mapping.get(spec.name) {
-                reverse.insert(theirs.trim().to_lowercase(), spec.name);
-            }
-        }
-        let mut index: BTreeMap<&'static str, usize> = BTreeMap::new();
-        let mut positions: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
-        let mut extra = Vec::new();
-        let mut extra_positions = Vec::new();
-        for (i, name) in header.iter().enumerate() {
-            let lower = name.to_lowercase();
-            let canonical = reverse.get(&lower).copied().or_else(|| {
-                // A header that is itself a canonical name counts, unless the user mapped
-                // another header onto that name.
-                specs
-                    .iter()
-                    .find(|s| s.name == lower && !mapping.contains_key(s.name))
-                    .map(|s| s.name)
-            });
-            match canonical {
-                Some(c) => {
-                    positions.entry(c).or_default().push(i);
-                    index.entry(c).or_insert(i);
-                }
-                None => {
-                    extra.push(name.clone());
-                    extra_positions.push(i);
-                }
-            }
-        }
-        for (column, pos) in &positions {
-            if pos.len() > 1 {
-                return Err(InputError::DuplicateColumn {
-                    file: path.to_path_buf(),
-                    column: column.to_string(),
-                    count: pos.len(),
-                    positions: pos
-                        .iter()
-                        .map(|p| (p + 1).to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                });
-            }
-        }
-        for spec in specs.iter().filter(|s| s.required) {
-            if !index.contains_key(spec.name) {
-                return Err(InputError::MissingColumn {
-                    file: path.to_path_buf(),
-                    column: spec.name.to_string(),
-                    hint: missing_hint(spec.name, &extra, mapping.get(spec.name)),
-                });
-            }
-        }
-        for (canonical, theirs) in mapping {
-            if specs.iter().any(|s| s.name == canonical) && !index.contains_key(canonical.as_str())
-            {
-                return Err(InputError::Header {
-                    file: path.to_path_buf(),
-                    message: format!(
-                        "the column mapping reads `{canonical}` from `{theirs}`, but the header has no `{theirs}` (header: {})",
-                        header.join(", ")
-                    ),
-                });
-            }
-        }
-        let positions = specs.iter().map(|s| index.get(s.name).copied()).collect();
+        let header = header_names(&first, path, source_info.encoding_given)?;
+        let layout = Layout::new(path, header, specs, mapping)?;
         let start = reader.position().byte();
         let lines_before = reader.position().line().saturating_sub(1);
         Ok(CsvTable {
             path: path.to_path_buf(),
             source: source_info,
-            layout: std::sync::Arc::new(Layout {
-                header,
-                index,
-                positions,
-                specs,
-                extra,
-                extra_positions,
-            }),
+            layout: std::sync::Arc::new(layout),
             mapped,
             reader,
             record: csv::ByteRecord::new(),
