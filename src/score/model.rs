@@ -223,40 +223,178 @@ pub fn fit_model(
         deals: deal_count,
         positives,
     };
-    if deal_count < config.min_training_deals {
-        return Ok(Model::Prior {
-            reason: format!(
-                "{} resolved training deals, fewer than likelihood.min_training_deals = {}",
-                deal_count, config.min_training_deals
-            ),
-            training,
-        });
-    }
-    if positives == 0 || positives == n {
-        return Ok(Model::Prior {
-            reason: "every training deal has the same outcome".into(),
-            training,
-        });
+    if let Some(reason) = too_little(&training, config) {
+        return Ok(Model::Prior { reason, training });
     }
     // The rows the calibration is fitted and the pooling judged on: those at the target
     // distance, when they hold both outcomes; else every row.
     let (target_deals, target_pos) = deals_where(&|i| at_target[i]);
     let target_rows = at_target.iter().filter(|t| **t).count();
     let lead_unseen = lead.filter(|_| target_pos == 0 || target_pos == target_rows);
-    let (at_target, weights_tried): (Vec<bool>, &[f64]) =
-        if target_pos > 0 && target_pos < target_rows && target_rows < n {
-            let tried: &[f64] = if target_deals >= config.pool_below_deals {
-                &POOL_WEIGHTS[..1]
-            } else if target_deals >= config.min_training_deals {
-                &POOL_WEIGHTS
-            } else {
-                &POOL_WEIGHTS[1..]
-            };
-            (at_target, tried)
+    let (at_target, weights_tried) =
+        pooling(at_target, (target_pos, target_rows, target_deals), config);
+    let inputs = standardised(train, &windows)?;
+    let y: Vec<f64> = labels.iter().map(|l| f64::from(u8::from(*l))).collect();
+    // Out-of-fold scores should look like predictions for a window the model has not seen, so
+    // folds are whole windows when there are enough of them (else deals, by a hash).
+    let folds = config.calibration_folds.max(2);
+    let fold = folds_of(&players, &clubs, &windows, folds);
+
+    let fit_rows = |rows: &[usize], pool: f64, start: Option<&[f64]>| -> Option<LogisticFit> {
+        let rows: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|i| at_target[*i] || pool > 0.0)
+            .collect();
+        let dm = design(&inputs.columns, &inputs.means, &inputs.sds, &rows);
+        let yy: Vec<f64> = rows.iter().map(|i| y[*i]).collect();
+        let w: Vec<f64> = rows
+            .iter()
+            .map(|i| if at_target[*i] { 1.0 } else { pool })
+            .collect();
+        // A fit that did not converge is not a model: its coefficients are wherever the
+        // iterations stopped.
+        logistic::fit_from(&dm.x, dm.d, &yy, Some(&w), config.ridge, start).filter(|f| f.converged)
+    };
+    let (full_fits, fold_fits) = fit_all(weights_tried, folds, &fold, &fit_rows);
+    let best = choose_pool(
+        &fold_fits,
+        (&fold, folds),
+        &inputs,
+        (&labels, &at_target),
+        target_deals,
+        config,
+    );
+    let Some((_, chosen, calibrator)) = best else {
+        return Ok(Model::Prior {
+            reason: "the regression's out-of-fold scores do not rank the training deals".into(),
+            training,
+        });
+    };
+    let pool_weight = weights_tried[chosen];
+    let Some(fit) = full_fits.into_iter().nth(chosen).flatten() else {
+        return Ok(Model::Prior {
+            reason: "the logistic regression did not converge".into(),
+            training,
+        });
+    };
+    let Standardised {
+        inputs,
+        columns: _,
+        means,
+        sds,
+        ranges,
+        constant,
+    } = inputs;
+    Ok(Model::Logistic {
+        inputs,
+        means,
+        sds,
+        ranges,
+        constant,
+        fit: Box::new(fit),
+        calibrator,
+        training,
+        pool_weight,
+        lead_unseen,
+    })
+}
+
+/// Why training rows cannot fit a regression, if they cannot: too few deals, or one outcome.
+fn too_little(training: &TrainingSummary, config: &LikelihoodConfig) -> Option<String> {
+    if training.deals < config.min_training_deals {
+        return Some(format!(
+            "{} resolved training deals, fewer than likelihood.min_training_deals = {}",
+            training.deals, config.min_training_deals
+        ));
+    }
+    (training.positives == 0 || training.positives == training.rows)
+        .then(|| "every training deal has the same outcome".into())
+}
+
+/// The rows the calibration is fitted and the pooling judged on, and the pooling weights to
+/// try: the rows at the target distance when they hold both outcomes (with the weights their
+/// number of deals allows), else every row, pooled alike.
+fn pooling(
+    at_target: Vec<bool>,
+    (target_pos, target_rows, target_deals): (usize, usize, usize),
+    config: &LikelihoodConfig,
+) -> (Vec<bool>, &'static [f64]) {
+    let n = at_target.len();
+    if target_pos > 0 && target_pos < target_rows && target_rows < n {
+        let tried: &[f64] = if target_deals >= config.pool_below_deals {
+            &POOL_WEIGHTS[..1]
+        } else if target_deals >= config.min_training_deals {
+            &POOL_WEIGHTS
         } else {
-            (vec![true; n], &POOL_WEIGHTS[2..])
+            &POOL_WEIGHTS[1..]
         };
-    // Inputs, standardised; constant ones dropped.
+        (at_target, tried)
+    } else {
+        (vec![true; n], &POOL_WEIGHTS[2..])
+    }
+}
+
+/// The pooling weight whose fold fits, calibrated, give the lowest out-of-fold log loss on the
+/// rows at the target distance: `(loss, weight index, calibrator)`; `None` when no weight's
+/// scores rank the deals.
+fn choose_pool(
+    fold_fits: &[Option<LogisticFit>],
+    (fold, folds): (&[usize], usize),
+    inputs: &Standardised,
+    (labels, at_target): (&[bool], &[bool]),
+    target_deals: usize,
+    config: &LikelihoodConfig,
+) -> Option<(f64, usize, Calibrator)> {
+    let n = labels.len();
+    let (columns, means, sds) = (&inputs.columns, &inputs.means, &inputs.sds);
+    let mut best: Option<(f64, usize, Calibrator)> = None;
+    for w in 0..fold_fits.len() / folds {
+        let mut oof = Vec::with_capacity(n);
+        for i in (0..n).filter(|i| at_target[*i]) {
+            if let Some(fit) = &fold_fits[w * folds + fold[i]] {
+                let row = design(columns, means, sds, &[i]);
+                oof.push((fit.linear(&row.x), labels[i]));
+            }
+        }
+        let Some(calibrator) = calibrate(&oof, target_deals, config) else {
+            continue;
+        };
+        if let Calibrator::Platt(p) = &calibrator {
+            // Out-of-fold scores that rank deals backwards: the regression learnt nothing
+            // that holds on deals it has not seen, and a falling map would invert it.
+            if p.a.is_nan() || p.a <= 0.0 {
+                continue;
+            }
+        }
+        let loss = oof
+            .iter()
+            .map(|(s, l)| {
+                let p = calibrator.apply(*s);
+                -if *l { p.ln() } else { (1.0 - p).ln() }
+            })
+            .sum::<f64>()
+            / oof.len().max(1) as f64;
+        if best.as_ref().is_none_or(|b| loss < b.0 - 1e-9) {
+            best = Some((loss, w, calibrator));
+        }
+    }
+    best
+}
+
+/// The model's inputs on the training rows, with their means, sds and ranges; constant ones
+/// (and the season inputs, when training lacks two windows of each season) left out.
+struct Standardised {
+    inputs: Vec<&'static str>,
+    columns: Vec<Vec<f64>>,
+    means: Vec<f64>,
+    sds: Vec<f64>,
+    ranges: Vec<(f64, f64)>,
+    constant: Vec<(&'static str, f64)>,
+}
+
+fn standardised(train: &DataFrame, windows: &[i32]) -> PolarsResult<Standardised> {
+    let n = train.height();
     let mut inputs = Vec::new();
     let mut columns = Vec::new();
     let (mut means, mut sds, mut ranges, mut constant) =
@@ -293,14 +431,24 @@ pub fn fit_model(
             constant.push((name, mean));
         }
     }
-    let y: Vec<f64> = labels.iter().map(|l| f64::from(u8::from(*l))).collect();
-    // Out-of-fold scores should look like predictions for a window the model has not seen, so
-    // folds are whole windows when there are enough of them (else deals, by a hash).
-    let folds = config.calibration_folds.max(2);
-    let mut distinct_windows: Vec<i32> = windows.clone();
+    Ok(Standardised {
+        inputs,
+        columns,
+        means,
+        sds,
+        ranges,
+        constant,
+    })
+}
+
+/// Each training row's fold: whole windows when there are at least `folds` of them, else
+/// deals by a hash.
+fn folds_of(players: &[u32], clubs: &[u32], windows: &[i32], folds: usize) -> Vec<usize> {
+    let n = windows.len();
+    let mut distinct_windows: Vec<i32> = windows.to_vec();
     distinct_windows.sort_unstable();
     distinct_windows.dedup();
-    let fold: Vec<usize> = if distinct_windows.len() >= folds {
+    if distinct_windows.len() >= folds {
         (0..n)
             .map(|i| distinct_windows.partition_point(|w| *w < windows[i]) % folds)
             .collect()
@@ -308,26 +456,22 @@ pub fn fit_model(
         (0..n)
             .map(|i| fold_of(players[i], clubs[i], windows[i], folds))
             .collect()
-    };
+    }
+}
 
-    let fit_rows = |rows: &[usize], pool: f64, start: Option<&[f64]>| -> Option<LogisticFit> {
-        let rows: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|i| at_target[*i] || pool > 0.0)
-            .collect();
-        let dm = design(&columns, &means, &sds, &rows);
-        let yy: Vec<f64> = rows.iter().map(|i| y[*i]).collect();
-        let w: Vec<f64> = rows
-            .iter()
-            .map(|i| if at_target[*i] { 1.0 } else { pool })
-            .collect();
-        // A fit that did not converge is not a model: its coefficients are wherever the
-        // iterations stopped.
-        logistic::fit_from(&dm.x, dm.d, &yy, Some(&w), config.ridge, start).filter(|f| f.converged)
-    };
-    // The fit on every row for each pooling weight, then the fold fits started from it (a
-    // fold holds most of the rows: its optimum is near), all in parallel.
+/// A fit of rows for a pooling weight, from a start.
+type FitRows<'a> = dyn Fn(&[usize], f64, Option<&[f64]>) -> Option<LogisticFit> + Sync + 'a;
+
+/// The fit on every row for each pooling weight, then the fold fits started from it (a fold
+/// holds most of the rows: its optimum is near), all in parallel. Fold fits are indexed
+/// `weight * folds + fold`.
+fn fit_all(
+    weights_tried: &[f64],
+    folds: usize,
+    fold: &[usize],
+    fit_rows: &FitRows,
+) -> (Vec<Option<LogisticFit>>, Vec<Option<LogisticFit>>) {
+    let n = fold.len();
     let all: Vec<usize> = (0..n).collect();
     let full_fits: Vec<Option<LogisticFit>> = std::thread::scope(|s| {
         let handles: Vec<_> = weights_tried
@@ -351,7 +495,7 @@ pub fn fit_model(
         let handles: Vec<_> = jobs
             .iter()
             .map(|&(w, f)| {
-                let (fold, fit_rows) = (&fold, &fit_rows);
+                let fit_rows = &fit_rows;
                 let start = full_fits[w].as_ref().map(|fit| fit.coef.as_slice());
                 s.spawn(move || {
                     let rows: Vec<usize> = (0..n).filter(|i| fold[*i] != f).collect();
@@ -367,62 +511,7 @@ pub fn fit_model(
     for (&(w, f), fit) in jobs.iter().zip(done) {
         fold_fits[w * folds + f] = fit;
     }
-    let mut best: Option<(f64, usize, Calibrator)> = None;
-    for w in 0..weights_tried.len() {
-        let mut oof = Vec::with_capacity(n);
-        for i in (0..n).filter(|i| at_target[*i]) {
-            if let Some(fit) = &fold_fits[w * folds + fold[i]] {
-                let row = design(&columns, &means, &sds, &[i]);
-                oof.push((fit.linear(&row.x), labels[i]));
-            }
-        }
-        let Some(calibrator) = calibrate(&oof, target_deals, config) else {
-            continue;
-        };
-        if let Calibrator::Platt(p) = &calibrator {
-            // Out-of-fold scores that rank deals backwards: the regression learnt nothing
-            // that holds on deals it has not seen, and a falling map would invert it.
-            if p.a.is_nan() || p.a <= 0.0 {
-                continue;
-            }
-        }
-        let loss = oof
-            .iter()
-            .map(|(s, l)| {
-                let p = calibrator.apply(*s);
-                -if *l { p.ln() } else { (1.0 - p).ln() }
-            })
-            .sum::<f64>()
-            / oof.len().max(1) as f64;
-        if best.as_ref().is_none_or(|b| loss < b.0 - 1e-9) {
-            best = Some((loss, w, calibrator));
-        }
-    }
-    let Some((_, chosen, calibrator)) = best else {
-        return Ok(Model::Prior {
-            reason: "the regression's out-of-fold scores do not rank the training deals".into(),
-            training,
-        });
-    };
-    let pool_weight = weights_tried[chosen];
-    let Some(fit) = full_fits.into_iter().nth(chosen).flatten() else {
-        return Ok(Model::Prior {
-            reason: "the logistic regression did not converge".into(),
-            training,
-        });
-    };
-    Ok(Model::Logistic {
-        inputs,
-        means,
-        sds,
-        ranges,
-        constant,
-        fit: Box::new(fit),
-        calibrator,
-        training,
-        pool_weight,
-        lead_unseen,
-    })
+    (full_fits, fold_fits)
 }
 
 /// The calibration map of out-of-fold scores: isotonic with `isotonic_min_deals` deals or
