@@ -261,23 +261,6 @@ pub fn deal_features(
 ) -> PolarsResult<DataFrame> {
     let lc = &config.likelihood;
     let snap_deal = deal_keys(&["snap"]);
-    let mut claim_cols = vec![
-        col("player"),
-        col("to_club"),
-        col("window"),
-        col("source"),
-        col("cites"),
-        col("published"),
-        col("stage"),
-        col("text_hash"),
-        col("from_club"),
-        col("market_value_eur"),
-        col("contract_until"),
-        col("player_age"),
-    ];
-    if claim_ids {
-        claim_cols.push(col("claim_id"));
-    }
     let eligible = eligible.collect()?;
     let passthrough: Vec<String> = eligible
         .get_column_names()
@@ -285,215 +268,12 @@ pub fn deal_features(
         .map(|c| c.to_string())
         .filter(|c| c != "snap" && !DEAL.contains(&c.as_str()))
         .collect();
-    let c = claims
-        .clone()
-        .lazy()
-        .select(claim_cols)
-        .join(
-            eligible.clone().lazy().select(snap_deal.clone()),
-            deal_keys(&[]),
-            deal_keys(&[]),
-            JoinArgs::new(JoinType::Inner),
-        )
-        .join(
-            requests.clone().lazy().select([col("snap"), col("t")]),
-            [col("snap")],
-            [col("snap")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("published").lt_eq(col("t")))
-        .with_column(coalesce(&[col("cites"), col("source")]).alias("cited"))
-        .collect()?;
-
-    // Same wording about the same deal within the copy window: the first report's origin.
-    let mut wording_keys = snap_deal.clone();
-    wording_keys.push(col("text_hash"));
-    let first = c
-        .clone()
-        .lazy()
-        .filter(col("text_hash").is_not_null())
-        .group_by(wording_keys.clone())
-        .agg([col("published").min().alias("w_first")]);
-    let first_origin = c
-        .clone()
-        .lazy()
-        .join(
-            first,
-            wording_keys.clone(),
-            wording_keys.clone(),
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("published").eq(col("w_first")))
-        .group_by(wording_keys.clone())
-        .agg([col("cited").min().alias("w_origin"), col("w_first").first()]);
-    let c =
-        c.lazy()
-            .join(
-                first_origin,
-                wording_keys.clone(),
-                wording_keys,
-                JoinArgs::new(JoinType::Left),
-            )
-            .with_column(
-                when(col("w_origin").is_not_null().and(
-                    (col("published") - col("w_first")).lt_eq(lit(lc.copy_window_days as i32)),
-                ))
-                .then(col("w_origin"))
-                .otherwise(col("cited"))
-                .alias("origin"),
-            )
-            .collect()?;
-
-    // Evidence by origin.
-    let mut origin_keys = snap_deal.clone();
-    origin_keys.push(col("origin"));
-    let per_origin = c
-        .clone()
-        .lazy()
-        .group_by(origin_keys)
-        .agg([col("stage").max().alias("o_stage"), col("t").first()])
-        .collect()?;
-    // Credible intervals are only needed for today's deals (the prior model's band).
-    let per_origin = join_rate(
-        per_origin,
-        &lookups.source_stage,
-        &["origin", "o_stage"],
-        Some("o_stage"),
-        "rel",
-        claim_ids,
-    )?;
-    let per_origin = join_rate(per_origin, &lookups.base, &[], None, "base_rate", false)?;
-    let (rel_low, rel_high) = if claim_ids {
-        (col("rel_low"), col("rel_high"))
-    } else {
-        (col("rel"), col("rel"))
-    };
-    let denial = col("o_stage").eq(lit(Stage::Denied.rank()));
-    let flip = |e: Expr| when(denial.clone()).then(lit(1.0) - e.clone()).otherwise(e);
-    let by_origin = per_origin
-        .lazy()
-        .with_columns([
-            flip(col("rel")).alias("h"),
-            when(denial.clone())
-                .then(lit(1.0) - rel_high.clone())
-                .otherwise(rel_low.clone())
-                .alias("h_low"),
-            when(denial.clone())
-                .then(lit(1.0) - rel_low)
-                .otherwise(rel_high)
-                .alias("h_high"),
-        ])
-        .with_columns([
-            // The origin's record against the crowd's at the same stage on the same day: a
-            // source with no record has skill 0 whatever the day, so the input means the same
-            // in training and at scoring.
-            (logit_expr(flip(col("rel"))) - logit_expr(flip(col("rel_prior")))).alias("skill"),
-            (logit_expr(col("h")) - logit_expr(col("base_rate"))).alias("ev"),
-        ]);
-    // Groups keep the rows' order, so each deal's first row is its most informative origin.
-    let by_origin = key_order(by_origin, &snap_deal)
-        .group_by_stable(snap_deal.clone())
-        .agg([
-            fixed_sum(col("ev")).alias("evidence"),
-            len().cast(DataType::UInt32).alias("origins"),
-            fixed_sum(col("skill")).alias("skill"),
-            key_first(col("skill")).alias("key_skill"),
-            key_first(col("h")).alias("key_rate"),
-            key_first(col("h_low")).alias("key_rate_low"),
-            key_first(col("h_high")).alias("key_rate_high"),
-            key_first(col("origin")).alias("key_origin"),
-            key_first(col("o_stage")).alias("key_stage"),
-        ]);
-
-    // Claim aggregates.
-    let m = lc.momentum_days as i32;
-    let mut aggs = vec![
-        len().cast(DataType::UInt32).alias("reports"),
-        col("source")
-            .n_unique()
-            .cast(DataType::UInt32)
-            .alias("n_sources"),
-        col("stage").max().alias("stage_max"),
-        col("stage")
-            .eq(lit(Stage::Denied.rank()))
-            .any(true)
-            .alias("any_denial"),
-        col("published").min().alias("first_report"),
-        col("published").max().alias("last_report"),
-        col("published")
-            .gt(col("t") - lit(m))
-            .cast(DataType::UInt32)
-            .sum()
-            .alias("recent"),
-        (col("published")
-            .gt(col("t") - lit(2 * m))
-            .and(col("published").lt_eq(col("t") - lit(m))))
-        .cast(DataType::UInt32)
-        .sum()
-        .alias("previous"),
-        col("market_value_eur").max().alias("market_value_eur"),
-        col("contract_until").max().alias("contract_until"),
-        col("player_age").max().alias("player_age"),
-        col("t").first(),
-    ];
-    if claim_ids {
-        aggs.push(
-            col("claim_id")
-                .sort(SortOptions::default())
-                .str()
-                .join(";", true)
-                .alias("claim_ids"),
-        );
-    }
-    let per_deal = c.clone().lazy().group_by(snap_deal.clone()).agg(aggs);
+    let c = claims_by_snapshot(claims, &eligible, requests, claim_ids)?;
+    let c = with_origins(c, lc.copy_window_days as i32)?;
+    let by_origin = evidence_by_origin(&c, lookups, claim_ids)?;
+    let per_deal = claim_aggregates(&c, lc.momentum_days as i32, claim_ids);
     let player_keys = [col("snap"), col("player"), col("window")];
-    let snap_players = eligible
-        .clone()
-        .lazy()
-        .select(player_keys.clone())
-        .unique(None, UniqueKeepStrategy::Any)
-        .join(
-            requests.clone().lazy().select([col("snap"), col("t")]),
-            [col("snap")],
-            [col("snap")],
-            JoinArgs::new(JoinType::Inner),
-        );
-    // Competition for the player: the clubs linked with them in the window by `t`.
-    let links = claims
-        .clone()
-        .lazy()
-        .select([
-            col("player"),
-            col("window"),
-            col("to_club"),
-            col("published"),
-        ])
-        .join(
-            snap_players.clone(),
-            [col("player"), col("window")],
-            [col("player"), col("window")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("published").lt_eq(col("t")))
-        .group_by(player_keys.clone())
-        .agg([col("to_club")
-            .n_unique()
-            .cast(DataType::UInt32)
-            .alias("player_links")]);
-    // The player's mobility: moves known by `t`, and the day the latest became known.
-    let mobility = snap_players
-        .join(
-            lookups.player_moves.clone().lazy(),
-            [col("player")],
-            [col("player")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("known_on").lt_eq(col("t")))
-        .group_by(player_keys.clone())
-        .agg([
-            len().cast(DataType::UInt32).alias("player_moves"),
-            col("known_on").max().alias("last_move_known"),
-        ]);
+    let (links, mobility) = player_context(claims, &eligible, requests, lookups);
     let seller = mode_by(
         c.lazy(),
         &["snap", "player", "to_club", "window"],
@@ -576,6 +356,271 @@ pub fn deal_features(
         SortMultipleOptions::default(),
     )
     .collect()
+}
+
+/// The claims of each eligible deal as known at each snapshot (`published <= t`), with the
+/// source they cite (or their own) as `cited`.
+fn claims_by_snapshot(
+    claims: &DataFrame,
+    eligible: &DataFrame,
+    requests: &DataFrame,
+    claim_ids: bool,
+) -> PolarsResult<DataFrame> {
+    let snap_deal = deal_keys(&["snap"]);
+    let mut claim_cols = vec![
+        col("player"),
+        col("to_club"),
+        col("window"),
+        col("source"),
+        col("cites"),
+        col("published"),
+        col("stage"),
+        col("text_hash"),
+        col("from_club"),
+        col("market_value_eur"),
+        col("contract_until"),
+        col("player_age"),
+    ];
+    if claim_ids {
+        claim_cols.push(col("claim_id"));
+    }
+    claims
+        .clone()
+        .lazy()
+        .select(claim_cols)
+        .join(
+            eligible.clone().lazy().select(snap_deal.clone()),
+            deal_keys(&[]),
+            deal_keys(&[]),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            requests.clone().lazy().select([col("snap"), col("t")]),
+            [col("snap")],
+            [col("snap")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("published").lt_eq(col("t")))
+        .with_column(coalesce(&[col("cites"), col("source")]).alias("cited"))
+        .collect()
+}
+
+/// Each claim's `origin`: the source first to use the same wording about the same deal
+/// within the copy window, else the source it cites (or its own).
+fn with_origins(c: DataFrame, copy_window_days: i32) -> PolarsResult<DataFrame> {
+    let snap_deal = deal_keys(&["snap"]);
+    let mut wording_keys = snap_deal.clone();
+    wording_keys.push(col("text_hash"));
+    let first = c
+        .clone()
+        .lazy()
+        .filter(col("text_hash").is_not_null())
+        .group_by(wording_keys.clone())
+        .agg([col("published").min().alias("w_first")]);
+    let first_origin = c
+        .clone()
+        .lazy()
+        .join(
+            first,
+            wording_keys.clone(),
+            wording_keys.clone(),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("published").eq(col("w_first")))
+        .group_by(wording_keys.clone())
+        .agg([col("cited").min().alias("w_origin"), col("w_first").first()]);
+    c.lazy()
+        .join(
+            first_origin,
+            wording_keys.clone(),
+            wording_keys,
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_column(
+            when(
+                col("w_origin")
+                    .is_not_null()
+                    .and((col("published") - col("w_first")).lt_eq(lit(copy_window_days))),
+            )
+            .then(col("w_origin"))
+            .otherwise(col("cited"))
+            .alias("origin"),
+        )
+        .collect()
+}
+
+/// Per deal and snapshot, the evidence of its independent origins: each origin's record at
+/// the strongest stage it reported (a denial's turned round) against the base rate, summed;
+/// and the most informative origin's record (`key_*`).
+fn evidence_by_origin(
+    c: &DataFrame,
+    lookups: &Lookups,
+    claim_ids: bool,
+) -> PolarsResult<LazyFrame> {
+    let snap_deal = deal_keys(&["snap"]);
+    let mut origin_keys = snap_deal.clone();
+    origin_keys.push(col("origin"));
+    let per_origin = c
+        .clone()
+        .lazy()
+        .group_by(origin_keys)
+        .agg([col("stage").max().alias("o_stage"), col("t").first()])
+        .collect()?;
+    // Credible intervals are only needed for today's deals (the prior model's band).
+    let per_origin = join_rate(
+        per_origin,
+        &lookups.source_stage,
+        &["origin", "o_stage"],
+        Some("o_stage"),
+        "rel",
+        claim_ids,
+    )?;
+    let per_origin = join_rate(per_origin, &lookups.base, &[], None, "base_rate", false)?;
+    let (rel_low, rel_high) = if claim_ids {
+        (col("rel_low"), col("rel_high"))
+    } else {
+        (col("rel"), col("rel"))
+    };
+    let denial = col("o_stage").eq(lit(Stage::Denied.rank()));
+    let flip = |e: Expr| when(denial.clone()).then(lit(1.0) - e.clone()).otherwise(e);
+    let by_origin = per_origin
+        .lazy()
+        .with_columns([
+            flip(col("rel")).alias("h"),
+            when(denial.clone())
+                .then(lit(1.0) - rel_high.clone())
+                .otherwise(rel_low.clone())
+                .alias("h_low"),
+            when(denial.clone())
+                .then(lit(1.0) - rel_low)
+                .otherwise(rel_high)
+                .alias("h_high"),
+        ])
+        .with_columns([
+            // The origin's record against the crowd's at the same stage on the same day: a
+            // source with no record has skill 0 whatever the day, so the input means the same
+            // in training and at scoring.
+            (logit_expr(flip(col("rel"))) - logit_expr(flip(col("rel_prior")))).alias("skill"),
+            (logit_expr(col("h")) - logit_expr(col("base_rate"))).alias("ev"),
+        ]);
+    // Groups keep the rows' order, so each deal's first row is its most informative origin.
+    Ok(key_order(by_origin, &snap_deal)
+        .group_by_stable(snap_deal.clone())
+        .agg([
+            fixed_sum(col("ev")).alias("evidence"),
+            len().cast(DataType::UInt32).alias("origins"),
+            fixed_sum(col("skill")).alias("skill"),
+            key_first(col("skill")).alias("key_skill"),
+            key_first(col("h")).alias("key_rate"),
+            key_first(col("h_low")).alias("key_rate_low"),
+            key_first(col("h_high")).alias("key_rate_high"),
+            key_first(col("origin")).alias("key_origin"),
+            key_first(col("o_stage")).alias("key_stage"),
+        ]))
+}
+
+/// Per deal and snapshot: reports, sources, strongest stage, denials, dates, momentum (reports
+/// in the last `m` days against the `m` before) and the player's details.
+fn claim_aggregates(c: &DataFrame, m: i32, claim_ids: bool) -> LazyFrame {
+    let snap_deal = deal_keys(&["snap"]);
+    let mut aggs = vec![
+        len().cast(DataType::UInt32).alias("reports"),
+        col("source")
+            .n_unique()
+            .cast(DataType::UInt32)
+            .alias("n_sources"),
+        col("stage").max().alias("stage_max"),
+        col("stage")
+            .eq(lit(Stage::Denied.rank()))
+            .any(true)
+            .alias("any_denial"),
+        col("published").min().alias("first_report"),
+        col("published").max().alias("last_report"),
+        col("published")
+            .gt(col("t") - lit(m))
+            .cast(DataType::UInt32)
+            .sum()
+            .alias("recent"),
+        (col("published")
+            .gt(col("t") - lit(2 * m))
+            .and(col("published").lt_eq(col("t") - lit(m))))
+        .cast(DataType::UInt32)
+        .sum()
+        .alias("previous"),
+        col("market_value_eur").max().alias("market_value_eur"),
+        col("contract_until").max().alias("contract_until"),
+        col("player_age").max().alias("player_age"),
+        col("t").first(),
+    ];
+    if claim_ids {
+        aggs.push(
+            col("claim_id")
+                .sort(SortOptions::default())
+                .str()
+                .join(";", true)
+                .alias("claim_ids"),
+        );
+    }
+    c.clone().lazy().group_by(snap_deal).agg(aggs)
+}
+
+/// Per player, window and snapshot: the clubs linked with the player by `t` (competition),
+/// and the moves known by `t` with the day the latest became known (mobility).
+fn player_context(
+    claims: &DataFrame,
+    eligible: &DataFrame,
+    requests: &DataFrame,
+    lookups: &Lookups,
+) -> (LazyFrame, LazyFrame) {
+    let player_keys = [col("snap"), col("player"), col("window")];
+    let snap_players = eligible
+        .clone()
+        .lazy()
+        .select(player_keys.clone())
+        .unique(None, UniqueKeepStrategy::Any)
+        .join(
+            requests.clone().lazy().select([col("snap"), col("t")]),
+            [col("snap")],
+            [col("snap")],
+            JoinArgs::new(JoinType::Inner),
+        );
+    // Competition for the player: the clubs linked with them in the window by `t`.
+    let links = claims
+        .clone()
+        .lazy()
+        .select([
+            col("player"),
+            col("window"),
+            col("to_club"),
+            col("published"),
+        ])
+        .join(
+            snap_players.clone(),
+            [col("player"), col("window")],
+            [col("player"), col("window")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("published").lt_eq(col("t")))
+        .group_by(player_keys.clone())
+        .agg([col("to_club")
+            .n_unique()
+            .cast(DataType::UInt32)
+            .alias("player_links")]);
+    // The player's mobility: moves known by `t`, and the day the latest became known.
+    let mobility = snap_players
+        .join(
+            lookups.player_moves.clone().lazy(),
+            [col("player")],
+            [col("player")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("known_on").lt_eq(col("t")))
+        .group_by(player_keys.clone())
+        .agg([
+            len().cast(DataType::UInt32).alias("player_moves"),
+            col("known_on").max().alias("last_move_known"),
+        ]);
+    (links, mobility)
 }
 
 /// A model input: its column and the reason group its contribution is reported under.
