@@ -632,8 +632,88 @@ fn write_err(path: &Path, e: impl std::fmt::Display) -> Error {
 /// `aliases.csv`).
 ///
 /// # Errors
-/// [`Error::Output`] when a file cannot be written; [`Error::Usage`] for zero claims.
+/// [`Error::Output`] when a file cannot be written; [`Error::Usage`] for a shape no world
+/// can have (no claims, shares outside 0..1, no source or player, fewer than two clubs).
 pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
+    check_shape(opts)?;
+    let shape = &opts.shape;
+    std::fs::create_dir_all(&opts.out).map_err(|e| Error::Output {
+        path: opts.out.clone(),
+        source: e,
+    })?;
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let calendar = WindowCalendar::default();
+    let world_end = NaiveDate::parse_from_str(WORLD_END, "%Y-%m-%d")
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let n = opts.claims;
+    let mut world = World::new(shape, n, &mut rng);
+    let (windows, weights) = windows_of(shape);
+    let total_w: f64 = weights.iter().sum();
+    let mut out = Files::create(&opts.out)?;
+    let mut tally = Tally {
+        truth: vec![[(0.0, 0); 7]; world.sources.len()],
+        ..Tally::default()
+    };
+    for (wi, window) in windows.iter().enumerate() {
+        let close = calendar.close(*window);
+        let open = close
+            - chrono::Duration::days(if window.season == Season::Summer {
+                83
+            } else {
+                31
+            });
+        let quota = if wi + 1 == windows.len() {
+            n - tally.written
+        } else {
+            ((n as f64) * weights[wi] / total_w).round() as u64
+        }
+        .min(n - tally.written);
+        if quota == 0 {
+            continue;
+        }
+        let at = WindowDays {
+            window: *window,
+            open,
+            close,
+            world_end,
+            quota: Quota { n, quota },
+        };
+        let mut pool = world.deal_pool(&at, quota, &mut rng);
+        tally.deals += (pool.happen.len() + pool.not.len()) as u64;
+        world.claims(
+            &pool,
+            &at,
+            (&calendar, shape),
+            &mut out,
+            &mut tally,
+            &mut rng,
+        )?;
+        world.transfers(
+            &mut pool,
+            &at,
+            shape.dated_share,
+            &mut out,
+            &mut tally,
+            &mut rng,
+        )?;
+    }
+    out.finish()?;
+    write_truth(&opts.out, &world.sources, &tally.truth)?;
+    let aliases_path = opts.out.join("aliases.csv");
+    std::fs::write(&aliases_path, ALIASES_CSV).map_err(|e| write_err(&aliases_path, e))?;
+    Ok(GenerateSummary {
+        claims: tally.written,
+        transfers: tally.transfers,
+        deals: tally.deals,
+        sources: world.sources.len(),
+        players: world.players.len(),
+        clubs: world.clubs.len(),
+        as_of: WORLD_END,
+    })
+}
+
+/// The shape's shares and counts, checked.
+fn check_shape(opts: &GenerateOptions) -> Result<()> {
     if opts.claims == 0 {
         return Err(Error::Usage("--claims must be at least 1".into()));
     }
@@ -657,128 +737,132 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     if !(2000..=2026).contains(&shape.first_year) {
         return Err(Error::Usage("the first year must be 2000 to 2026".into()));
     }
-    std::fs::create_dir_all(&opts.out).map_err(|e| Error::Output {
-        path: opts.out.clone(),
-        source: e,
-    })?;
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let calendar = WindowCalendar::default();
-    let world_end = NaiveDate::parse_from_str(WORLD_END, "%Y-%m-%d")
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let n = opts.claims;
+    Ok(())
+}
 
-    // Clubs with their aliases.
-    let n_clubs = shape.clubs.unwrap_or(CLUBS.len());
-    let mut clubs: Vec<Club> = (0..n_clubs)
-        .map(|i| Club {
-            name: match CLUBS.get(i) {
-                Some(name) => std::borrow::Cow::Borrowed(*name),
-                None => std::borrow::Cow::Owned(format!("Club {}", i + 1)),
-            },
-            aliases: Vec::new(),
-            propensity: 0.6 * normal(&mut rng),
+/// A window's days (it opens, closes, and the world's last day) and its claims to write.
+struct WindowDays {
+    window: Window,
+    open: NaiveDate,
+    close: NaiveDate,
+    world_end: NaiveDate,
+    quota: Quota,
+}
+
+/// Claims to write in all, and in this window.
+#[derive(Clone, Copy)]
+struct Quota {
+    n: u64,
+    quota: u64,
+}
+
+/// What has been written, and each source's true hit rates (sum, count) by stage.
+#[derive(Default)]
+struct Tally {
+    written: u64,
+    transfers: u64,
+    deals: u64,
+    truth: Vec<[(f64, u64); 7]>,
+    /// Loans not yet returned: player, parent club, loan club, window.
+    loans: Vec<(usize, usize, usize, Window)>,
+}
+
+/// A window's deals: those that happen, those that do not, and the players who moved.
+struct Pool {
+    happen: Vec<Deal>,
+    not: Vec<Deal>,
+    moved: std::collections::HashSet<usize>,
+}
+
+/// The claims and transfers files being written.
+struct Files {
+    claims_path: PathBuf,
+    transfers_path: PathBuf,
+    claims_w: csv::Writer<BufWriter<File>>,
+    transfers_w: csv::Writer<BufWriter<File>>,
+}
+
+impl Files {
+    fn create(out: &Path) -> Result<Files> {
+        let claims_path = out.join("rumours.csv");
+        let transfers_path = out.join("transfers.csv");
+        let mut claims_w = csv::Writer::from_writer(BufWriter::with_capacity(
+            1 << 20,
+            File::create(&claims_path).map_err(|e| write_err(&claims_path, e))?,
+        ));
+        let mut transfers_w = csv::Writer::from_writer(BufWriter::new(
+            File::create(&transfers_path).map_err(|e| write_err(&transfers_path, e))?,
+        ));
+        claims_w
+            .write_record([
+                "claim_id",
+                "published",
+                "source",
+                "author",
+                "player",
+                "from_club",
+                "to_club",
+                "stage",
+                "window",
+                "text",
+                "url",
+                "cites",
+                "market_value_eur",
+                "contract_until",
+                "player_age",
+                "fee_eur",
+            ])
+            .map_err(|e| write_err(&claims_path, e))?;
+        transfers_w
+            .write_record([
+                "player",
+                "from_club",
+                "to_club",
+                "date",
+                "window",
+                "fee_eur",
+                "kind",
+            ])
+            .map_err(|e| write_err(&transfers_path, e))?;
+
+        Ok(Files {
+            claims_path,
+            transfers_path,
+            claims_w,
+            transfers_w,
         })
-        .collect();
-    for line in ALIASES_CSV.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() == 3 && f[0] == "club" {
-            if let Some(c) = clubs.iter_mut().find(|c| {
-                crate::normalise::key(crate::normalise::NameKind::Club, &c.name)
-                    == crate::normalise::key(crate::normalise::NameKind::Club, f[2])
-            }) {
-                c.aliases.push(f[1].to_string());
-            }
-        }
     }
-    let club_cum = cumulative((0..clubs.len()).map(|i| 1.0 / (i as f64 + 2.0).powf(0.9)));
 
-    // Players.
-    let n_players = shape
-        .players
-        .unwrap_or(((n / 8) as usize).clamp(200, 1_500_000));
-    let mut players: Vec<Player> = (0..n_players)
-        .map(|i| {
-            let first = FIRST[i % FIRST.len()];
-            let last = LAST[(i / FIRST.len()) % LAST.len()];
-            let extra = i / (FIRST.len() * LAST.len());
-            let name = if extra == 0 {
-                format!("{first} {last}")
-            } else {
-                format!("{first} {} {last}", LAST[(extra * 7) % LAST.len()])
-            };
-            let name = if extra >= LAST.len() {
-                format!("{name} {}", extra / LAST.len() + 1)
-            } else {
-                name
-            };
-            let club = pick(&club_cum, &mut rng);
-            Player {
-                name,
-                club,
-                age: 18.0 + 16.0 * rng.random::<f64>(),
-                value: (1e6 * (2.0 + 1.2 * normal(&mut rng) - 0.02 * club as f64).exp()).min(2e8),
-                contract_years: rng.random_range(0..5),
-            }
-        })
-        .collect();
-
-    // Sources.
-    let n_sources = shape
-        .sources
-        .unwrap_or((10.0 + (n as f64).sqrt() / 12.0).clamp(15.0, 400.0) as usize);
-    let mut sources: Vec<Source> = (0..n_sources)
-        .map(|i| {
-            let name = if i < OUTLETS.len() {
-                OUTLETS[i].to_string()
-            } else {
-                format!("{} {}", OUTLETS[i % OUTLETS.len()], i / OUTLETS.len() + 1)
-            };
-            let domain = format!("{}.example", crate::normalise::fold(&name).replace(' ', ""));
-            let quality = 0.9 * normal(&mut rng);
-            let tilt = normal(&mut rng);
-            let stage_cum = cumulative(
-                (0..7).map(|g| STAGE_WEIGHT[g] * (0.25 * tilt * (g as f64 - 3.0)).exp()),
-            );
-            let authors = (0..rng.random_range(1..5))
-                .map(|_| {
-                    format!(
-                        "{}. {}",
-                        &ascii(FIRST[rng.random_range(0..FIRST.len())])[..1],
-                        LAST[rng.random_range(0..LAST.len())]
-                    )
-                })
-                .collect();
-            Source {
-                name,
-                domain,
-                quality,
-                stage_cum,
-                authors,
-                parent: None,
-            }
-        })
-        .collect();
-    // Every seventh source copies a more prolific one.
-    for i in (3..n_sources).step_by(7) {
-        let parent = rng.random_range(0..i);
-        sources[i].parent = Some(parent);
+    fn claim(&mut self, record: [&str; 16]) -> Result<()> {
+        self.claims_w
+            .write_record(record)
+            .map_err(|e| write_err(&self.claims_path, e))
     }
-    let volume_cum = cumulative((0..n_sources).map(|i| {
-        if sources[i].parent.is_some() {
-            0.0
-        } else {
-            1.0 / (i as f64 + 1.0)
-        }
-    }));
-    let copiers: Vec<Vec<usize>> = (0..n_sources)
-        .map(|p| {
-            (0..n_sources)
-                .filter(|c| sources[*c].parent == Some(p))
-                .collect()
-        })
-        .collect();
 
-    // Windows: 2019-summer .. 2027-winter; claims shared by weight (summer busier).
+    fn finish(mut self) -> Result<()> {
+        self.claims_w
+            .flush()
+            .map_err(|e| write_err(&self.claims_path, e))?;
+        self.transfers_w
+            .flush()
+            .map_err(|e| write_err(&self.transfers_path, e))
+    }
+}
+
+/// The clubs, players and sources of a world.
+struct World {
+    clubs: Vec<Club>,
+    club_cum: Vec<f64>,
+    players: Vec<Player>,
+    sources: Vec<Source>,
+    /// Cumulative share of claims by source (copiers have none of their own).
+    volume_cum: Vec<f64>,
+    /// The sources that copy each source.
+    copiers: Vec<Vec<usize>>,
+}
+
+/// The first and last windows, and the share of claims of each (summer busier).
+fn windows_of(shape: &Shape) -> (Vec<Window>, Vec<f64>) {
     let first = Window {
         year: shape.first_year,
         season: Season::Summer,
@@ -802,71 +886,46 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             }
         })
         .collect();
-    let total_w: f64 = weights.iter().sum();
+    (windows, weights)
+}
 
-    let claims_path = opts.out.join("rumours.csv");
-    let transfers_path = opts.out.join("transfers.csv");
-    let mut claims_w = csv::Writer::from_writer(BufWriter::with_capacity(
-        1 << 20,
-        File::create(&claims_path).map_err(|e| write_err(&claims_path, e))?,
-    ));
-    let mut transfers_w = csv::Writer::from_writer(BufWriter::new(
-        File::create(&transfers_path).map_err(|e| write_err(&transfers_path, e))?,
-    ));
-    claims_w
-        .write_record([
-            "claim_id",
-            "published",
-            "source",
-            "author",
-            "player",
-            "from_club",
-            "to_club",
-            "stage",
-            "window",
-            "text",
-            "url",
-            "cites",
-            "market_value_eur",
-            "contract_until",
-            "player_age",
-            "fee_eur",
-        ])
-        .map_err(|e| write_err(&claims_path, e))?;
-    transfers_w
-        .write_record([
-            "player",
-            "from_club",
-            "to_club",
-            "date",
-            "window",
-            "fee_eur",
-            "kind",
-        ])
-        .map_err(|e| write_err(&transfers_path, e))?;
-
-    let mut truth: Vec<[(f64, u64); 7]> = vec![[(0.0, 0); 7]; n_sources];
-    let (mut written, mut transfers, mut deal_count) = (0u64, 0u64, 0u64);
-    let mut loans: Vec<(usize, usize, usize, Window)> = Vec::new(); // player, parent club, loan club, window
-
-    for (wi, window) in windows.iter().enumerate() {
-        let close = calendar.close(*window);
-        let open = close
-            - chrono::Duration::days(if window.season == Season::Summer {
-                83
+impl World {
+    fn new(shape: &Shape, n: u64, rng: &mut ChaCha8Rng) -> World {
+        let clubs = clubs(shape, rng);
+        let club_cum = cumulative((0..clubs.len()).map(|i| 1.0 / (i as f64 + 2.0).powf(0.9)));
+        let players = players(shape, n, &club_cum, rng);
+        let sources = sources(shape, n, rng);
+        let n_sources = sources.len();
+        let volume_cum = cumulative((0..n_sources).map(|i| {
+            if sources[i].parent.is_some() {
+                0.0
             } else {
-                31
-            });
-        let quota = if wi + 1 == windows.len() {
-            n - written
-        } else {
-            ((n as f64) * weights[wi] / total_w).round() as u64
+                1.0 / (i as f64 + 1.0)
+            }
+        }));
+        let copiers: Vec<Vec<usize>> = (0..n_sources)
+            .map(|p| {
+                (0..n_sources)
+                    .filter(|c| sources[*c].parent == Some(p))
+                    .collect()
+            })
+            .collect();
+        World {
+            clubs,
+            club_cum,
+            players,
+            sources,
+            volume_cum,
+            copiers,
         }
-        .min(n - written);
-        if quota == 0 {
-            continue;
-        }
-        // The deal pool.
+    }
+
+    /// The window's deals: who may move where, and whether it happens (a club's propensity,
+    /// the contract and the age); a player moves at most once a window.
+    fn deal_pool(&self, at: &WindowDays, quota: u64, rng: &mut ChaCha8Rng) -> Pool {
+        let (window, open, close) = (&at.window, at.open, at.close);
+        let (players, clubs, club_cum) = (&self.players, &self.clubs, &self.club_cum);
+        let n_players = players.len();
         let n_deals = ((quota as f64 / 3.5) as usize).max(20);
         let alpha = if window.season == Season::Summer {
             -1.0
@@ -884,7 +943,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 rng.random_range(0..n_players)
             };
             let from = players[player].club;
-            let mut to = pick(&club_cum, &mut rng);
+            let mut to = pick(club_cum, rng);
             if to == from {
                 to = (to + 1) % clubs.len();
             }
@@ -921,23 +980,42 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 pool_false.push(deal);
             }
         }
-        deal_count += (pool_true.len() + pool_false.len()) as u64;
+        Pool {
+            happen: pool_true,
+            not: pool_false,
+            moved,
+        }
+    }
 
-        // Claims.
+    /// The window's claims: a source picked by volume reports a deal at a stage from its mix,
+    /// right with its hit rate; outlets that copy it follow.
+    fn claims(
+        &self,
+        pool: &Pool,
+        at: &WindowDays,
+        (calendar, shape): (&WindowCalendar, &Shape),
+        out: &mut Files,
+        tally: &mut Tally,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<()> {
+        let (window, close, world_end) = (&at.window, at.close, at.world_end);
+        let Quota { n, quota } = at.quota;
+        let (players, clubs, sources) = (&self.players, &self.clubs, &self.sources);
+        let (pool_true, pool_false) = (&pool.happen, &pool.not);
         let mut emitted = 0u64;
         let mut attempts = 0u64;
         while emitted < quota && attempts < quota * 20 {
             attempts += 1;
-            let s = pick(&volume_cum, &mut rng);
-            let g = Stage::from_rank(pick(&sources[s].stage_cum, &mut rng) as u32)
+            let s = pick(&self.volume_cum, rng);
+            let g = Stage::from_rank(pick(&sources[s].stage_cum, rng) as u32)
                 .unwrap_or(Stage::Speculation);
             let h = hit_rate(&sources[s], g, window.season, shape.hit_shift);
             let right = rng.random::<f64>() < h;
             let want_true = if g == Stage::Denied { !right } else { right };
             let pool = if (want_true && !pool_true.is_empty()) || pool_false.is_empty() {
-                &pool_true
+                pool_true
             } else {
-                &pool_false
+                pool_false
             };
             if pool.is_empty() {
                 break;
@@ -963,13 +1041,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 continue;
             }
             emitted += 1;
-            written += 1;
-            truth[s][g as usize].0 += h;
-            truth[s][g as usize].1 += 1;
+            tally.written += 1;
+            tally.truth[s][g as usize].0 += h;
+            tally.truth[s][g as usize].1 += 1;
             let p = &players[deal.player];
-            let player_name = player_variant(p, &mut rng);
-            let from_name = club_variant(&clubs[deal.from], &mut rng);
-            let to_name = club_variant(&clubs[deal.to], &mut rng);
+            let player_name = player_variant(p, rng);
+            let from_name = club_variant(&clubs[deal.from], rng);
+            let to_name = club_variant(&clubs[deal.to], rng);
             let text = text_for(
                 g,
                 &player_name,
@@ -1015,8 +1093,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             } else {
                 String::new()
             };
-            let id = format!("g{written}");
-            let url = format!("https://{}/{}", sources[s].domain, written);
+            let id = format!("g{}", tally.written);
+            let url = format!("https://{}/{}", sources[s].domain, tally.written);
             let record = [
                 id.as_str(),
                 &published.to_string(),
@@ -1035,29 +1113,27 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 &age,
                 "",
             ];
-            claims_w
-                .write_record(record)
-                .map_err(|e| write_err(&claims_path, e))?;
+            out.claim(record)?;
             // Copies by outlets that follow this source.
-            for &c in &copiers[s] {
-                if written >= n || rng.random::<f64>() >= 0.35 {
+            for &c in &self.copiers[s] {
+                if tally.written >= n || rng.random::<f64>() >= 0.35 {
                     continue;
                 }
                 let day = published + chrono::Duration::days(rng.random_range(0..2));
                 if day > world_end {
                     continue;
                 }
-                written += 1;
+                tally.written += 1;
                 emitted += 1;
-                truth[c][g as usize].0 += h;
-                truth[c][g as usize].1 += 1;
+                tally.truth[c][g as usize].0 += h;
+                tally.truth[c][g as usize].1 += 1;
                 let cites = if rng.random::<f64>() < 0.5 {
                     sources[s].name.as_str()
                 } else {
                     ""
                 };
-                let id = format!("g{written}");
-                let url = format!("https://{}/{}", sources[c].domain, written);
+                let id = format!("g{}", tally.written);
+                let url = format!("https://{}/{}", sources[c].domain, tally.written);
                 let record = [
                     id.as_str(),
                     &day.to_string(),
@@ -1076,15 +1152,28 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                     &age,
                     "",
                 ];
-                claims_w
-                    .write_record(record)
-                    .map_err(|e| write_err(&claims_path, e))?;
+                out.claim(record)?;
             }
         }
+        Ok(())
+    }
 
-        // Transfers of the window: deals that happened, unrumoured moves, returns from loan.
+    /// The window's transfers: the deals that happened, unrumoured moves, and loans ending;
+    /// each changes the player's club.
+    fn transfers(
+        &mut self,
+        pool: &mut Pool,
+        at: &WindowDays,
+        dated_share: f64,
+        out: &mut Files,
+        tally: &mut Tally,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<()> {
+        let (window, open, close, world_end) = (&at.window, at.open, at.close, at.world_end);
+        let n_players = self.players.len();
+        let (players, clubs) = (&mut self.players, &self.clubs);
         let mut moves: Vec<(usize, usize, usize, NaiveDate, &'static str)> = Vec::new();
-        for d in &pool_true {
+        for d in &pool.happen {
             let r: f64 = rng.random();
             let kind = if r < 0.2 {
                 "loan"
@@ -1095,22 +1184,22 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             };
             moves.push((d.player, d.from, d.to, d.date, kind));
         }
-        for _ in 0..(pool_true.len() / 3).max(1) {
+        for _ in 0..(pool.happen.len() / 3).max(1) {
             let player = rng.random_range(0..n_players);
-            if moved.contains(&player) {
+            if pool.moved.contains(&player) {
                 continue;
             }
             let from = players[player].club;
             let to = (from + 1 + rng.random_range(0..clubs.len() - 1)) % clubs.len();
-            moved.insert(player);
+            pool.moved.insert(player);
             let date =
                 open + chrono::Duration::days(rng.random_range(0..=(close - open).num_days()));
             moves.push((player, from, to, date, "permanent"));
         }
         let mut returning: Vec<(usize, usize, usize, NaiveDate, &'static str)> = Vec::new();
-        loans.retain(|(player, parent, loan_club, w)| {
+        tally.loans.retain(|(player, parent, loan_club, w)| {
             if w.ordinal() + 2 == window.ordinal()
-                && !moved.contains(player)
+                && !pool.moved.contains(player)
                 && players[*player].club == *loan_club
             {
                 returning.push((*player, *loan_club, *parent, open, "end_of_loan"));
@@ -1121,7 +1210,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         });
         moves.extend(returning);
         for (player, from, to, date, kind) in moves {
-            let dated = rng.random::<f64>() < shape.dated_share;
+            let dated = rng.random::<f64>() < dated_share;
             let known_on = if dated {
                 date
             } else {
@@ -1130,7 +1219,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             if known_on > world_end {
                 continue;
             }
-            transfers += 1;
+            tally.transfers += 1;
             let fee = if kind == "permanent" {
                 format!(
                     "{:.0}",
@@ -1150,29 +1239,135 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 window.to_string()
             };
             let record = [
-                player_variant(&players[player], &mut rng),
-                club_variant(&clubs[from], &mut rng),
-                club_variant(&clubs[to], &mut rng),
+                player_variant(&players[player], rng),
+                club_variant(&clubs[from], rng),
+                club_variant(&clubs[to], rng),
                 date_field,
                 window_field,
                 fee,
                 kind.to_string(),
             ];
-            transfers_w
+            out.transfers_w
                 .write_record(&record)
-                .map_err(|e| write_err(&transfers_path, e))?;
+                .map_err(|e| write_err(&out.transfers_path, e))?;
             if kind == "loan" {
-                loans.push((player, from, to, *window));
+                tally.loans.push((player, from, to, *window));
             }
             players[player].club = to;
         }
+        Ok(())
     }
-    claims_w.flush().map_err(|e| write_err(&claims_path, e))?;
-    transfers_w
-        .flush()
-        .map_err(|e| write_err(&transfers_path, e))?;
+}
 
-    let truth_path = opts.out.join("truth.csv");
+/// The clubs (the real ones first, then `Club N`), with the built-in aliases of each.
+fn clubs(shape: &Shape, rng: &mut ChaCha8Rng) -> Vec<Club> {
+    let n_clubs = shape.clubs.unwrap_or(CLUBS.len());
+    let mut clubs: Vec<Club> = (0..n_clubs)
+        .map(|i| Club {
+            name: match CLUBS.get(i) {
+                Some(name) => std::borrow::Cow::Borrowed(*name),
+                None => std::borrow::Cow::Owned(format!("Club {}", i + 1)),
+            },
+            aliases: Vec::new(),
+            propensity: 0.6 * normal(rng),
+        })
+        .collect();
+    for line in ALIASES_CSV.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() == 3 && f[0] == "club" {
+            if let Some(c) = clubs.iter_mut().find(|c| {
+                crate::normalise::key(crate::normalise::NameKind::Club, &c.name)
+                    == crate::normalise::key(crate::normalise::NameKind::Club, f[2])
+            }) {
+                c.aliases.push(f[1].to_string());
+            }
+        }
+    }
+    clubs
+}
+
+/// The players: names from the first and last name lists, a club, an age and a value.
+fn players(shape: &Shape, n: u64, club_cum: &[f64], rng: &mut ChaCha8Rng) -> Vec<Player> {
+    let n_players = shape
+        .players
+        .unwrap_or(((n / 8) as usize).clamp(200, 1_500_000));
+    let players: Vec<Player> = (0..n_players)
+        .map(|i| {
+            let first = FIRST[i % FIRST.len()];
+            let last = LAST[(i / FIRST.len()) % LAST.len()];
+            let extra = i / (FIRST.len() * LAST.len());
+            let name = if extra == 0 {
+                format!("{first} {last}")
+            } else {
+                format!("{first} {} {last}", LAST[(extra * 7) % LAST.len()])
+            };
+            let name = if extra >= LAST.len() {
+                format!("{name} {}", extra / LAST.len() + 1)
+            } else {
+                name
+            };
+            let club = pick(club_cum, rng);
+            Player {
+                name,
+                club,
+                age: 18.0 + 16.0 * rng.random::<f64>(),
+                value: (1e6 * (2.0 + 1.2 * normal(rng) - 0.02 * club as f64).exp()).min(2e8),
+                contract_years: rng.random_range(0..5),
+            }
+        })
+        .collect();
+    players
+}
+
+/// The sources: outlets with a quality, a stage mix and authors; every seventh copies a more
+/// prolific one.
+fn sources(shape: &Shape, n: u64, rng: &mut ChaCha8Rng) -> Vec<Source> {
+    let n_sources = shape
+        .sources
+        .unwrap_or((10.0 + (n as f64).sqrt() / 12.0).clamp(15.0, 400.0) as usize);
+    let mut sources: Vec<Source> = (0..n_sources)
+        .map(|i| {
+            let name = if i < OUTLETS.len() {
+                OUTLETS[i].to_string()
+            } else {
+                format!("{} {}", OUTLETS[i % OUTLETS.len()], i / OUTLETS.len() + 1)
+            };
+            let domain = format!("{}.example", crate::normalise::fold(&name).replace(' ', ""));
+            let quality = 0.9 * normal(rng);
+            let tilt = normal(rng);
+            let stage_cum = cumulative(
+                (0..7).map(|g| STAGE_WEIGHT[g] * (0.25 * tilt * (g as f64 - 3.0)).exp()),
+            );
+            let authors = (0..rng.random_range(1..5))
+                .map(|_| {
+                    format!(
+                        "{}. {}",
+                        &ascii(FIRST[rng.random_range(0..FIRST.len())])[..1],
+                        LAST[rng.random_range(0..LAST.len())]
+                    )
+                })
+                .collect();
+            Source {
+                name,
+                domain,
+                quality,
+                stage_cum,
+                authors,
+                parent: None,
+            }
+        })
+        .collect();
+    // Every seventh source copies a more prolific one.
+    for i in (3..n_sources).step_by(7) {
+        let parent = rng.random_range(0..i);
+        sources[i].parent = Some(parent);
+    }
+    sources
+}
+
+/// `truth.csv`: each source's true hit rate by stage, its claims, and whom it copies.
+fn write_truth(out: &Path, sources: &[Source], truth: &[[(f64, u64); 7]]) -> Result<()> {
+    let truth_path = out.join("truth.csv");
     let mut tw = csv::Writer::from_path(&truth_path).map_err(|e| write_err(&truth_path, e))?;
     tw.write_record(["source", "stage", "true_hit_rate", "claims", "copies"])
         .map_err(|e| write_err(&truth_path, e))?;
@@ -1197,15 +1392,5 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         }
     }
     tw.flush().map_err(|e| write_err(&truth_path, e))?;
-    let aliases_path = opts.out.join("aliases.csv");
-    std::fs::write(&aliases_path, ALIASES_CSV).map_err(|e| write_err(&aliases_path, e))?;
-    Ok(GenerateSummary {
-        claims: written,
-        transfers,
-        deals: deal_count,
-        sources: n_sources,
-        players: n_players,
-        clubs: clubs.len(),
-        as_of: WORLD_END,
-    })
+    Ok(())
 }
