@@ -767,6 +767,52 @@ struct Tally {
     loans: Vec<(usize, usize, usize, Window)>,
 }
 
+/// A claim's wording and fields, shared by the report and its copies.
+struct Report {
+    player_name: String,
+    from_name: String,
+    to_name: String,
+    text: String,
+    window_field: String,
+    stage_field: &'static str,
+    /// The original report's author (copies have none).
+    author: String,
+    value: String,
+    contract: String,
+    age: String,
+}
+
+impl Report {
+    /// The `rumours.csv` row of this report by `source` (and `author`), citing `cites`.
+    fn record<'r>(
+        &'r self,
+        id: &'r str,
+        date: &'r str,
+        (source, author): (&'r str, &'r str),
+        url: &'r str,
+        cites: &'r str,
+    ) -> [&'r str; 16] {
+        [
+            id,
+            date,
+            source,
+            author,
+            &self.player_name,
+            &self.from_name,
+            &self.to_name,
+            self.stage_field,
+            &self.window_field,
+            &self.text,
+            url,
+            cites,
+            &self.value,
+            &self.contract,
+            &self.age,
+            "",
+        ]
+    }
+}
+
 /// A window's deals: those that happen, those that do not, and the players who moved.
 struct Pool {
     happen: Vec<Deal>,
@@ -1000,7 +1046,7 @@ impl World {
     ) -> Result<()> {
         let (window, close, world_end) = (&at.window, at.close, at.world_end);
         let Quota { n, quota } = at.quota;
-        let (players, clubs, sources) = (&self.players, &self.clubs, &self.sources);
+        let sources = &self.sources;
         let (pool_true, pool_false) = (&pool.happen, &pool.not);
         let mut emitted = 0u64;
         let mut attempts = 0u64;
@@ -1044,118 +1090,127 @@ impl World {
             tally.written += 1;
             tally.truth[s][g as usize].0 += h;
             tally.truth[s][g as usize].1 += 1;
-            let p = &players[deal.player];
-            let player_name = player_variant(p, rng);
-            let from_name = club_variant(&clubs[deal.from], rng);
-            let to_name = club_variant(&clubs[deal.to], rng);
-            let text = text_for(
-                g,
-                &player_name,
-                &from_name,
-                &to_name,
-                p.age,
-                rng.random_range(0..3),
-            );
-            let text = if shape.without_text > 0.0 && rng.random::<f64>() < shape.without_text {
-                String::new()
-            } else {
-                text
-            };
-            let inferred = calendar.window_for(published);
-            let window_field = if inferred == *window && rng.random::<f64>() < shape.without_window
-            {
-                String::new()
-            } else {
-                window.to_string()
-            };
-            let stage_field = if rng.random::<f64>() < shape.without_stage {
-                ""
-            } else {
-                g.name()
-            };
-            let author = if rng.random::<f64>() < 0.7 {
-                sources[s].authors[rng.random_range(0..sources[s].authors.len())].clone()
-            } else {
-                String::new()
-            };
-            let value = if rng.random::<f64>() < 0.6 {
-                format!("{:.0}", p.value)
-            } else {
-                String::new()
-            };
-            let contract = if rng.random::<f64>() < 0.5 {
-                format!("{}-06-30", window.year + p.contract_years)
-            } else {
-                String::new()
-            };
-            let age = if rng.random::<f64>() < 0.6 {
-                format!("{:.0}", p.age)
-            } else {
-                String::new()
-            };
+            let r = self.report(&deal, (s, g, published), at, (calendar, shape), rng);
             let id = format!("g{}", tally.written);
             let url = format!("https://{}/{}", sources[s].domain, tally.written);
-            let record = [
-                id.as_str(),
-                &published.to_string(),
-                &sources[s].name,
-                &author,
-                &player_name,
-                &from_name,
-                &to_name,
-                stage_field,
-                &window_field,
-                &text,
-                &url,
-                "",
-                &value,
-                &contract,
-                &age,
-                "",
-            ];
-            out.claim(record)?;
-            // Copies by outlets that follow this source.
-            for &c in &self.copiers[s] {
-                if tally.written >= n || rng.random::<f64>() >= 0.35 {
-                    continue;
-                }
-                let day = published + chrono::Duration::days(rng.random_range(0..2));
-                if day > world_end {
-                    continue;
-                }
-                tally.written += 1;
-                emitted += 1;
-                tally.truth[c][g as usize].0 += h;
-                tally.truth[c][g as usize].1 += 1;
-                let cites = if rng.random::<f64>() < 0.5 {
-                    sources[s].name.as_str()
-                } else {
-                    ""
-                };
-                let id = format!("g{}", tally.written);
-                let url = format!("https://{}/{}", sources[c].domain, tally.written);
-                let record = [
-                    id.as_str(),
-                    &day.to_string(),
-                    &sources[c].name,
-                    "",
-                    &player_name,
-                    &from_name,
-                    &to_name,
-                    stage_field,
-                    &window_field,
-                    &text,
-                    &url,
-                    cites,
-                    &value,
-                    &contract,
-                    &age,
-                    "",
-                ];
-                out.claim(record)?;
-            }
+            let date = published.to_string();
+            out.claim(r.record(&id, &date, (&sources[s].name, &r.author), &url, ""))?;
+            emitted += self.copies(&r, (s, g, h), (published, world_end, n), out, tally, rng)?;
         }
         Ok(())
+    }
+
+    /// How a source words a claim about `deal` at stage `g`: the names as it spells them, the
+    /// text, and the fields it fills or leaves empty (drawn in this order).
+    fn report(
+        &self,
+        deal: &Deal,
+        (s, g, published): (usize, Stage, NaiveDate),
+        at: &WindowDays,
+        (calendar, shape): (&WindowCalendar, &Shape),
+        rng: &mut ChaCha8Rng,
+    ) -> Report {
+        let sources = &self.sources;
+        let window = &at.window;
+        let (players, clubs) = (&self.players, &self.clubs);
+        let p = &players[deal.player];
+        let player_name = player_variant(p, rng);
+        let from_name = club_variant(&clubs[deal.from], rng);
+        let to_name = club_variant(&clubs[deal.to], rng);
+        let text = text_for(
+            g,
+            &player_name,
+            &from_name,
+            &to_name,
+            p.age,
+            rng.random_range(0..3),
+        );
+        let text = if shape.without_text > 0.0 && rng.random::<f64>() < shape.without_text {
+            String::new()
+        } else {
+            text
+        };
+        let inferred = calendar.window_for(published);
+        let window_field = if inferred == *window && rng.random::<f64>() < shape.without_window {
+            String::new()
+        } else {
+            window.to_string()
+        };
+        let stage_field = if rng.random::<f64>() < shape.without_stage {
+            ""
+        } else {
+            g.name()
+        };
+        let author = if rng.random::<f64>() < 0.7 {
+            sources[s].authors[rng.random_range(0..sources[s].authors.len())].clone()
+        } else {
+            String::new()
+        };
+        let value = if rng.random::<f64>() < 0.6 {
+            format!("{:.0}", p.value)
+        } else {
+            String::new()
+        };
+        let contract = if rng.random::<f64>() < 0.5 {
+            format!("{}-06-30", window.year + p.contract_years)
+        } else {
+            String::new()
+        };
+        let age = if rng.random::<f64>() < 0.6 {
+            format!("{:.0}", p.age)
+        } else {
+            String::new()
+        };
+        Report {
+            player_name,
+            from_name,
+            to_name,
+            text,
+            window_field,
+            stage_field,
+            author,
+            value,
+            contract,
+            age,
+        }
+    }
+
+    /// Copies of report `r` (by source `s`, stage `g`, hit rate `h`) by the outlets that follow
+    /// `s`; returns how many were written.
+    fn copies(
+        &self,
+        r: &Report,
+        (s, g, h): (usize, Stage, f64),
+        (published, world_end, n): (NaiveDate, NaiveDate, u64),
+        out: &mut Files,
+        tally: &mut Tally,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<u64> {
+        let sources = &self.sources;
+        let mut emitted = 0;
+        for &c in &self.copiers[s] {
+            if tally.written >= n || rng.random::<f64>() >= 0.35 {
+                continue;
+            }
+            let day = published + chrono::Duration::days(rng.random_range(0..2));
+            if day > world_end {
+                continue;
+            }
+            tally.written += 1;
+            emitted += 1;
+            tally.truth[c][g as usize].0 += h;
+            tally.truth[c][g as usize].1 += 1;
+            let cites = if rng.random::<f64>() < 0.5 {
+                sources[s].name.as_str()
+            } else {
+                ""
+            };
+            let id = format!("g{}", tally.written);
+            let url = format!("https://{}/{}", sources[c].domain, tally.written);
+            let date = day.to_string();
+            out.claim(r.record(&id, &date, (&sources[c].name, ""), &url, cites))?;
+        }
+        Ok(emitted)
     }
 
     /// The window's transfers: the deals that happened, unrumoured moves, and loans ending;
