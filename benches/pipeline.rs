@@ -11,17 +11,17 @@
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
+};
 use polars::prelude::*;
 use rumour::generate::{generate, GenerateOptions, Shape};
-use rumour::pipeline::counted_moves;
-use rumour::pipeline::days_since_epoch;
-use rumour::pipeline::prepare;
-use rumour::pipeline::ScoreOptions;
-use rumour::pipeline::{history, model_for_day, open_leads, PreparedTables};
-use rumour::pipeline::{ingest, AliasTable, IngestOptions, InputPaths};
-use rumour::pipeline::{prepare_claims, stories_and_deals};
-use rumour::pipeline::{reliability, story_hit};
+use rumour::pipeline::{
+    counted_moves, days_since_epoch, history, ingest, model_for_day, open_leads, prepare,
+    prepare_claims, reliability, stories_and_deals, story_hit, AliasTable, IngestOptions,
+    InputPaths, Prepared, ScoreOptions,
+};
 use rumour::settings::Settings;
 use rumour::Progress;
 
@@ -107,27 +107,13 @@ fn shape_benches(c: &mut Criterion, shape: &str, wide: bool) {
     });
 
     let inputs = ingest(&paths, &settings, &opts, &progress).expect("ingest");
-    let claims = prepare_claims(inputs.claims.clone(), &config).expect("stages");
-    let calendar = settings.calendar;
-    let mut ordinals: Vec<i32> = claims
-        .column("window")
-        .expect("w")
-        .i32()
-        .expect("i32")
-        .iter()
-        .flatten()
-        .collect();
-    ordinals.extend(
-        inputs
-            .transfers
-            .column("window")
-            .expect("w")
-            .i32()
-            .expect("i32")
-            .iter()
-            .flatten(),
-    );
-    let windows = calendar.table(&ordinals).expect("windows");
+    let score_opts = ScoreOptions {
+        inputs: paths.clone(),
+        as_of: as_of(),
+        strict: false,
+    };
+    let prepared = prepare(&score_opts, &settings, &progress).expect("prepare");
+    let (claims, windows) = (&prepared.claims, &prepared.windows);
     let day = days_since_epoch(as_of());
 
     group.bench_function("stages", |b| {
@@ -140,26 +126,27 @@ fn shape_benches(c: &mut Criterion, shape: &str, wide: bool) {
     group.bench_function("stories_and_deals", |b| {
         b.iter(|| {
             let moves = counted_moves(&inputs.transfers, &config.outcomes);
-            stories_and_deals(&claims, moves, &windows, &config, day)
+            stories_and_deals(claims, moves, windows, &config, day)
                 .expect("stories")
                 .stories
                 .height()
         })
     });
 
-    let score_opts = ScoreOptions {
-        inputs: paths.clone(),
-        as_of: as_of(),
-        strict: false,
-    };
-    let prepared = prepare(&score_opts, &settings, &progress).expect("prepare");
-    let tables = PreparedTables {
-        claims: &prepared.claims,
-        transfers: &prepared.transfers,
-        stories: &prepared.stories,
-        deals: &prepared.deals,
-        windows: &prepared.windows,
-    };
+    scoring_benches(&mut group, &prepared, (&score_opts, &settings));
+    group.finish();
+}
+
+/// The scoring stages on prepared inputs, and the whole run.
+fn scoring_benches(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    prepared: &Prepared,
+    (score_opts, settings): (&ScoreOptions, &Settings),
+) {
+    let config = settings.config();
+    let progress = Progress::hidden();
+    let day = days_since_epoch(as_of());
+    let tables = prepared.tables();
     group.bench_function("reliability", |b| {
         b.iter(|| {
             reliability(
@@ -180,36 +167,29 @@ fn shape_benches(c: &mut Criterion, shape: &str, wide: bool) {
     leads.extend(open_leads(&prepared.deals, &prepared.windows, day).expect("leads"));
     group.bench_function("training_history", |b| {
         b.iter(|| {
-            history(&tables, &config, &leads, day)
+            history(&tables, config, &leads, day)
                 .expect("history")
                 .rows
                 .height()
         })
     });
-    let hist = history(&tables, &config, &leads, day).expect("history");
+    let hist = history(&tables, config, &leads, day).expect("history");
     group.bench_function("model_fit", |b| {
         b.iter(|| {
-            model_for_day(
-                &hist,
-                &prepared.windows,
-                &config,
-                day,
-                leads.last().copied(),
-            )
-            .expect("model")
-            .training()
-            .rows
+            model_for_day(&hist, &prepared.windows, config, day, leads.last().copied())
+                .expect("model")
+                .training()
+                .rows
         })
     });
     group.bench_function("score_end_to_end", |b| {
         b.iter(|| {
-            rumour::pipeline::score(&score_opts, &settings, &progress)
+            rumour::pipeline::score(score_opts, settings, &progress)
                 .expect("score")
                 .deals
                 .height()
         })
     });
-    group.finish();
 }
 
 criterion_group!(benches, pipeline);

@@ -35,6 +35,66 @@ fn extract(articles: &[PathBuf], transfers: &Path, out: &Path, extra: &[&str]) -
         .args(extra)
 }
 
+/// The claims of `data/articles/`, checked by reading them: player, from, to, stage, window.
+const SAMPLE_CLAIMS: [[&str; 5]; 8] = [
+    [
+        "Kai Brandt",
+        "Bayer Leverkusen",
+        "Liverpool",
+        "agreed",
+        "2025-summer",
+    ],
+    [
+        "Youssef Amrani",
+        "Lyon",
+        "Arsenal",
+        "interest",
+        "2026-summer",
+    ],
+    [
+        "Youssef Amrani",
+        "Lyon",
+        "Aston Villa",
+        "interest",
+        "2026-summer",
+    ],
+    [
+        "Leonardo Balerdi",
+        "Marseille",
+        "Juventus",
+        "interest",
+        "2026-summer",
+    ],
+    [
+        "Leonardo Balerdi",
+        "Marseille",
+        "Atletico Madrid",
+        "interest",
+        "2026-summer",
+    ],
+    [
+        "Ibrahima Sarr",
+        "Rennes",
+        "Liverpool",
+        "talks",
+        "2026-winter",
+    ],
+    [
+        "Ibrahima Sarr",
+        "Rennes",
+        "Everton",
+        "interest",
+        "2026-winter",
+    ],
+    [
+        "Marcus Reid",
+        "Everton",
+        "Newcastle United",
+        "talks",
+        "2026-winter",
+    ],
+];
+
 #[test]
 fn the_sample_articles_become_claims_that_score_reads() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -60,75 +120,18 @@ fn the_sample_articles_become_claims_that_score_reads() {
             )
         })
         .collect();
-    let want: BTreeSet<(String, String, String, String, String)> = [
-        (
-            "Kai Brandt",
-            "Bayer Leverkusen",
-            "Liverpool",
-            "agreed",
-            "2025-summer",
-        ),
-        (
-            "Youssef Amrani",
-            "Lyon",
-            "Arsenal",
-            "interest",
-            "2026-summer",
-        ),
-        (
-            "Youssef Amrani",
-            "Lyon",
-            "Aston Villa",
-            "interest",
-            "2026-summer",
-        ),
-        (
-            "Leonardo Balerdi",
-            "Marseille",
-            "Juventus",
-            "interest",
-            "2026-summer",
-        ),
-        (
-            "Leonardo Balerdi",
-            "Marseille",
-            "Atletico Madrid",
-            "interest",
-            "2026-summer",
-        ),
-        (
-            "Ibrahima Sarr",
-            "Rennes",
-            "Liverpool",
-            "talks",
-            "2026-winter",
-        ),
-        (
-            "Ibrahima Sarr",
-            "Rennes",
-            "Everton",
-            "interest",
-            "2026-winter",
-        ),
-        (
-            "Marcus Reid",
-            "Everton",
-            "Newcastle United",
-            "talks",
-            "2026-winter",
-        ),
-    ]
-    .iter()
-    .map(|(a, b, c, d, e)| {
-        (
-            a.to_string(),
-            b.to_string(),
-            c.to_string(),
-            d.to_string(),
-            e.to_string(),
-        )
-    })
-    .collect();
+    let want: BTreeSet<(String, String, String, String, String)> = SAMPLE_CLAIMS
+        .iter()
+        .map(|[a, b, c, d, e]| {
+            (
+                a.to_string(),
+                b.to_string(),
+                c.to_string(),
+                d.to_string(),
+                e.to_string(),
+            )
+        })
+        .collect();
     assert_eq!(got, want);
     let balerdi = rows
         .iter()
