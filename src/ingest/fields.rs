@@ -4,7 +4,11 @@
 use chrono::{DateTime, NaiveDate};
 
 use crate::schema::Stage;
-use crate::windows::Window;
+use crate::windows::{days_since_epoch, Window};
+
+use super::reader::{Row, RowProblem};
+use crate::error::{Error, InputError, Result};
+use std::path::Path;
 
 /// `YYYY-MM-DD`, strictly (four-digit year, two-digit month and day, a day that exists).
 pub fn date(s: &str) -> Result<NaiveDate, String> {
@@ -147,6 +151,38 @@ impl TransferKind {
             )),
         }
     }
+}
+
+/// A field's parse error as the row's problem, naming the column and the value.
+pub(super) fn opt_date(d: Option<NaiveDate>) -> Option<i32> {
+    d.map(days_since_epoch)
+}
+
+pub(super) fn line_u32(file: &Path, line: u64) -> Result<u32> {
+    u32::try_from(line).map_err(|_| {
+        Error::Input(InputError::Header {
+            file: file.to_path_buf(),
+            message: "more than 4,294,967,295 lines are not supported".into(),
+        })
+    })
+}
+
+pub(super) fn with_column<T>(
+    column: &str,
+    value: &str,
+    r: Result<T, String>,
+) -> Result<T, RowProblem> {
+    r.map_err(|reason| RowProblem::new(column, value, reason))
+}
+
+pub(super) fn optional<'a, T>(
+    row: &Row<'a>,
+    column: usize,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, RowProblem> {
+    row.get(column)
+        .map(|v| with_column(row.name(column), v, parse(v)))
+        .transpose()
 }
 
 #[cfg(test)]

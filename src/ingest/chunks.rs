@@ -1,0 +1,182 @@
+//! Reading a file in parallel chunks and merging them in file order: each chunk interns its
+//! own names, and the merge maps them to the file's ids.
+
+use std::path::PathBuf;
+
+use polars::prelude::*;
+
+use super::reader::{CsvTable, Next, Row, RowProblem};
+use super::rejects::{log_problems, note_problem, RejectLog};
+use super::{FileStats, IdMaps, Names};
+use crate::error::{Error, Result};
+use crate::normalise::{NameKind, NameTable};
+use crate::settings::Reading;
+
+/// Rows of one chunk of a file, parsed with the chunk's own name tables.
+pub(super) struct Chunk {
+    pub(super) frame: DataFrame,
+    pub(super) names: Names,
+    /// `(line, problem)` in line order.
+    pub(super) problems: Vec<(u64, RowProblem)>,
+    pub(super) read: u64,
+    pub(super) used: u64,
+}
+
+/// Reads `table` in parallel chunks with `parse`; the chunks, in file order.
+pub(super) fn parse_chunks(
+    table: CsvTable,
+    reading: Reading,
+    parse: &(dyn Fn(CsvTable) -> Result<Chunk> + Sync),
+) -> Result<Vec<Chunk>> {
+    let parts = table.split(reading.threads.max(1), reading.split_min_bytes)?;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| scope.spawn(move || parse(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Usage("a reading thread panicked".into())))
+            })
+            .collect()
+    })
+}
+
+/// Merges the chunks' names into `names` (renumbering the `id_columns` later, in
+/// [`ChunkedFrame::finish`]) and their counts, in file order.
+pub(super) fn merge_chunks(
+    chunks: Vec<Chunk>,
+    names: &mut Names,
+    id_columns: &[(&'static str, NameKind)],
+) -> (ChunkedFrame, Pass) {
+    let mut frames = Vec::with_capacity(chunks.len());
+    let mut pass = Pass::default();
+    for mut chunk in chunks {
+        // Each kind of name is merged once, in file order; the map renumbers the chunk's ids.
+        let mut maps: Vec<(NameKind, Vec<u32>)> = Vec::new();
+        for (_, kind) in id_columns {
+            if !maps.iter().any(|(k, _)| k == kind) {
+                let other = std::mem::replace(chunk.names.table_mut(*kind), NameTable::new(*kind));
+                maps.push((*kind, names.table_mut(*kind).absorb(other)));
+            }
+        }
+        frames.push((chunk.frame, maps));
+        pass.problems.append(&mut chunk.problems);
+        pass.read += chunk.read;
+        pass.used += chunk.used;
+    }
+    (
+        ChunkedFrame {
+            chunks: frames,
+            id_columns: id_columns.to_vec(),
+        },
+        pass,
+    )
+}
+
+/// A file read in parallel chunks whose names are not merged yet.
+pub(super) struct Parsed {
+    pub(super) path: PathBuf,
+    pub(super) stats: FileStats,
+    pub(super) chunks: Vec<Chunk>,
+    pub(super) id_columns: &'static [(&'static str, NameKind)],
+}
+
+impl Parsed {
+    /// Merges the names into `names` and the row problems into `log`.
+    pub(super) fn merge(
+        self,
+        names: &mut Names,
+        log: &mut RejectLog,
+    ) -> Result<(ChunkedFrame, FileStats)> {
+        let Parsed {
+            path,
+            mut stats,
+            chunks,
+            id_columns,
+        } = self;
+        let (frame, pass) = merge_chunks(chunks, names, id_columns);
+        log_problems(log, &path, pass.problems, &mut stats, pass.read, pass.used)?;
+        Ok((frame, stats))
+    }
+}
+
+/// A file read in parallel chunks whose name ids are still each chunk's own: they are
+/// renumbered once, when the final (canonical) numbering is known.
+pub(super) struct ChunkedFrame {
+    /// Per chunk, in file order: its rows and, per kind of name, the map from its ids to
+    /// the merged name table's.
+    pub(super) chunks: Vec<(DataFrame, IdMaps)>,
+    pub(super) id_columns: Vec<(&'static str, NameKind)>,
+}
+
+impl ChunkedFrame {
+    /// Renumbers every id column through the chunk's map and then `then` (merged id →
+    /// final id), in one pass per column, and stacks the chunks in file order.
+    pub(super) fn finish<'a>(self, then: impl Fn(NameKind) -> &'a [u32]) -> Result<DataFrame> {
+        let mut frame: Option<DataFrame> = None;
+        for (mut df, maps) in self.chunks {
+            for (kind, map) in &maps {
+                let last = then(*kind);
+                let composed: Vec<u32> = map
+                    .iter()
+                    .map(|m| last.get(*m as usize).copied().unwrap_or(*m))
+                    .collect();
+                for (column, _) in self.id_columns.iter().filter(|(_, k)| k == kind) {
+                    crate::normalise::remap_ids(&mut df, column, &composed)?;
+                }
+            }
+            match frame.as_mut() {
+                None => frame = Some(df),
+                Some(f) => {
+                    f.vstack_mut_owned(df)?;
+                }
+            }
+        }
+        Ok(frame.unwrap_or_default())
+    }
+}
+
+/// Counts of one pass over a file (or chunk).
+#[derive(Default)]
+pub(super) struct Pass {
+    pub(super) read: u64,
+    pub(super) used: u64,
+    /// `(line, problem)` in line order.
+    pub(super) problems: Vec<(u64, RowProblem)>,
+}
+
+/// Reads every record of `table`: `use_row` gets each readable one and returns `Ok(Ok(()))`
+/// when the row is used, `Ok(Err(problem))` when it is rejected (or `Err` to stop the run).
+/// Records the reader cannot make a row of are rejected too. Advances `bar` as it goes.
+pub(super) fn read_rows(
+    table: &mut CsvTable,
+    strict: bool,
+    bar: &indicatif::ProgressBar,
+    mut use_row: impl FnMut(&Row) -> Result<Result<(), RowProblem>>,
+) -> Result<Pass> {
+    let path = table.path().to_path_buf();
+    let mut pass = Pass::default();
+    let mut reported = 0u64;
+    loop {
+        if pass.read % 65_536 == 0 {
+            let at = table.progress().0;
+            bar.inc(at.saturating_sub(reported));
+            reported = at;
+        }
+        let (line, outcome) = match table.next_row()? {
+            Next::End => break,
+            Next::Problem { line, problem } => (line, Err(problem)),
+            Next::Row(row) => (row.line, use_row(&row)?),
+        };
+        pass.read += 1;
+        match outcome {
+            Ok(()) => pass.used += 1,
+            Err(p) => note_problem(&mut pass.problems, strict, &path, line, p)?,
+        }
+    }
+    bar.inc(table.progress().0.saturating_sub(reported));
+    Ok(pass)
+}
