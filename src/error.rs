@@ -42,6 +42,10 @@ pub enum Error {
     /// the head of polars' message is kept: its full text repeats the query plan at every level.
     #[error("internal table error (please report): {0}")]
     Table(String),
+
+    /// A worker thread panicked: a bug in rumour, not a problem with the input.
+    #[error("internal error (please report): {0}")]
+    Internal(String),
 }
 
 impl Error {
@@ -52,7 +56,7 @@ impl Error {
             Error::Usage(_) | Error::UsageReported => 2,
             Error::Output { .. } => 3,
             Error::Interrupted => 130,
-            Error::Table(_) => 70,
+            Error::Table(_) | Error::Internal(_) => 70,
         }
     }
 }

@@ -715,7 +715,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
 /// The shape's shares and counts, checked.
 fn check_shape(opts: &GenerateOptions) -> Result<()> {
     if opts.claims == 0 {
-        return Err(Error::Usage("--claims must be at least 1".into()));
+        return Err(Error::Usage("a world needs at least one claim".into()));
     }
     let shape = &opts.shape;
     let share_ok = |v: f64| (0.0..=1.0).contains(&v);

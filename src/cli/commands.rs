@@ -71,6 +71,9 @@ pub(super) fn validate(args: &InputArgs, progress: &Progress) -> Result<()> {
 
 /// `rumour generate`.
 pub(super) fn generate(args: &GenerateArgs, progress: &Progress, quiet: bool) -> Result<()> {
+    if args.claims == 0 {
+        return Err(Error::Usage("--claims must be at least 1".into()));
+    }
     let summary = progress.stage("generate", || {
         generate_world(&GenerateOptions {
             shape: Shape {

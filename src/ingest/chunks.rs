@@ -38,7 +38,7 @@ pub(super) fn parse_chunks(
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(Error::Usage("a reading thread panicked".into())))
+                    .unwrap_or_else(|_| Err(Error::Internal("a reading thread panicked".into())))
             })
             .collect()
     })

@@ -209,7 +209,7 @@ pub fn ingest(
         let claims = claims.merge(&mut names, &mut log);
         let transfers = transfers
             .join()
-            .unwrap_or_else(|_| Err(Error::Usage("a reading thread panicked".into())));
+            .unwrap_or_else(|_| Err(Error::Internal("a reading thread panicked".into())));
         (claims, transfers)
     });
     let (claims, stats) = claims?;
