@@ -165,7 +165,10 @@ impl OutputSet {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .ok_or_else(|| {
-                Error::Usage(format!("{}: not a directory name for the reports", out.display()))
+                Error::Usage(format!(
+                    "{}: not a directory name for the reports",
+                    out.display()
+                ))
             })?;
         if out.exists() {
             if !out.is_dir() {
