@@ -101,6 +101,12 @@ pub fn prepare(opts: &ScoreOptions, settings: &Settings, progress: &Progress) ->
             .flatten(),
     );
     let windows = calendar.table(&ordinals)?;
+    let claims_stage_inferred = claims.column("stage_inferred")?.bool()?.sum().unwrap_or(0) as u64;
+    let claims_window_inferred =
+        claims.column("window_inferred")?.bool()?.sum().unwrap_or(0) as u64;
+    // Columns no later stage reads, dropped before the largest tables are built (at ten
+    // million claims, 120 MB).
+    let claims = claims.drop_many(["line", "fee_eur", "stage_inferred", "window_inferred"]);
     let moves = counted_moves(&transfers, &config.outcomes);
     let resolved = progress.stage("stories and deals", || {
         stories_and_deals(&claims, moves, &windows, config, as_of)
@@ -118,8 +124,8 @@ pub fn prepare(opts: &ScoreOptions, settings: &Settings, progress: &Progress) ->
             authors: names.authors.display_names(),
         }),
         names,
-        claims_stage_inferred: claims.column("stage_inferred")?.bool()?.sum().unwrap_or(0) as u64,
-        claims_window_inferred: claims.column("window_inferred")?.bool()?.sum().unwrap_or(0) as u64,
+        claims_stage_inferred,
+        claims_window_inferred,
         claims,
         transfers,
         windows,
