@@ -36,7 +36,7 @@ pub struct Prepared {
     pub author_stories: DataFrame,
     pub deals: DataFrame,
     /// Header names of the claims file's columns rumour does not know; carried through to
-    /// `stories` and `deals` (see [`crate::ingest::extra_column`]).
+    /// `stories` and `deals` (see `ingest::extra_column`).
     pub claim_extras: Vec<String>,
 }
 

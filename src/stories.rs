@@ -15,7 +15,7 @@ use crate::wording::infer_rank_expr;
 
 /// Claims with every `stage` filled in (from `text` where the file had none) and `text`
 /// dropped. Adds `stage_inferred` (`Boolean`) and `deal`, the packed key of (player, to_club,
-/// window) (see [`crate::deal`]).
+/// window) (see the `deal` module).
 pub fn prepare_claims(claims: DataFrame, config: &Config) -> PolarsResult<DataFrame> {
     let key = deal_key(&claims)?;
     claims

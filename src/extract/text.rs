@@ -1,7 +1,7 @@
 //! Article text: folded for matching, with a map back to the original, and split into
 //! sentences.
 
-/// Text folded the way names are ([`crate::normalise::fold`]: Unicode folded to ASCII, lower
+/// Text folded the way names are (`normalise::fold`: Unicode folded to ASCII, lower
 /// case, punctuation as single spaces), padded with one space at each end, with the offset in
 /// the original text of every folded byte. A possessive `'s` is a word boundary here
 /// (`Marseille's` → `marseille`), while other apostrophes join as in names (`N'Golo`).

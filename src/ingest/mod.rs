@@ -141,7 +141,7 @@ pub struct Inputs {
     pub files: Vec<FileStats>,
     pub aliases: usize,
     /// Header names of the claims file's extra columns, in order: column `k` is carried in
-    /// the claims table as [`extra_column`]`(k)`.
+    /// the claims table as `extra_column(k)`.
     pub claim_extras: Vec<String>,
 }
 
