@@ -382,3 +382,45 @@ pub(super) fn options(args: &InputArgs) -> Result<(ScoreOptions, Settings)> {
         settings(config)?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_mappings_read_as_pairs() {
+        let m = parse_map("published=date, source = outlet,").expect("map");
+        assert_eq!(m.get("published").map(String::as_str), Some("date"));
+        assert_eq!(m.get("source").map(String::as_str), Some("outlet"));
+        assert!(parse_map("published").is_err());
+    }
+
+    #[test]
+    fn dates_and_windows_are_checked_by_the_parser() {
+        assert!(parse_date("2026-11-24").is_ok());
+        assert!(parse_date("24/11/2026").is_err());
+        assert_eq!(
+            parse_window("2027-winter").map(|w| w.to_string()),
+            Ok("2027-winter".into())
+        );
+        assert!(parse_window("2027-spring").is_err());
+    }
+
+    #[test]
+    fn every_subcommand_parses_its_example() {
+        for line in [
+            "rumour score --as-of 2021-08-01 --rumours c.csv --transfers t.csv --out reports",
+            "rumour backtest --lead-days 30,7 --from 2021-summer --out reports",
+            "rumour validate --rumours c.csv --transfers t.csv --map published=date",
+            "rumour generate --claims 100 --seed 7 --out w",
+            "rumour import transfermarkt a.csv b.csv --out t.csv",
+            "rumour extract a.txt --transfers t.csv --out c.csv --delimiter ;",
+            "rumour config",
+        ] {
+            let parsed = Cli::try_parse_from(line.split(' '));
+            assert!(parsed.is_ok(), "{line}: {:?}", parsed.err());
+        }
+        // A misspelt flag is a usage error, not a panic.
+        assert!(Cli::try_parse_from(["rumour", "score", "--rumor", "x"]).is_err());
+    }
+}

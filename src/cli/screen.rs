@@ -239,3 +239,41 @@ pub(super) fn import(summary: &ImportSummary, out: &Path) -> String {
         summary.rejected
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generate_line_says_what_was_written_and_how_to_score_it() {
+        let summary = GenerateSummary {
+            claims: 100,
+            transfers: 12,
+            deals: 40,
+            sources: 15,
+            players: 200,
+            clubs: 80,
+            as_of: "2026-11-20",
+        };
+        assert_eq!(
+            generate(&summary, Path::new("w")),
+            "wrote 100 claims, 12 transfers (40 deals, 15 sources, 200 players) to w; score it with --as-of 2026-11-20"
+        );
+    }
+
+    #[test]
+    fn the_import_line_accounts_for_every_row() {
+        let summary = ImportSummary {
+            rows_read: 5,
+            written: 3,
+            duplicates: 1,
+            skipped_not_a_club: 1,
+            rejected: 0,
+            ..ImportSummary::default()
+        };
+        assert_eq!(
+            import(&summary, Path::new("t.csv")),
+            "5 rows read: 3 moves written to t.csv, 1 duplicates removed, 1 not between clubs, 0 rejected"
+        );
+    }
+}
