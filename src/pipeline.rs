@@ -12,8 +12,6 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
-pub use crate::ingest::{ingest, AliasTable, FileStats, IngestOptions, InputPaths, Inputs};
-pub use crate::prepared::{Display, Prepared};
 use crate::progress::Progress;
 use crate::report::tables::{build_reports, carried_extras, open_deal_sources, Scoring};
 use crate::score::likelihood::score_open_deals;
@@ -21,7 +19,18 @@ use crate::score::model::{Model, Namer};
 use crate::score::reliability::reliabilities;
 use crate::settings::Settings;
 
+// What the run takes and returns, and each stage's entry point, for benches and for library
+// users who run part of the batch.
 pub use crate::backtest::{BacktestOptions, BacktestRun, Scores};
+pub use crate::ingest::{ingest, AliasTable, FileStats, IngestOptions, InputPaths, Inputs};
+pub use crate::normalise::{key, Aliases, NameKind};
+pub use crate::prepared::{Display, Prepared};
+pub use crate::report::{Format, ScoreRun, StoriesReport, Summary};
+pub use crate::resolve::counted_moves;
+pub use crate::score::likelihood::{history, model_for_day, open_leads, History, PreparedTables};
+pub use crate::score::reliability::{reliability, story_hit, Reliability};
+pub use crate::stories::{prepare_claims, stories_and_deals};
+pub use crate::windows::{date_from_days, days_since_epoch, Window, WindowCalendar};
 
 /// What to score.
 #[derive(Debug, Clone)]
@@ -224,15 +233,6 @@ pub fn backtest(
     let prepared = prepare(opts, settings, progress)?;
     crate::backtest::backtest(&prepared, settings.config(), bt, progress)
 }
-
-// Each stage's entry point, for benches and for library users who run part of the batch.
-pub use crate::normalise::{key, Aliases, NameKind};
-pub use crate::report::{Format, ScoreRun, StoriesReport, Summary};
-pub use crate::resolve::counted_moves;
-pub use crate::score::likelihood::{history, model_for_day, open_leads, History, PreparedTables};
-pub use crate::score::reliability::{reliability, story_hit, Reliability};
-pub use crate::stories::{prepare_claims, stories_and_deals};
-pub use crate::windows::{date_from_days, days_since_epoch, Window, WindowCalendar};
 
 #[cfg(test)]
 mod tests {
