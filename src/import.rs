@@ -130,6 +130,13 @@ pub fn import_transfermarkt(
 ) -> Result<ImportSummary> {
     let mut summary = ImportSummary::default();
     let mut seen: HashSet<(String, String, String, String)> = HashSet::new();
+    // A missing directory is created, as `score` and `extract` do for theirs.
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Output {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+    }
     let tmp = out.with_extension("csv.tmp");
     let mut w = csv::Writer::from_path(&tmp).map_err(|e| Error::Output {
         path: tmp.clone(),

@@ -528,11 +528,14 @@ impl CsvTable {
                 .unwrap_or_else(|| format!("field {}", i + 1))
         };
         if rec.len() != header.len() {
+            // The row as written: its fields joined by the file's separator.
+            let separator = [self.source.delimiter];
+            let row = rec.iter().collect::<Vec<_>>().join(&separator[..]);
             return Ok(Next::Problem {
                 line,
                 problem: RowProblem::new(
                     "",
-                    &String::from_utf8_lossy(rec.as_slice()),
+                    &String::from_utf8_lossy(&row),
                     format!(
                         "the row has {} fields, the header has {}",
                         rec.len(),

@@ -147,6 +147,12 @@ fn csv_shapes_are_read_or_rejected_row_by_row() {
     // A short row.
     let r = rejects(&fixture("broken/ragged.csv"), &good_transfers());
     has(&r, "3", "", "the row has 7 fields, the header has 11");
+    // Its value is the row as written, fields and separators.
+    let row = r.iter().find(|r| r["line"] == "3").expect("the short row");
+    assert_eq!(
+        row["value"],
+        "g2,2025-06-02,Tabloid,,Pedro Two,Charlie,Kilo"
+    );
     // A UTF-8 file with one damaged row: that row is rejected, the rest used.
     let r = rejects(&fixture("broken/damaged_utf8.csv"), &good_transfers());
     has(&r, "3", "player", "not valid UTF-8");

@@ -258,7 +258,8 @@ fn a_failed_run_leaves_the_previous_reports_untouched() {
 #[test]
 fn import_transfermarkt_removes_the_duplicate_side() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let out = tmp.path().join("transfers.csv");
+    // In a directory that does not exist yet: it is created.
+    let out = tmp.path().join("new/transfers.csv");
     let (stdout, _) = Run::new(&["import", "transfermarkt"])
         .arg(fixture("transfermarkt/premier-league.csv"))
         .arg(fixture("transfermarkt/championship.csv"))
