@@ -176,6 +176,21 @@ impl<'s> Scan<'s> {
         }
     }
 
+    /// Of several players sharing a name, the one whose club on the day the article names
+    /// (`None` when no one or more than one is).
+    fn the_one_at_a_named_club(&self, ids: &[u32]) -> Option<u32> {
+        let mut at_club = ids.iter().copied().filter(|&p| {
+            self.reader
+                .names
+                .club_on(p, self.published)
+                .is_some_and(|c| self.club_ids.contains(&c))
+        });
+        match (at_club.next(), at_club.next()) {
+            (Some(p), None) => Some(p),
+            _ => None,
+        }
+    }
+
     /// The sentence holding byte `at`.
     fn sentence_of(&self, at: usize) -> usize {
         self.bounds
@@ -186,13 +201,7 @@ impl<'s> Scan<'s> {
     /// Players and clubs named in full; a name several players share goes to the one whose
     /// club the article names, else to `found.ambiguous`.
     fn named(&self, found: &mut Found) -> Named {
-        let (raw, mentions, names, published, club_ids) = (
-            self.raw,
-            &self.mentions,
-            self.reader.names,
-            self.published,
-            &self.club_ids,
-        );
+        let (raw, mentions) = (self.raw, &self.mentions);
         let sentence_of = |at: usize| self.sentence_of(at);
         // Players and clubs named in full.
         let mut players: Vec<PlayerMention> = Vec::new();
@@ -214,16 +223,7 @@ impl<'s> Scan<'s> {
                     let who = if ids.len() == 1 {
                         Some(ids[0])
                     } else {
-                        let at_club: Vec<u32> = ids
-                            .iter()
-                            .copied()
-                            .filter(|&p| {
-                                names
-                                    .club_on(p, published)
-                                    .is_some_and(|c| club_ids.contains(&c))
-                            })
-                            .collect();
-                        (at_club.len() == 1).then(|| at_club[0])
+                        self.the_one_at_a_named_club(ids)
                     };
                     // A manager, agent or relative is named like a player: `Roma manager Jose
                     // Mourinho`, `his agent Mino Raiola`.
@@ -355,14 +355,12 @@ impl<'s> Scan<'s> {
     /// A known player's surname alone (`Kane`), not at a sentence's start: the player of that
     /// surname whose club the article names, or the name as written.
     fn surnames_alone(&self, players: &mut Vec<PlayerMention>, clubs: &[ClubMention]) {
-        let (raw, bounds, mentions, folded, names, published, club_ids) = (
+        let (raw, bounds, mentions, folded, names) = (
             self.raw,
             &self.bounds,
             &self.mentions,
             &self.folded,
             self.reader.names,
-            self.published,
-            &self.club_ids,
         );
         let sentence_of = |at: usize| self.sentence_of(at);
         {
@@ -445,19 +443,9 @@ impl<'s> Scan<'s> {
                 if not_a_player_here(raw, a, b, false) {
                     continue;
                 }
-                let at_club: Vec<u32> = ids
-                    .iter()
-                    .copied()
-                    .filter(|&p| {
-                        names
-                            .club_on(p, published)
-                            .is_some_and(|c| club_ids.contains(&c))
-                    })
-                    .collect();
-                let who = if at_club.len() == 1 {
-                    Who::Known(at_club[0])
-                } else {
-                    Who::Unknown(raw[a..b].to_string())
+                let who = match self.the_one_at_a_named_club(ids) {
+                    Some(p) => Who::Known(p),
+                    None => Who::Unknown(raw[a..b].to_string()),
                 };
                 players.push(PlayerMention {
                     who,

@@ -819,6 +819,10 @@ mod tests {
             .collect()
     }
 
+    fn to_clubs(found: &Found) -> Vec<&str> {
+        found.claims.iter().map(|c| c.to_club.as_str()).collect()
+    }
+
     #[test]
     fn the_header_names_the_claim_fields_in_their_order() {
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -986,13 +990,7 @@ mod tests {
             "Bernardo Berge could swap girona for manchester united.",
             "2024-01-10",
         );
-        assert_eq!(
-            f.claims
-                .iter()
-                .map(|c| c.to_club.as_str())
-                .collect::<Vec<_>>(),
-            ["Manchester United"]
-        );
+        assert_eq!(to_clubs(&f), ["Manchester United"]);
     }
 
     #[test]
@@ -1013,13 +1011,7 @@ mod tests {
             "Fulham accept Girona offer: fee agreed for Bernardo Berge.",
             "2024-01-10",
         );
-        assert_eq!(
-            f.claims
-                .iter()
-                .map(|c| c.to_club.as_str())
-                .collect::<Vec<_>>(),
-            ["Girona"]
-        );
+        assert_eq!(to_clubs(&f), ["Girona"]);
     }
 
     #[test]
