@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::error::{Error, Result};
 use crate::ingest::{AliasTable, InputPaths};
 use crate::pipeline::ScoreOptions;
-use crate::report::Format;
+use crate::report::{Format, OutputSet};
 use crate::settings::{Config, Settings};
 use crate::windows::Window;
 
@@ -182,10 +182,17 @@ pub(super) struct ExtractArgs {
 pub(super) struct ScoreArgs {
     #[command(flatten)]
     pub(super) inputs: InputArgs,
+    #[command(flatten)]
+    pub(super) output: OutputArgs,
+}
+
+/// Where and how the reports of `score` and `backtest` are written.
+#[derive(Debug, Args)]
+pub(super) struct OutputArgs {
     /// Directory of the reports (replaced as one set).
     #[arg(long, default_value = "reports")]
     pub(super) out: PathBuf,
-    /// Format of the tabular reports (`summary.json` is always written).
+    /// Format of the tabular reports (`summary.json` and the SVG are always written).
     #[arg(long, value_enum, default_value = "csv")]
     pub(super) format: FormatArg,
     /// Write CSV cells as they are: no `'` before text a spreadsheet would run as a formula.
@@ -193,13 +200,20 @@ pub(super) struct ScoreArgs {
     pub(super) raw_csv: bool,
 }
 
+impl OutputArgs {
+    /// The output set, begun: a bad `--out` fails before the work, and an interrupt from
+    /// here on removes the staging directory.
+    pub(super) fn begin(&self) -> Result<OutputSet> {
+        Ok(OutputSet::begin(&self.out)?.with_raw_csv(self.raw_csv))
+    }
+}
+
 #[derive(Debug, Args)]
 pub(super) struct BacktestArgs {
     #[command(flatten)]
     pub(super) inputs: InputArgs,
-    /// Directory of the reports (`backtest`, `calibration`, `calibration.svg`).
-    #[arg(long, default_value = "reports")]
-    pub(super) out: PathBuf,
+    #[command(flatten)]
+    pub(super) output: OutputArgs,
     /// First window to test, e.g. `2021-summer`.
     #[arg(long, value_parser = parse_window)]
     pub(super) from: Option<Window>,
@@ -207,11 +221,6 @@ pub(super) struct BacktestArgs {
     /// `1,7,30,60`, from the config's `backtest.lead_days`; 0 = the close itself).
     #[arg(long, value_delimiter = ',')]
     pub(super) lead_days: Vec<i64>,
-    #[arg(long, value_enum, default_value = "csv")]
-    pub(super) format: FormatArg,
-    /// Write CSV cells as they are: no `'` before text a spreadsheet would run as a formula.
-    #[arg(long)]
-    pub(super) raw_csv: bool,
 }
 
 #[derive(Debug, Args)]

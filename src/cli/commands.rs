@@ -13,7 +13,6 @@ use crate::ingest::alias_table;
 use crate::normalise::Aliases;
 use crate::pipeline::{backtest as run_backtest, prepare, score as run_score, BacktestOptions};
 use crate::progress::Progress;
-use crate::report::OutputSet;
 use crate::settings::{Config, InputFormat};
 
 /// `rumour config`: the defaults as TOML.
@@ -25,12 +24,10 @@ pub(super) fn config() -> Result<()> {
 /// `rumour score`.
 pub(super) fn score(args: &ScoreArgs, progress: &Progress, quiet: bool) -> Result<()> {
     let (opts, settings) = options(&args.inputs)?;
-    // Begun first: a bad --out fails before the work, and an interrupt from here on removes
-    // the staging directory.
-    let set = OutputSet::begin(&args.out)?.with_raw_csv(args.raw_csv);
+    let set = args.output.begin()?;
     let mut run = run_score(&opts, &settings, progress)?;
     let out = progress.stage("write reports", || {
-        run.write_into(set, format_of(args.format))
+        run.write_into(set, format_of(args.output.format))
     })?;
     if !quiet {
         print!("{}", screen::score(&run, progress, &out));
@@ -48,9 +45,9 @@ pub(super) fn backtest(args: &BacktestArgs, progress: &Progress, quiet: bool) ->
         from: args.from,
         lead_days: args.lead_days.clone(),
     };
-    let set = OutputSet::begin(&args.out)?.with_raw_csv(args.raw_csv);
+    let set = args.output.begin()?;
     let mut result = run_backtest(&opts, &settings, &bt, progress)?;
-    let format = format_of(args.format);
+    let format = format_of(args.output.format);
     set.table("backtest", &mut result.table, format)?;
     set.table("calibration", &mut result.calibration, format)?;
     set.bytes("calibration.svg", result.svg.as_bytes())?;

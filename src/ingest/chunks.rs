@@ -1,16 +1,18 @@
 //! Reading a file in parallel chunks and merging them in file order: each chunk interns its
 //! own names, and the merge maps them to the file's ids.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::reader::{CsvTable, Next, Row, RowProblem};
+use super::reader::{ColumnSpec, CsvTable, Next, Row, RowProblem};
 use super::rejects::{log_problems, note_problem, RejectLog};
-use super::{FileStats, IdMaps, Names};
+use super::{stats_for, FileStats, IdMaps, Names, ReadContext};
 use crate::error::{Error, Result};
 use crate::normalise::{NameKind, NameTable};
-use crate::settings::Reading;
+use crate::progress::Progress;
+use crate::settings::{ColumnsConfig, Reading};
 
 /// Rows of one chunk of a file, parsed with the chunk's own name tables.
 pub(super) struct Chunk {
@@ -74,6 +76,52 @@ pub(super) fn merge_chunks(
         },
         pass,
     )
+}
+
+/// What tells one kind of input file from another for [`read_file`].
+pub(super) struct FileKind {
+    /// Shown on the progress bar: `reading {label}`.
+    pub(super) label: &'static str,
+    pub(super) columns: &'static [ColumnSpec],
+    /// The user's mapping of their headers for this kind of file.
+    pub(super) mapping: fn(&ColumnsConfig) -> &BTreeMap<String, String>,
+    /// The name columns, and the kind of name each holds.
+    pub(super) id_columns: &'static [(&'static str, NameKind)],
+}
+
+/// Opens `path` with `kind`'s columns (through the user's `mapping`), lets `check` refuse its
+/// header, and parses it in parallel chunks with `parse`.
+///
+/// # Errors
+/// An unreadable file, a header without a required column, what `check` returns, or a
+/// chunk's error.
+pub(super) fn read_file(
+    path: &Path,
+    kind: &FileKind,
+    ctx: ReadContext,
+    progress: &Progress,
+    check: &dyn Fn(&CsvTable) -> Result<()>,
+    parse: &(dyn Fn(CsvTable, ReadContext, &indicatif::ProgressBar) -> Result<Chunk> + Sync),
+) -> Result<Parsed> {
+    let config = ctx.config;
+    let table = CsvTable::open(
+        path,
+        kind.columns,
+        (kind.mapping)(&config.columns),
+        config.limits.max_field_bytes,
+        ctx.input,
+    )?;
+    check(&table)?;
+    let stats = stats_for(&table);
+    let bar = progress.bytes(&format!("reading {}", kind.label), table.progress().1);
+    let chunks = parse_chunks(table, ctx.reading, &|part| parse(part, ctx, &bar))?;
+    bar.finish_and_clear();
+    Ok(Parsed {
+        path: path.to_path_buf(),
+        stats,
+        chunks,
+        id_columns: kind.id_columns,
+    })
 }
 
 /// A file read in parallel chunks whose names are not merged yet.

@@ -6,11 +6,11 @@ use std::path::Path;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::chunks::{parse_chunks, read_rows, Chunk, Parsed};
+use super::chunks::{read_file, read_rows, Chunk, FileKind, Parsed};
 use super::fields::{self, line_u32, opt_date, optional, with_column};
 use super::reader::{ColumnSpec, CsvTable, Row, RowProblem};
 use super::IngestOptions;
-use super::{extra_column, stats_for, Names, ReadContext};
+use super::{extra_column, Names, ReadContext};
 use crate::error::{Error, InputError, Result};
 use crate::normalise::{Aliases, NameKind};
 use crate::progress::Progress;
@@ -115,32 +115,22 @@ pub(super) const CLAIM_IDS: &[(&str, NameKind)] = &[
     ("to_club", NameKind::Club),
 ];
 
+/// Reads the claims file; a header without a single claim stops the run.
 pub(super) fn parse_claims(path: &Path, ctx: ReadContext, progress: &Progress) -> Result<Parsed> {
-    let config = ctx.config;
-    let table = CsvTable::open(
-        path,
-        CLAIM_COLUMNS,
-        &config.columns.claims,
-        config.limits.max_field_bytes,
-        ctx.input,
-    )?;
-    let stats = stats_for(&table);
-    let bar = progress.bytes("reading claims", table.progress().1);
-    let parse = |part: CsvTable| claims_chunk(part, ctx, &bar);
-    let chunks = parse_chunks(table, ctx.reading, &parse)?;
-    bar.finish_and_clear();
-    if chunks.iter().all(|c| c.read == 0) {
+    let kind = FileKind {
+        label: "claims",
+        columns: CLAIM_COLUMNS,
+        mapping: |c| &c.claims,
+        id_columns: CLAIM_IDS,
+    };
+    let parsed = read_file(path, &kind, ctx, progress, &|_| Ok(()), &claims_chunk)?;
+    if parsed.chunks.iter().all(|c| c.read == 0) {
         return Err(Error::Input(InputError::Header {
             file: path.to_path_buf(),
             message: "the file has a header but no claims".into(),
         }));
     }
-    Ok(Parsed {
-        path: path.to_path_buf(),
-        stats,
-        chunks,
-        id_columns: CLAIM_IDS,
-    })
+    Ok(parsed)
 }
 
 /// Parses one chunk of the claims file.

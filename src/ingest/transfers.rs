@@ -6,11 +6,11 @@ use std::path::Path;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::chunks::{parse_chunks, read_rows, Chunk, Parsed};
+use super::chunks::{read_file, read_rows, Chunk, FileKind, Parsed};
 use super::fields::{self, line_u32, opt_date, optional, TransferKind};
 use super::reader::{ColumnSpec, CsvTable, Row, RowProblem};
 use super::IngestOptions;
-use super::{stats_for, Names, ReadContext};
+use super::{Names, ReadContext};
 use crate::error::{Error, InputError, Result};
 use crate::normalise::NameKind;
 use crate::progress::Progress;
@@ -66,37 +66,29 @@ pub(super) const TRANSFER_IDS: &[(&str, NameKind)] = &[
     ("to_club", NameKind::Club),
 ];
 
+/// Reads the transfers file, which needs a `date` or a `window` column.
 pub(super) fn parse_transfers(
     path: &Path,
     ctx: ReadContext,
     progress: &Progress,
 ) -> Result<Parsed> {
-    let config = ctx.config;
-    let table = CsvTable::open(
-        path,
-        TRANSFER_COLUMNS,
-        &config.columns.transfers,
-        config.limits.max_field_bytes,
-        ctx.input,
-    )?;
-    if !table.has_column("date") && !table.has_column("window") {
-        return Err(Error::Input(InputError::MissingColumn {
-            file: path.to_path_buf(),
-            column: "date` or `window".into(),
-            hint: " (a transfer needs its date, its window, or both)".into(),
-        }));
-    }
-    let stats = stats_for(&table);
-    let bar = progress.bytes("reading transfers", table.progress().1);
-    let parse = |part: CsvTable| transfers_chunk(part, ctx, &bar);
-    let chunks = parse_chunks(table, ctx.reading, &parse)?;
-    bar.finish_and_clear();
-    Ok(Parsed {
-        path: path.to_path_buf(),
-        stats,
-        chunks,
+    let kind = FileKind {
+        label: "transfers",
+        columns: TRANSFER_COLUMNS,
+        mapping: |c| &c.transfers,
         id_columns: TRANSFER_IDS,
-    })
+    };
+    let check = |table: &CsvTable| {
+        if !table.has_column("date") && !table.has_column("window") {
+            return Err(Error::Input(InputError::MissingColumn {
+                file: path.to_path_buf(),
+                column: "date` or `window".into(),
+                hint: " (a transfer needs its date, its window, or both)".into(),
+            }));
+        }
+        Ok(())
+    };
+    read_file(path, &kind, ctx, progress, &check, &transfers_chunk)
 }
 
 /// Parses one chunk of the transfers file.
