@@ -75,45 +75,64 @@ pub fn lookups(
         )
     };
     let deals_lf = counted(deals);
+    let stories_lf = counted(stories);
+    let deal_rates = |lf: LazyFrame, key: &str| rates_at(lf, &[key], None, deal_hit(), times, rc);
+    // The five records are independent: built two at a time (each is mostly single-threaded
+    // prior fitting), the same numbers in the same order whatever the thread count.
+    let (source_stage, (buyer, (seller, (season, base)))) = rayon::join(
+        || {
+            rates_at(
+                stories_lf,
+                &["source", "stage"],
+                Some(StagePriors {
+                    column: "stage",
+                    step: rc.stage_step_logit,
+                }),
+                story_hit(),
+                times,
+                rc,
+            )
+        },
+        || {
+            rayon::join(
+                || deal_rates(deals_lf.clone(), "to_club"),
+                || {
+                    rayon::join(
+                        || {
+                            deal_rates(
+                                deals_lf.clone().filter(col("from_club").is_not_null()),
+                                "from_club",
+                            )
+                        },
+                        || {
+                            rayon::join(
+                                || {
+                                    deal_rates(
+                                        deals_lf
+                                            .clone()
+                                            .with_column(col("summer").cast(DataType::UInt32)),
+                                        "summer",
+                                    )
+                                },
+                                || {
+                                    deal_rates(
+                                        deals_lf.clone().with_column(lit(0u32).alias("all")),
+                                        "all",
+                                    )
+                                },
+                            )
+                        },
+                    )
+                },
+            )
+        },
+    );
     Ok(Lookups {
-        source_stage: rates_at(
-            counted(stories),
-            &["source", "stage"],
-            Some(StagePriors {
-                column: "stage",
-                step: rc.stage_step_logit,
-            }),
-            story_hit(),
-            times,
-            rc,
-        )?,
-        buyer: rates_at(deals_lf.clone(), &["to_club"], None, deal_hit(), times, rc)?,
-        seller: rates_at(
-            deals_lf.clone().filter(col("from_club").is_not_null()),
-            &["from_club"],
-            None,
-            deal_hit(),
-            times,
-            rc,
-        )?,
-        season: rates_at(
-            deals_lf
-                .clone()
-                .with_column(col("summer").cast(DataType::UInt32)),
-            &["summer"],
-            None,
-            deal_hit(),
-            times,
-            rc,
-        )?,
-        base: rates_at(
-            deals_lf.with_column(lit(0u32).alias("all")),
-            &["all"],
-            None,
-            deal_hit(),
-            times,
-            rc,
-        )?,
+        source_stage: source_stage?,
+        buyer: buyer?,
+        seller: seller?,
+        season: season?,
+        base: base?,
         player_moves,
     })
 }

@@ -205,39 +205,61 @@ pub fn rates_at(
         (i > 0).then(|| (points[i - 1].1, points[i - 1].2))
     };
 
+    // Each day's data per family, and the stage centres (which read every family's data).
+    let days: Vec<(BTreeMap<u32, Vec<(f64, f64)>>, Option<[f64; 7]>)> = times
+        .iter()
+        .map(|t| {
+            let data: BTreeMap<u32, Vec<(f64, f64)>> = families
+                .iter()
+                .map(|f| {
+                    let members = members_of
+                        .get(f)
+                        .map(|m| {
+                            m.iter()
+                                .filter_map(|points| at(points, *t))
+                                .filter(|c| c.1 > 0.0)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (*f, members)
+                })
+                .collect();
+            let centres = family_pos.zip(stages).map(|(_, st)| {
+                let counts: Vec<(u32, f64, f64)> = data
+                    .iter()
+                    .flat_map(|(f, m)| m.iter().map(move |(k, n)| (*f, *k, *n)))
+                    .collect();
+                stage_centres(&counts, st.step)
+            });
+            (data, centres)
+        })
+        .collect();
+    // A family's fits form a chain over the days (counts only grow from one day to the next:
+    // each fit starts from the previous day's); the families' chains are independent, so
+    // they run in parallel and give the same numbers whatever the thread count.
+    let chains: Vec<Vec<BetaPrior>> = {
+        use rayon::prelude::*;
+        families
+            .par_iter()
+            .map(|f| {
+                let mut previous: Option<(f64, f64)> = None;
+                days.iter()
+                    .map(|(data, centres)| {
+                        let centre = centres.and_then(|c| c.get(*f as usize).copied());
+                        let prior = fit_prior_towards(&data[f], opts, previous, centre);
+                        previous = Some((prior.alpha, prior.beta));
+                        prior
+                    })
+                    .collect()
+            })
+            .collect()
+    };
     let mut fitted = BTreeMap::new();
     let (mut prior_t, mut prior_key, mut prior_rate) = (Vec::new(), Vec::new(), Vec::new());
     let (mut prior_low, mut prior_high) = (Vec::new(), Vec::new());
-    let mut previous: BTreeMap<u32, (f64, f64)> = BTreeMap::new();
-    for t in times {
-        // Each family's groups with a record by `t`, as (hits, trials).
-        let data: BTreeMap<u32, Vec<(f64, f64)>> = families
-            .iter()
-            .map(|f| {
-                let members = members_of
-                    .get(f)
-                    .map(|m| {
-                        m.iter()
-                            .filter_map(|points| at(points, *t))
-                            .filter(|c| c.1 > 0.0)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                (*f, members)
-            })
-            .collect();
-        let centres = family_pos.zip(stages).map(|(_, st)| {
-            let counts: Vec<(u32, f64, f64)> = data
-                .iter()
-                .flat_map(|(f, m)| m.iter().map(move |(k, n)| (*f, *k, *n)))
-                .collect();
-            stage_centres(&counts, st.step)
-        });
-        for f in &families {
-            let centre = centres.and_then(|c| c.get(*f as usize).copied());
-            // Counts only grow from one day to the next: start from the previous day's fit.
-            let prior = fit_prior_towards(&data[f], opts, previous.get(f).copied(), centre);
-            previous.insert(*f, (prior.alpha, prior.beta));
+    for (d, t) in times.iter().enumerate() {
+        for (f, chain) in families.iter().zip(&chains) {
+            let prior = chain[d].clone();
             prior_t.push(*t);
             prior_key.push(*f);
             prior_rate.push(prior.mean());
