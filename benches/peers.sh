@@ -6,12 +6,14 @@
 # = user + system, peak RSS), then the medians and ranges. The peers' outputs are checked to
 # agree with each other once per world.
 #
-#   bash benches/peers.sh                      # both shapes at 1M and 10M, ROUNDS=5
+#   bash benches/peers.sh                      # the three shapes at 1M and 10M, ROUNDS=5
 #   SHAPES=wide SIZES=1000000 ROUNDS=3 bash benches/peers.sh
 #
-# Shapes: `default` (the project's own world) and `wide` (2,000 sources with Zipf-like volume,
+# Shapes: `default` (the project's own world), `wide` (2,000 sources with Zipf-like volume,
 # 3,000 clubs, 200k players per 1M claims, windows from 2015, dated transfers, 5% of claims
-# without window, 3% without stage, 2% without text: the shape of issue 10).
+# without window, 3% without stage, 2% without text: the shape of issue 10) and `rush` (a few
+# outlets, 40 clubs, 500k players per 1M claims, windows from 2023 only, transfers known by
+# window alone, 30% of claims in the two days before a close, few rumours coming true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rumour-target}"
@@ -32,6 +34,7 @@ shape_args() {
     case "$1" in
         default) echo "" ;;
         wide) echo "--sources 2000 --clubs 3000 --players $(( $2 / 5 )) --first-year 2015 --without-window 0.05 --without-stage 0.03 --without-text 0.02 --dated-share 1" ;;
+        rush) echo "--sources 8 --clubs 40 --players $(( $2 / 2 )) --first-year 2023 --dated-share 0 --deadline-share 0.3 --hit-shift -2" ;;
         *) echo "unknown shape $1" >&2; exit 2 ;;
     esac
 }
@@ -54,7 +57,7 @@ stats() {
         printf "%.2f (%.2f–%.2f)", m, v[1], v[NR] }'
 }
 
-for shape in ${SHAPES:-default wide}; do
+for shape in ${SHAPES:-default wide rush}; do
     for n in ${SIZES:-1000000 10000000}; do
         dir="$work/$shape-$n"
         # shellcheck disable=SC2046
