@@ -336,15 +336,6 @@ impl NameTable {
             })
             .collect()
     }
-
-    /// A two-column table `id` (`UInt32`) → `name` (display name), to join onto reports.
-    pub fn display_frame(&self, id_col: &str, name_col: &str) -> PolarsResult<DataFrame> {
-        let ids: Vec<u32> = (0..self.keys.len() as u32).collect();
-        DataFrame::new_infer_height(vec![
-            Column::new(id_col.into(), ids),
-            Column::new(name_col.into(), self.display_names()),
-        ])
-    }
 }
 
 /// Applies an `old → new` id map to a `UInt32` column of `df` in place.

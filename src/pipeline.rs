@@ -201,7 +201,7 @@ pub fn score(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> R
     let source_lists = open_deal_sources(
         &s.claims,
         &open.rows,
-        &s.names.sources.display_frame("id", "name")?,
+        &crate::report::labels::id_name_frame(&display.sources)?,
     )?;
     let carried = carried_extras(&s, &open.rows)?;
     // The claims have served every stage; the reports need only what was derived from them.

@@ -5,7 +5,6 @@
 
 use polars::prelude::*;
 
-use crate::ingest::Names;
 use crate::prepared::Display;
 use crate::schema::outcome;
 use crate::schema::Stage;
@@ -175,13 +174,23 @@ pub struct NameFrames {
     pub authors: DataFrame,
 }
 
-pub fn name_frames(names: &Names) -> PolarsResult<NameFrames> {
+/// From the display names worked out once, after reading (not again from every spelling).
+pub fn name_frames(display: &Display) -> PolarsResult<NameFrames> {
     Ok(NameFrames {
-        players: names.players.display_frame("id", "name")?,
-        clubs: names.clubs.display_frame("id", "name")?,
-        sources: names.sources.display_frame("id", "name")?,
-        authors: names.authors.display_frame("id", "name")?,
+        players: id_name_frame(&display.players)?,
+        clubs: id_name_frame(&display.clubs)?,
+        sources: id_name_frame(&display.sources)?,
+        authors: id_name_frame(&display.authors)?,
     })
+}
+
+/// `id` (`UInt32`, the position) → `name`.
+pub fn id_name_frame(names: &[String]) -> PolarsResult<DataFrame> {
+    let ids: Vec<u32> = (0..names.len() as u32).collect();
+    DataFrame::new_infer_height(vec![
+        Column::new("id".into(), ids),
+        Column::new("name".into(), names),
+    ])
 }
 
 /// Maps a `UInt32` code column to names.

@@ -35,7 +35,7 @@ pub struct Scoring {
 /// # Errors
 /// Only from polars.
 pub fn build_reports(s: &Prepared, scoring: Scoring) -> PolarsResult<ScoreRun> {
-    let nf = name_frames(&s.names)?;
+    let nf = name_frames(&s.display)?;
     let Scoring {
         reliabilities,
         sample_fraction,
