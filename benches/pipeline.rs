@@ -67,6 +67,10 @@ fn as_of() -> NaiveDate {
 }
 
 fn pipeline(c: &mut Criterion) {
+    // As the binary does (`src/main.rs`): no transparent huge pages, whose first touch costs
+    // most of a run on virtual machines (BENCHMARKS.md, "Huge pages").
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
     for (name, wide) in [("default", false), ("wide", true)] {
         shape_benches(c, name, wide);
     }

@@ -200,60 +200,8 @@ pub fn rates_at(
     for (g, points) in &groups {
         members_of.entry(family_of(*g)).or_default().push(points);
     }
-    let at = |points: &Record, t: i32| -> Option<(f64, f64)> {
-        let i = points.partition_point(|p| p.0 <= t);
-        (i > 0).then(|| (points[i - 1].1, points[i - 1].2))
-    };
-
-    // Each day's data per family, and the stage centres (which read every family's data).
-    let days: Vec<(BTreeMap<u32, Vec<(f64, f64)>>, Option<[f64; 7]>)> = times
-        .iter()
-        .map(|t| {
-            let data: BTreeMap<u32, Vec<(f64, f64)>> = families
-                .iter()
-                .map(|f| {
-                    let members = members_of
-                        .get(f)
-                        .map(|m| {
-                            m.iter()
-                                .filter_map(|points| at(points, *t))
-                                .filter(|c| c.1 > 0.0)
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (*f, members)
-                })
-                .collect();
-            let centres = family_pos.zip(stages).map(|(_, st)| {
-                let counts: Vec<(u32, f64, f64)> = data
-                    .iter()
-                    .flat_map(|(f, m)| m.iter().map(move |(k, n)| (*f, *k, *n)))
-                    .collect();
-                stage_centres(&counts, st.step)
-            });
-            (data, centres)
-        })
-        .collect();
-    // A family's fits form a chain over the days (counts only grow from one day to the next:
-    // each fit starts from the previous day's); the families' chains are independent, so
-    // they run in parallel and give the same numbers whatever the thread count.
-    let chains: Vec<Vec<BetaPrior>> = {
-        use rayon::prelude::*;
-        families
-            .par_iter()
-            .map(|f| {
-                let mut previous: Option<(f64, f64)> = None;
-                days.iter()
-                    .map(|(data, centres)| {
-                        let centre = centres.and_then(|c| c.get(*f as usize).copied());
-                        let prior = fit_prior_towards(&data[f], opts, previous, centre);
-                        previous = Some((prior.alpha, prior.beta));
-                        prior
-                    })
-                    .collect()
-            })
-            .collect()
-    };
+    let days = days_of(times, &families, &members_of, family_pos.and(stages));
+    let chains = fit_chains(&families, &days, opts);
     let mut fitted = BTreeMap::new();
     let (mut prior_t, mut prior_key, mut prior_rate) = (Vec::new(), Vec::new(), Vec::new());
     let (mut prior_low, mut prior_high) = (Vec::new(), Vec::new());
@@ -289,6 +237,77 @@ pub fn rates_at(
         interval: config.interval,
         priors,
     })
+}
+
+/// What the priors of one snapshot day are fitted from.
+struct Day {
+    /// Per family: the `(hits, trials)` of its groups with a record by the day.
+    data: BTreeMap<u32, Vec<(f64, f64)>>,
+    /// The stages' centres (which read every family's data), with stage priors.
+    centres: Option<[f64; 7]>,
+}
+
+/// Each day of `times`, from the families' member records.
+fn days_of(
+    times: &[i32],
+    families: &[u32],
+    members_of: &BTreeMap<u32, Vec<&Record>>,
+    stages: Option<StagePriors>,
+) -> Vec<Day> {
+    let at = |points: &Record, t: i32| -> Option<(f64, f64)> {
+        let i = points.partition_point(|p| p.0 <= t);
+        (i > 0).then(|| (points[i - 1].1, points[i - 1].2))
+    };
+    times
+        .iter()
+        .map(|t| {
+            let data: BTreeMap<u32, Vec<(f64, f64)>> = families
+                .iter()
+                .map(|f| {
+                    let members = members_of
+                        .get(f)
+                        .map(|m| {
+                            m.iter()
+                                .filter_map(|points| at(points, *t))
+                                .filter(|c| c.1 > 0.0)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (*f, members)
+                })
+                .collect();
+            let centres = stages.map(|st| {
+                let counts: Vec<(u32, f64, f64)> = data
+                    .iter()
+                    .flat_map(|(f, m)| m.iter().map(move |(k, n)| (*f, *k, *n)))
+                    .collect();
+                stage_centres(&counts, st.step)
+            });
+            Day { data, centres }
+        })
+        .collect()
+}
+
+/// Per family (in order), its prior on each of `days`. A family's fits form a chain over the
+/// days (counts only grow from one day to the next: each fit starts from the previous day's);
+/// the families' chains are independent, so they run in parallel and give the same numbers
+/// whatever the thread count.
+fn fit_chains(families: &[u32], days: &[Day], opts: FitOptions) -> Vec<Vec<BetaPrior>> {
+    use rayon::prelude::*;
+    families
+        .par_iter()
+        .map(|f| {
+            let mut previous: Option<(f64, f64)> = None;
+            days.iter()
+                .map(|day| {
+                    let centre = day.centres.and_then(|c| c.get(*f as usize).copied());
+                    let prior = fit_prior_towards(&day.data[f], opts, previous, centre);
+                    previous = Some((prior.alpha, prior.beta));
+                    prior
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Each group's cumulative record `(day, hits, trials)` by the day outcomes became known, up
