@@ -115,11 +115,17 @@ pub fn prepare(opts: &ScoreOptions, settings: &Settings, progress: &Progress) ->
         claims.column("window_inferred")?.bool()?.sum().unwrap_or(0) as u64;
     // Columns no later stage reads, dropped before the largest tables are built (at ten
     // million claims, 120 MB).
-    let claims = claims.drop_many(["line", "fee_eur", "stage_inferred", "window_inferred"]);
+    // (Dropped in place: a shadowed copy would keep them alive to the end of `prepare`.)
+    let mut claims = claims;
+    for name in ["line", "fee_eur", "stage_inferred", "window_inferred"] {
+        claims.drop_in_place(name)?;
+    }
     let moves = counted_moves(&transfers, &config.outcomes);
     let resolved = progress.stage("stories and deals", || {
         stories_and_deals(&claims, moves, &windows, config, as_of)
     })?;
+    // The packed deal key has grouped the claims; later stages join on its three parts.
+    claims.drop_in_place("deal")?;
     Ok(Prepared {
         config: config.clone(),
         as_of,
@@ -216,7 +222,7 @@ pub fn score(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> R
         carried,
     };
     progress
-        .stage("report tables", || build_reports(&s, scoring))
+        .stage("report tables", || build_reports(&mut s, scoring))
         .map_err(Error::from)
 }
 

@@ -34,7 +34,7 @@ pub struct Scoring {
 ///
 /// # Errors
 /// Only from polars.
-pub fn build_reports(s: &Prepared, scoring: Scoring) -> PolarsResult<ScoreRun> {
+pub fn build_reports(s: &mut Prepared, scoring: Scoring) -> PolarsResult<ScoreRun> {
     let nf = name_frames(&s.display)?;
     let Scoring {
         reliabilities,
@@ -45,16 +45,6 @@ pub fn build_reports(s: &Prepared, scoring: Scoring) -> PolarsResult<ScoreRun> {
         carried,
     } = scoring;
     let reliability = reliability_reports(&reliabilities, &nf)?;
-    let stories = stories_report(s, carried.stories)?;
-    let deals = deals_report(
-        s,
-        &nf,
-        source_lists,
-        open.rows,
-        &open.predictions,
-        carried.deals,
-    )?;
-    let rejects = rejects_frame(&s.rejects)?;
     let (unmatched, players, clubs) = unmatched_names(s)?;
     let summary = summary(
         s,
@@ -64,6 +54,17 @@ pub fn build_reports(s: &Prepared, scoring: Scoring) -> PolarsResult<ScoreRun> {
         &open.predictions,
         Unmatched { players, clubs },
     )?;
+    let deals = deals_report(
+        s,
+        &nf,
+        source_lists,
+        open.rows,
+        &open.predictions,
+        carried.deals,
+    )?;
+    let rejects = rejects_frame(&s.rejects)?;
+    // Last, since the stories table is taken apart column by column to make it.
+    let stories = stories_report(s, carried.stories)?;
     Ok(ScoreRun {
         sources: reliability.sources,
         authors: reliability.authors,
@@ -152,31 +153,37 @@ fn reliability_reports(r: &Reliabilities, nf: &NameFrames) -> PolarsResult<Relia
 
 /// Stories, sorted by ids (key order: the order of the names' folded keys), rendered to names
 /// slice by slice when written.
-fn stories_report(s: &Prepared, carried_stories: Option<DataFrame>) -> PolarsResult<StoriesReport> {
+/// The stories report from `s.stories`, which it takes (the table is empty afterwards).
+fn stories_report(
+    s: &mut Prepared,
+    carried_stories: Option<DataFrame>,
+) -> PolarsResult<StoriesReport> {
     let resolved = crate::schema::is_resolved(col("outcome"));
-    let story_ids = s
-        .stories
-        .clone()
-        .lazy()
-        // `deal` orders like (player, to_club, window).
-        .sort_by_exprs(story_order(&s.stories)?, SortMultipleOptions::default())
-        .select([
-            col("source"),
-            col("player"),
-            col("to_club"),
-            col("window"),
-            col("first_report"),
-            col("last_report"),
-            col("reports"),
-            col("stage"),
-            col("denied"),
-            col("outcome"),
-            col("resolved_on"),
-            when(resolved)
-                .then(story_hit())
-                .otherwise(lit(NULL).cast(DataType::Boolean))
-                .alias("correct"),
-        ]);
+    // `deal` orders like (player, to_club, window).
+    let order = story_order(&s.stories)?;
+    let sorted = gather_taking(
+        std::mem::take(&mut s.stories),
+        order,
+        &[
+            "source",
+            "player",
+            "to_club",
+            "window",
+            "first_report",
+            "last_report",
+            "reports",
+            "stage",
+            "denied",
+            "outcome",
+            "resolved_on",
+        ],
+    )?;
+    let story_ids = sorted.lazy().with_column(
+        when(resolved)
+            .then(story_hit())
+            .otherwise(lit(NULL).cast(DataType::Boolean))
+            .alias("correct"),
+    );
     let story_ids = if let Some(extras) = carried_stories {
         let keys = ["source", "player", "to_club", "window"];
         let on: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
@@ -189,6 +196,38 @@ fn stories_report(s: &Prepared, carried_stories: Option<DataFrame>) -> PolarsRes
         story_ids.collect()?
     };
     StoriesReport::new(story_ids, &s.display, &s.windows)
+}
+
+/// The columns `keep` of `df` in the order of the sort key `by` (unique per row, so the order
+/// is total), gathered one column at a time with each source column freed once gathered: the
+/// table is never held twice, as a sort of the whole frame would hold it (at ten million
+/// stories, 0.4 GB).
+fn gather_taking(df: DataFrame, by: Vec<Expr>, keep: &[&str]) -> PolarsResult<DataFrame> {
+    let keys: Vec<Expr> = by
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| e.alias(format!("__k{i}")))
+        .collect();
+    let key_names: Vec<PlSmallStr> = (0..keys.len()).map(|i| format!("__k{i}").into()).collect();
+    let mut exprs = keys;
+    exprs.push(col("__row"));
+    let order = df
+        .clone()
+        .lazy()
+        .with_row_index("__row", None)
+        .select(exprs)
+        .sort(key_names, SortMultipleOptions::default())
+        .select([col("__row")])
+        .collect()?;
+    let idx = order.column("__row")?.idx()?.clone();
+    drop(order);
+    let mut df = df.select(keep.iter().copied())?;
+    let mut columns = Vec::with_capacity(keep.len());
+    for name in keep {
+        let column = df.drop_in_place(name)?;
+        columns.push(column.take(&idx)?);
+    }
+    DataFrame::new(idx.len(), columns)
 }
 
 /// The claims' extra columns gathered by the id columns `keys`: per group, the distinct
@@ -625,6 +664,30 @@ fn deals_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gathering_column_by_column_gives_the_sorted_table() {
+        let df = df!(
+            "source" => [2u32, 1, 2, 1],
+            "deal" => [5u64, 9, 3, 1],
+            "reports" => [10u32, 20, 30, 40],
+            "window_close" => [1i32, 2, 3, 4],
+        )
+        .expect("df");
+        let out = gather_taking(
+            df,
+            vec![col("source"), col("deal")],
+            &["deal", "reports", "source"],
+        )
+        .expect("gather");
+        let expected = df!(
+            "deal" => [1u64, 9, 3, 5],
+            "reports" => [40u32, 20, 30, 10],
+            "source" => [1u32, 1, 2, 2],
+        )
+        .expect("df");
+        assert!(out.equals(&expected), "{out:?}");
+    }
 
     #[test]
     fn carried_columns_take_their_header_names_without_clashing() {

@@ -407,6 +407,19 @@ fn claims_by_snapshot(
         .clone()
         .lazy()
         .select(claim_cols)
+        // The claims of the eligible deals' players first, on one column: the three-column
+        // join then runs on a small share of the claims instead of all (at ten million
+        // claims, 0.4 GiB less at the training history's peak).
+        .join(
+            eligible
+                .clone()
+                .lazy()
+                .select([col("player")])
+                .unique(None, UniqueKeepStrategy::Any),
+            [col("player")],
+            [col("player")],
+            JoinArgs::new(JoinType::Semi),
+        )
         .join(
             eligible.clone().lazy().select(snap_deal.clone()),
             deal_keys(&[]),
