@@ -26,6 +26,8 @@ pub struct Prepared {
     pub names: Names,
     /// Display names by id, computed once.
     pub display: std::sync::Arc<Display>,
+    /// The claims with their ids, dates, stages and features; without the packed `deal` key
+    /// the stories were grouped by (dropped once used: joins use `player, to_club, window`).
     pub claims: DataFrame,
     /// Claims whose stage came from their wording, and whose window from their date.
     pub claims_stage_inferred: u64,
