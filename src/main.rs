@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 // polars allocates and frees many buffers, some of hundreds of megabytes. jemalloc hands freed
 // memory back to the system sooner than mimalloc (which this replaced) and glibc's malloc: at
-// ten million claims the peak is 0.2-0.3 GiB lower than with mimalloc and 1.1 GiB lower than
-// with glibc, at the same speed (BENCHMARKS.md, "The allocator"). jemalloc does not build
-// with MSVC; there the system allocator is used.
+// ten million claims the peak is 0.25-0.37 GiB lower than with mimalloc and about 1 GiB lower
+// than with glibc; at a million claims it is 5-11% slower than mimalloc, from the pages it
+// returns and touches again (BENCHMARKS.md, "The allocator"). jemalloc does not build with
+// MSVC; there the system allocator is used.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -95,6 +95,18 @@ impl Names {
         }
     }
 
+    /// Frees every table's interning index: reading is done (see [`NameTable::release_index`]).
+    pub fn release_indexes(&mut self) {
+        for t in [
+            &mut self.players,
+            &mut self.clubs,
+            &mut self.sources,
+            &mut self.authors,
+        ] {
+            t.release_index();
+        }
+    }
+
     pub fn table_mut(&mut self, kind: NameKind) -> &mut NameTable {
         match kind {
             NameKind::Player => &mut self.players,
@@ -231,6 +243,7 @@ pub fn ingest(
     };
     let claims = claims.finish(canonical)?;
     let transfers = transfers.finish(canonical)?;
+    names.release_indexes();
     let (claims, dup_rejects) = reject_duplicate_claim_ids(claims)?;
     for r in dup_rejects {
         log.push(&paths.claims, r.0, r.1)?;
