@@ -114,8 +114,8 @@ pub fn prepare(opts: &ScoreOptions, settings: &Settings, progress: &Progress) ->
     let claims_window_inferred =
         claims.column("window_inferred")?.bool()?.sum().unwrap_or(0) as u64;
     // Columns no later stage reads, dropped before the largest tables are built (at ten
-    // million claims, 120 MB).
-    // (Dropped in place: a shadowed copy would keep them alive to the end of `prepare`.)
+    // million claims, 120 MB), in place: a shadowed copy would keep them alive to the end of
+    // `prepare`.
     let mut claims = claims;
     for name in ["line", "fee_eur", "stage_inferred", "window_inferred"] {
         claims.drop_in_place(name)?;

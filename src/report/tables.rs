@@ -152,8 +152,7 @@ fn reliability_reports(r: &Reliabilities, nf: &NameFrames) -> PolarsResult<Relia
 }
 
 /// Stories, sorted by ids (key order: the order of the names' folded keys), rendered to names
-/// slice by slice when written.
-/// The stories report from `s.stories`, which it takes (the table is empty afterwards).
+/// slice by slice when written. Takes `s.stories`, which is empty afterwards.
 fn stories_report(
     s: &mut Prepared,
     carried_stories: Option<DataFrame>,
