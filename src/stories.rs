@@ -139,13 +139,15 @@ pub fn stories_and_deals(
         resolve_outcomes(items, &moves_by_deal, windows, &config.outcomes, as_of)
     };
     // The packed `deal` stays beside the unpacked columns: it sorts and joins faster.
-    let unpack = |df: DataFrame| df.lazy().with_columns(key.unpack(col("deal"))).collect();
+    let unpack = |mut df: DataFrame| -> PolarsResult<DataFrame> {
+        let [player, to_club, window] = key.unpack_columns(df.column("deal")?.u64()?);
+        // As `with_columns` would: `window` replaced where it is, the other two appended.
+        df.with_column(window)?;
+        df.with_column(player)?;
+        df.with_column(to_club)?;
+        Ok(df)
+    };
     let deals = unpack(resolve(deals.drop_many(["player", "to_club"]).lazy()).collect()?)?;
-    let stories = unpack(judge_before_outcome(
-        &claims_lf,
-        "source",
-        collect_streaming(resolve(by_source.lazy()))?,
-    )?)?;
     let by_author = group_stories(
         &claims_lf.clone().filter(col("author").is_not_null()),
         "author",
@@ -153,14 +155,30 @@ pub fn stories_and_deals(
     );
     // Only the authors' reliabilities read these: the four columns they need, not the eleven
     // the source stories carry (at ten million claims, 190 MB less held after this stage).
+    // Made before the source stories are judged: their group-by then runs beside the grouped
+    // source stories rather than the larger judged table.
     let author_stories =
         judge_before_outcome(&claims_lf, "author", collect_streaming(resolve(by_author))?)?
             .select(AUTHOR_STORY_COLUMNS)?;
+    let resolved = rechunked(collect_streaming(resolve(by_source.lazy()))?)?;
+    let stories = unpack(judge_before_outcome(&claims_lf, "source", resolved)?)?;
     Ok(Resolved {
         stories,
         author_stories,
         deals,
     })
+}
+
+/// `df` in one chunk per column (the streaming engine returns a table in many), made one
+/// column at a time so that the table is never held twice: later gathers and joins read
+/// whole columns.
+fn rechunked(mut df: DataFrame) -> PolarsResult<DataFrame> {
+    let order = df.get_column_names_owned();
+    for name in &order {
+        let column = df.drop_in_place(name)?.rechunk();
+        df.with_column(column)?;
+    }
+    df.select(order)
 }
 
 /// The seller of each deal from `deal, from_club, n` (claims naming that club): the club

@@ -492,10 +492,12 @@ pub fn open_deal_sources(
     sources: &DataFrame,
 ) -> PolarsResult<DataFrame> {
     let deal = deal_cols();
-    let lists = claims
-        .clone()
-        .lazy()
-        .select([col("player"), col("to_club"), col("window"), col("source")])
+    let claims =
+        claims
+            .clone()
+            .lazy()
+            .select([col("player"), col("to_club"), col("window"), col("source")]);
+    let lists = crate::deal::claims_of_players_in(claims, open_rows)
         .join(
             open_rows.clone().lazy().select(deal.clone()),
             deal.clone(),
