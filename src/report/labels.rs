@@ -5,6 +5,7 @@
 
 use polars::prelude::*;
 
+use super::csv_text::{self, CellKind, CodeCells};
 use crate::prepared::Display;
 use crate::schema::outcome;
 use crate::schema::Stage;
@@ -102,17 +103,55 @@ pub struct StoriesReport {
     labels: StoryLabels,
 }
 
-/// The text of every code a row of the stories report holds.
-struct StoryLabels {
-    sources: Labels,
-    players: Labels,
-    clubs: Labels,
-    windows: Labels,
+/// One thing per kind of code a row of the stories report holds: its [`Labels`], or its CSV
+/// cells ([`StoryCells`]).
+struct PerLabel<T> {
+    sources: T,
+    players: T,
+    clubs: T,
+    windows: T,
     /// Dates as text from a table of the days that occur: the CSV writer formats text several
     /// times faster than dates, and this is the largest report.
-    days: Labels,
-    stages: Labels,
-    outcomes: Labels,
+    days: T,
+    stages: T,
+    outcomes: T,
+}
+
+impl<T> PerLabel<T> {
+    /// The one for the code column `column` (`None`: a column shown as it is).
+    fn of(&self, column: &str) -> Option<&T> {
+        Some(match column {
+            "source" => &self.sources,
+            "player" => &self.players,
+            "to_club" => &self.clubs,
+            "window" => &self.windows,
+            "first_report" | "last_report" | "resolved_on" => &self.days,
+            "stage" => &self.stages,
+            "outcome" => &self.outcomes,
+            _ => return None,
+        })
+    }
+
+    fn map<U>(&self, f: impl Fn(&T) -> U) -> PerLabel<U> {
+        PerLabel {
+            sources: f(&self.sources),
+            players: f(&self.players),
+            clubs: f(&self.clubs),
+            windows: f(&self.windows),
+            days: f(&self.days),
+            stages: f(&self.stages),
+            outcomes: f(&self.outcomes),
+        }
+    }
+}
+
+/// The text of every code a row of the stories report holds.
+type StoryLabels = PerLabel<Labels>;
+
+/// The CSV cells of every code of the stories report, encoded once per write.
+pub struct StoryCells {
+    cells: PerLabel<CodeCells>,
+    guard: bool,
 }
 
 impl StoriesReport {
@@ -147,17 +186,47 @@ impl StoriesReport {
     /// Rows `offset..offset + len` as they appear in `stories.csv`.
     pub fn render(&self, offset: usize, len: usize) -> PolarsResult<DataFrame> {
         let mut df = self.ids.slice(offset as i64, len);
-        let l = &self.labels;
-        l.sources.replace(&mut df, "source")?;
-        l.players.replace(&mut df, "player")?;
-        l.clubs.replace(&mut df, "to_club")?;
-        l.windows.replace(&mut df, "window")?;
-        for column in ["first_report", "last_report", "resolved_on"] {
-            l.days.replace(&mut df, column)?;
+        for name in self.ids.get_column_names_owned() {
+            if let Some(labels) = self.labels.of(&name) {
+                labels.replace(&mut df, &name)?;
+            }
         }
-        l.stages.replace(&mut df, "stage")?;
-        l.outcomes.replace(&mut df, "outcome")?;
         Ok(df)
+    }
+
+    /// The CSV text of every code (guarded against formulas when `guard`), for
+    /// [`StoriesReport::csv_rows`]; `None` when a column is of a type only polars' writer
+    /// writes (the caller then renders and writes with polars).
+    pub fn csv_cells(&self, guard: bool) -> Option<StoryCells> {
+        let cells = self
+            .labels
+            .map(|l| CodeCells::new(i64::from(l.first), l.text.iter(), guard));
+        let kinds = self.kinds(&cells);
+        csv_text::supported(&self.ids, &kinds).then_some(StoryCells { cells, guard })
+    }
+
+    fn kinds<'a>(&self, cells: &'a PerLabel<CodeCells>) -> Vec<CellKind<'a>> {
+        self.ids
+            .get_column_names()
+            .iter()
+            .map(|name| cells.of(name).map_or(CellKind::Plain, CellKind::Coded))
+            .collect()
+    }
+
+    /// Rows `offset..offset + len` as lines of `stories.csv` (no header): the bytes
+    /// [`StoriesReport::render`] and polars' CSV writer make, written from the codes without
+    /// building text columns.
+    ///
+    /// # Errors
+    /// A code without a label.
+    pub fn csv_rows(
+        &self,
+        cells: &StoryCells,
+        offset: usize,
+        len: usize,
+    ) -> PolarsResult<Vec<Vec<u8>>> {
+        let df = self.ids.slice(offset as i64, len);
+        csv_text::encode_rows(&df, &self.kinds(&cells.cells), cells.guard)
     }
 
     /// The whole report as one table.

@@ -8,6 +8,7 @@ use polars::prelude::*;
 
 use crate::error::{Error, Result};
 
+pub mod csv_text;
 pub mod html;
 pub mod labels;
 pub mod output;
@@ -62,9 +63,21 @@ impl ScoreRun {
         }
         let (stories, rows) = (&self.stories, self.stories.height());
         let batch = 1 << 20;
-        set.table_in_batches("stories", format, rows.div_ceil(batch), |i| {
-            stories.render(i * batch, batch)
-        })?;
+        let cells = (format == Format::Csv)
+            .then(|| stories.csv_cells(set.guards_formulas()))
+            .flatten();
+        match cells {
+            // The largest report: its CSV text made straight from the codes.
+            Some(cells) => set.csv_lines_in_batches(
+                "stories",
+                &stories.render(0, 0)?,
+                rows.div_ceil(batch),
+                |i| stories.csv_rows(&cells, i * batch, batch),
+            )?,
+            None => set.table_in_batches("stories", format, rows.div_ceil(batch).max(1), |i| {
+                stories.render(i * batch, batch)
+            })?,
+        }
         let json =
             serde_json::to_string_pretty(&self.summary).map_err(|e| Error::Usage(e.to_string()))?;
         set.bytes("summary.json", format!("{json}\n").as_bytes())?;
@@ -119,5 +132,86 @@ impl ScoreRun {
             ("open deals".into(), s.deals.open.to_string()),
         ];
         Ok(page)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{score, ScoreOptions};
+    use crate::progress::Progress;
+    use crate::settings::Settings;
+
+    fn run(claims: &str, as_of: &str) -> ScoreRun {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let opts = ScoreOptions::new(
+            claims,
+            &format!("{root}/tests/fixtures/tiny/transfers.csv"),
+            None,
+            as_of,
+        )
+        .expect("options");
+        score(&opts, &Settings::default(), &Progress::hidden()).expect("score")
+    }
+
+    /// `stories.csv` as the encoder writes it and as polars' writer writes the rendered
+    /// table, both in batches of three rows.
+    fn both_ways(run: &ScoreRun, guard: bool) -> (String, String) {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let (stories, batch) = (&run.stories, 3);
+        let n = stories.height().div_ceil(batch);
+        let ours = tmp.path().join("ours");
+        let set = OutputSet::begin(&ours).expect("set").with_raw_csv(!guard);
+        let cells = stories.csv_cells(set.guards_formulas()).expect("encodable");
+        let header = stories.render(0, 0).expect("header");
+        set.csv_lines_in_batches("stories", &header, n, |i| {
+            stories.csv_rows(&cells, i * batch, batch)
+        })
+        .expect("write");
+        set.commit().expect("commit");
+        let theirs = tmp.path().join("polars");
+        let set = OutputSet::begin(&theirs).expect("set").with_raw_csv(!guard);
+        set.table_in_batches("stories", Format::Csv, n, |i| {
+            stories.render(i * batch, batch)
+        })
+        .expect("write");
+        set.commit().expect("commit");
+        let read = |dir: &std::path::Path| {
+            std::fs::read_to_string(dir.join("stories.csv")).expect("stories")
+        };
+        (read(&ours), read(&theirs))
+    }
+
+    #[test]
+    fn the_stories_encoder_writes_the_bytes_polars_writes_with_and_without_the_guard() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        // Names with quotes, commas and formulas.
+        let formulas = run(
+            &format!("{root}/tests/fixtures/broken/formulas.csv"),
+            "2025-10-01",
+        );
+        for guard in [true, false] {
+            let (ours, theirs) = both_ways(&formulas, guard);
+            assert_eq!(ours, theirs);
+            assert_eq!(ours.contains("\"'=HYPERLINK("), guard, "{ours}");
+        }
+        // Extra claim columns (text, some empty, one without a name) carried into stories.
+        let tmp = tempfile::tempdir().expect("tmp");
+        let text = std::fs::read_to_string(format!("{root}/tests/fixtures/tiny/rumours.csv"))
+            .expect("read");
+        let (header, body) = text.split_once('\n').expect("header");
+        let rows: String = body
+            .lines()
+            .map(|l| format!("{l},\"=x, {}\",mine,\n", l.len()))
+            .collect();
+        let path = tmp.path().join("extras.csv");
+        std::fs::write(&path, format!("{header},league,-Likelihood,\n{rows}")).expect("write");
+        let extras = run(&path.to_string_lossy(), "2025-06-25");
+        assert!(extras.stories.render(0, 0).expect("header").width() > 12);
+        for guard in [true, false] {
+            let (ours, theirs) = both_ways(&extras, guard);
+            assert_eq!(ours, theirs);
+            assert!(ours.lines().count() > 3, "{ours}");
+        }
     }
 }

@@ -94,6 +94,31 @@ pub fn neutralise_formulas(df: &DataFrame) -> PolarsResult<DataFrame> {
     Ok(out)
 }
 
+/// `consume(part(i))` for `i` in `0..n`, in order, each part made on another thread while the
+/// one before it is consumed (at most one waiting). The first error stops both.
+fn pipelined<T: Send>(
+    n: usize,
+    part: impl Fn(usize) -> PolarsResult<T> + Sync,
+    mut consume: impl FnMut(T) -> PolarsResult<()>,
+) -> PolarsResult<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<T>>(1);
+        let part = &part;
+        scope.spawn(move || {
+            for i in 0..n {
+                // A closed channel means the consumer stopped (an error): stop too.
+                if tx.send(part(i)).is_err() {
+                    break;
+                }
+            }
+        });
+        for next in rx.iter() {
+            consume(next?)?;
+        }
+        Ok(())
+    })
+}
+
 /// The staging directory of the run in progress, for the signal handler.
 static STAGING: Mutex<Option<PathBuf>> = Mutex::new(None);
 
@@ -262,6 +287,11 @@ impl OutputSet {
         Ok(())
     }
 
+    /// Whether CSV text cells are guarded against formulas ([`csv_safe`]): unless `--raw-csv`.
+    pub fn guards_formulas(&self) -> bool {
+        !self.raw_csv
+    }
+
     /// Writes a table produced in `batches` parts (`part(i)` for `i` in `0..batches`) as one
     /// `<name>.<ext>`, so that only a couple of parts are in memory at a time. The next part is
     /// produced on another thread while the current one is written.
@@ -280,43 +310,59 @@ impl OutputSet {
         };
         let first = guard(part(0)?)?;
         let schema = first.schema().clone();
-        std::thread::scope(|scope| -> Result<()> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<PolarsResult<DataFrame>>(1);
-            let part = &part;
-            scope.spawn(move || {
-                for i in 1..batches {
-                    // A closed channel means the writer stopped (an error): stop too.
-                    if tx.send(part(i).and_then(guard)).is_err() {
-                        break;
-                    }
-                }
-            });
-            let written = (|| -> PolarsResult<()> {
-                match format {
-                    Format::Csv => {
-                        let mut writer = CsvWriter::new(&mut w)
-                            .include_header(true)
-                            .with_float_precision(Some(6))
-                            .batched(&schema)?;
-                        writer.write_batch(&first)?;
-                        for next in rx.iter() {
-                            writer.write_batch(&next?)?;
-                        }
-                        writer.finish()?;
-                    }
-                    Format::Parquet => {
-                        let mut writer = ParquetWriter::new(&mut w).batched(&schema)?;
-                        writer.write_batch(&first)?;
-                        for next in rx.iter() {
-                            writer.write_batch(&next?)?;
-                        }
-                        writer.finish()?;
-                    }
-                }
-                Ok(())
-            })();
-            written.map_err(|e| write_error(&path, e))
-        })?;
+        let rest = |i: usize| part(i + 1).and_then(guard);
+        let written = match format {
+            Format::Csv => {
+                let mut writer = CsvWriter::new(&mut w)
+                    .include_header(true)
+                    .with_float_precision(Some(6))
+                    .batched(&schema)?;
+                writer.write_batch(&first)?;
+                pipelined(batches.saturating_sub(1), rest, |df| {
+                    writer.write_batch(&df)
+                })
+                .and_then(|()| writer.finish())
+            }
+            Format::Parquet => {
+                let mut writer = ParquetWriter::new(&mut w).batched(&schema)?;
+                writer.write_batch(&first)?;
+                pipelined(batches.saturating_sub(1), rest, |df| {
+                    writer.write_batch(&df)
+                })
+                .and_then(|()| writer.finish().map(|_| ()))
+            }
+        };
+        written.map_err(|e| write_error(&path, e))?;
+        w.flush().map_err(|e| output_error(&path, e))?;
+        Ok(())
+    }
+
+    /// Writes `<name>.csv` as the header polars writes for `header` (a table with the report's
+    /// columns, guarded like every CSV report), then the lines of `batches` parts of CSV text
+    /// (`part(i)`, in blocks), the next made on another thread while the current one is written.
+    pub fn csv_lines_in_batches(
+        &self,
+        name: &str,
+        header: &DataFrame,
+        batches: usize,
+        part: impl Fn(usize) -> PolarsResult<Vec<Vec<u8>>> + Sync,
+    ) -> Result<()> {
+        let path = self.staging.join(format!("{name}.csv"));
+        let file = fs::File::create(&path).map_err(|e| output_error(&path, e))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut header = header.head(Some(0));
+        let mut safe = self.guarded(&header, Format::Csv)?;
+        CsvWriter::new(&mut w)
+            .include_header(true)
+            .finish(safe.as_mut().unwrap_or(&mut header))
+            .map_err(|e| write_error(&path, e))?;
+        pipelined(batches, part, |blocks| {
+            blocks
+                .iter()
+                .try_for_each(|b| w.write_all(b))
+                .map_err(PolarsError::from)
+        })
+        .map_err(|e| write_error(&path, e))?;
         w.flush().map_err(|e| output_error(&path, e))?;
         Ok(())
     }
