@@ -197,6 +197,16 @@ fn scoring_benches(
                 .height()
         })
     });
+    // Every report written as one atomic set (`stories.csv` is most of the bytes).
+    let mut run = rumour::pipeline::score(score_opts, settings, &progress).expect("score");
+    let out = tempfile::tempdir().expect("tmp");
+    let reports = out.path().join("reports");
+    group.bench_function("write_reports", |b| {
+        b.iter(|| {
+            run.write(&reports, rumour::report::Format::Csv)
+                .expect("write")
+        })
+    });
 }
 
 criterion_group!(benches, pipeline);

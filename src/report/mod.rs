@@ -1,6 +1,7 @@
 //! Reports: the tables of a scored run ([`tables`]), the names they show ([`labels`]),
-//! `summary.json` ([`summary`]), `report.html` ([`html`]) and the atomic set they are written
-//! as ([`output`]).
+//! `summary.json` ([`summary`]), `report.html` ([`html`]), the atomic set they are written as
+//! ([`output`]) and the CSV text of the largest, `stories.csv`, made cell by cell
+//! ([`csv_text`]).
 
 use std::path::PathBuf;
 
