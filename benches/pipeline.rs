@@ -203,7 +203,7 @@ fn scoring_benches(
     let reports = out.path().join("reports");
     group.bench_function("write_reports", |b| {
         b.iter(|| {
-            run.write(&reports, rumour::report::Format::Csv)
+            run.write(&reports, rumour::pipeline::Format::Csv)
                 .expect("write")
         })
     });
