@@ -275,28 +275,22 @@ fn judge_before_outcome(
     }
     // Their claims: a semi-join on the one-column deal key first, so that the two-column
     // join runs on a few rows rather than every claim.
-    let refined = claims
-        .clone()
-        .select([col(reporter), col("deal"), col("published"), col("stage")])
-        .join(
-            stale
-                .clone()
-                .lazy()
-                .select([col("deal")])
-                .unique(None, UniqueKeepStrategy::Any),
-            [col("deal")],
-            [col("deal")],
-            JoinArgs::new(JoinType::Semi),
-        )
-        .join(
-            stale.clone().lazy().drop(cols(["__row"])),
-            key_exprs.clone(),
-            key_exprs.clone(),
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("published").lt_eq(col("resolved_on")))
-        .group_by(key_exprs.clone())
-        .agg(claim_aggregates());
+    let refined = crate::deal::rows_with_keys_in(
+        claims
+            .clone()
+            .select([col(reporter), col("deal"), col("published"), col("stage")]),
+        "deal",
+        &stale,
+    )
+    .join(
+        stale.clone().lazy().drop(cols(["__row"])),
+        key_exprs.clone(),
+        key_exprs.clone(),
+        JoinArgs::new(JoinType::Inner),
+    )
+    .filter(col("published").lt_eq(col("resolved_on")))
+    .group_by(key_exprs.clone())
+    .agg(claim_aggregates());
     // Every stale story has a report by its outcome (its first report counts), so each gets
     // its row back: the new values, by row of the table.
     let patch = stale

@@ -497,7 +497,7 @@ pub fn open_deal_sources(
             .clone()
             .lazy()
             .select([col("player"), col("to_club"), col("window"), col("source")]);
-    let lists = crate::deal::claims_of_players_in(claims, open_rows)
+    let lists = crate::deal::rows_with_keys_in(claims, "player", open_rows)
         .join(
             open_rows.clone().lazy().select(deal.clone()),
             deal.clone(),

@@ -406,7 +406,7 @@ fn claims_by_snapshot(
     // The claims of the eligible deals' players first, on one column: the three-column join
     // then runs on a small share of the claims instead of all (at ten million wide claims,
     // 0.1 GiB less live at the training history's peak, 0.45 GiB at the open deals').
-    crate::deal::claims_of_players_in(claims.clone().lazy().select(claim_cols), eligible)
+    crate::deal::rows_with_keys_in(claims.clone().lazy().select(claim_cols), "player", eligible)
         .join(
             eligible.clone().lazy().select(snap_deal.clone()),
             deal_keys(&[]),
