@@ -124,11 +124,14 @@ pub fn fit_from(
             let w = weights.map_or(1.0, |w| w[i]);
             let r = w * (y[i] - p);
             let v = w * p * (1.0 - p);
-            for j in 0..d {
-                grad[j] += row[j] * r;
-                let vj = v * row[j];
-                for k in 0..=j {
-                    hessian[j * d + k] += vj * row[k];
+            // Row by row of the lower triangle, as slices (no bounds checks in the inner
+            // loop, so it vectorises); every cell sums its terms in the same order.
+            for (j, (g, xj)) in grad.iter_mut().zip(row).enumerate() {
+                *g += xj * r;
+                let vj = v * xj;
+                let cells = &mut hessian[j * d..=j * d + j];
+                for (h, xk) in cells.iter_mut().zip(&row[..=j]) {
+                    *h += vj * xk;
                 }
             }
         }
