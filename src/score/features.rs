@@ -626,15 +626,14 @@ fn player_context(
             JoinArgs::new(JoinType::Inner),
         );
     // Competition for the player: the clubs linked with them in the window by `t`.
-    let links = claims
-        .clone()
-        .lazy()
-        .select([
-            col("player"),
-            col("window"),
-            col("to_club"),
-            col("published"),
-        ])
+    // The eligible players' claims first, on one column (as in `claims_by_snapshot`).
+    let claims = claims.clone().lazy().select([
+        col("player"),
+        col("window"),
+        col("to_club"),
+        col("published"),
+    ]);
+    let links = crate::deal::rows_with_keys_in(claims, "player", eligible)
         .join(
             snap_players.clone(),
             [col("player"), col("window")],
