@@ -37,12 +37,9 @@ pub fn logit(p: f64) -> f64 {
     (p / (1.0 - p)).ln()
 }
 
-/// `ln(1 + e^z)` without overflow.
-fn log1p_exp(z: f64) -> f64 {
-    z.max(0.0) + (-z.abs()).exp().ln_1p()
-}
-
-/// The penalised log-likelihood `Σ w (y z − ln(1 + e^z)) − λ/2 Σ_{j>0} b_j²`.
+/// The penalised log-likelihood `Σ w (y z − ln(1 + e^z)) − λ/2 Σ_{j>0} b_j²`. Leaves each
+/// row's `z = x · b` and `e^{−|z|}` in `z_exp`, from which the next Newton step's
+/// probabilities follow without a second pass over `x` (to the bit what [`sigmoid`] gives).
 fn objective(
     x: &[f64],
     d: usize,
@@ -50,14 +47,27 @@ fn objective(
     weights: Option<&[f64]>,
     lambda: f64,
     coef: &[f64],
+    z_exp: &mut [(f64, f64)],
 ) -> f64 {
     let mut ll = 0.0;
-    for (i, yi) in y.iter().enumerate() {
+    for (i, (yi, out)) in y.iter().zip(z_exp.iter_mut()).enumerate() {
         let row = &x[i * d..(i + 1) * d];
         let z: f64 = row.iter().zip(coef).map(|(a, b)| a * b).sum();
-        ll += weights.map_or(1.0, |w| w[i]) * (yi * z - log1p_exp(z));
+        // `ln(1 + e^z)` without overflow: `max(z, 0) + ln(1 + e^{−|z|})`.
+        let e = (-z.abs()).exp();
+        *out = (z, e);
+        ll += weights.map_or(1.0, |w| w[i]) * (yi * z - (z.max(0.0) + e.ln_1p()));
     }
     ll - 0.5 * lambda * coef[1..].iter().map(|c| c * c).sum::<f64>()
+}
+
+/// [`sigmoid`] of `z` from `e = e^{−|z|}`.
+fn sigmoid_from(z: f64, e: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + e)
+    } else {
+        e / (1.0 + e)
+    }
 }
 
 /// Fits the model by damped Newton (IRLS) steps. `x` is row-major `n x d` with the intercept
@@ -109,7 +119,10 @@ pub fn fit_from(
     if let Some(start) = start.filter(|s| s.len() == d && s.iter().all(|c| c.is_finite())) {
         coef.copy_from_slice(start);
     }
-    let mut current = objective(x, d, y, weights, lambda, &coef);
+    // Each row's `z` and `e^{−|z|}` at `coef`, and at the step being tried.
+    let mut z_exp = vec![(0.0, 0.0); n];
+    let mut trial_z_exp = vec![(0.0, 0.0); n];
+    let mut current = objective(x, d, y, weights, lambda, &coef, &mut z_exp);
     let mut iterations = 0;
     let mut converged = false;
     let mut hessian = vec![0.0; d * d];
@@ -119,8 +132,8 @@ pub fn fit_from(
         hessian.iter_mut().for_each(|h| *h = 0.0);
         for i in 0..n {
             let row = &x[i * d..(i + 1) * d];
-            let z: f64 = row.iter().zip(&coef).map(|(a, b)| a * b).sum();
-            let p = sigmoid(z);
+            let (z, e) = z_exp[i];
+            let p = sigmoid_from(z, e);
             let w = weights.map_or(1.0, |w| w[i]);
             let r = w * (y[i] - p);
             let v = w * p * (1.0 - p);
@@ -152,8 +165,9 @@ pub fn fit_from(
         let mut accepted = None;
         while t > 1e-10 {
             let trial: Vec<f64> = coef.iter().zip(&step).map(|(c, s)| c + t * s).collect();
-            let value = objective(x, d, y, weights, lambda, &trial);
+            let value = objective(x, d, y, weights, lambda, &trial, &mut trial_z_exp);
             if value.is_finite() && value >= current - 1e-12 * current.abs().max(1.0) {
+                std::mem::swap(&mut z_exp, &mut trial_z_exp);
                 accepted = Some((trial, value));
                 break;
             }
@@ -241,6 +255,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_probability_from_the_objectives_exponential_is_the_sigmoid_to_the_bit() {
+        for z in [
+            0.0, -0.0, 1e-300, -1e-300, 0.3, -0.3, 7.5, -7.5, 40.0, -40.0, 800.0, -800.0,
+        ] {
+            let e = (-f64::abs(z)).exp();
+            assert_eq!(
+                sigmoid_from(z, e).to_bits(),
+                sigmoid(z).to_bits(),
+                "z = {z}"
+            );
+        }
+    }
+
+    #[test]
     fn one_binary_feature_matches_closed_form() {
         // Unpenalised logistic regression on one binary feature reproduces the two group
         // rates exactly: x=0 -> 1/4 hits, x=1 -> 3/4 hits.
@@ -306,20 +334,29 @@ mod tests {
         assert!(f.converged, "{f:?}");
         assert!(f.coef.iter().all(|c| c.abs() < 20.0), "{:?}", f.coef);
         // The optimum of a concave objective: no coordinate move of 1e-4 improves it.
-        let at = objective(&x, 3, &y, None, 1.0, &f.coef);
+        let at = objective(
+            &x,
+            3,
+            &y,
+            None,
+            1.0,
+            &f.coef,
+            &mut vec![(0.0, 0.0); y.len()],
+        );
         for j in 0..3 {
             for h in [-1e-4, 1e-4] {
                 let mut c = f.coef.clone();
                 c[j] += h;
                 assert!(
-                    objective(&x, 3, &y, None, 1.0, &c) <= at + 1e-12,
+                    objective(&x, 3, &y, None, 1.0, &c, &mut vec![(0.0, 0.0); y.len()])
+                        <= at + 1e-12,
                     "coordinate {j}"
                 );
             }
         }
         // The base-rate start is worse.
         let start = [logit(12.0 / 400.0), 0.0, 0.0];
-        assert!(objective(&x, 3, &y, None, 1.0, &start) < at);
+        assert!(objective(&x, 3, &y, None, 1.0, &start, &mut vec![(0.0, 0.0); y.len()]) < at);
     }
 
     #[test]
@@ -327,7 +364,15 @@ mod tests {
         // Two rows, z = 0 and z = 1: ln(1/2) + (1 - ln(1 + e)); penalty 0.5 * 2 * 1^2.
         let x = [1.0, 0.0, 1.0, 1.0];
         let y = [0.0, 1.0];
-        let v = objective(&x, 2, &y, None, 2.0, &[0.0, 1.0]);
+        let v = objective(
+            &x,
+            2,
+            &y,
+            None,
+            2.0,
+            &[0.0, 1.0],
+            &mut vec![(0.0, 0.0); y.len()],
+        );
         let want = (0.5f64).ln() + 1.0 - (1.0 + 1f64.exp()).ln() - 1.0;
         assert!((v - want).abs() < 1e-12, "{v} {want}");
     }
