@@ -107,7 +107,9 @@ pub fn key(kind: NameKind, raw: &str) -> String {
 /// The alias table: `(kind, key of alias)` → canonical name.
 #[derive(Debug, Clone, Default)]
 pub struct Aliases {
-    map: FastMap<(NameKind, String), String>,
+    /// One map per kind (in [`NameKind`] order), looked up by `&str`: a name read for the
+    /// first time asks it once, without building a key to ask with.
+    by_kind: [FastMap<String, String>; 4],
 }
 
 impl Aliases {
@@ -116,13 +118,14 @@ impl Aliases {
     pub fn insert(&mut self, kind: NameKind, alias: &str, canonical: &str) -> Option<String> {
         let k = key(kind, alias);
         let canonical = canonical.trim().to_string();
-        match self.map.get(&(kind, k.clone())) {
+        let map = &mut self.by_kind[kind as usize];
+        match map.get(&k) {
             Some(existing) if key(kind, existing) != key(kind, &canonical) => {
                 Some(existing.clone())
             }
             Some(_) => None,
             None => {
-                self.map.insert((kind, k), canonical);
+                map.insert(k, canonical);
                 None
             }
         }
@@ -130,10 +133,19 @@ impl Aliases {
 
     /// Every alias as `(kind, key of the alias, canonical name)`, in a stable order.
     pub fn entries(&self) -> Vec<(NameKind, &str, &str)> {
-        let mut all: Vec<(NameKind, &str, &str)> = self
-            .map
+        let kinds = [
+            NameKind::Player,
+            NameKind::Club,
+            NameKind::Source,
+            NameKind::Author,
+        ];
+        let mut all: Vec<(NameKind, &str, &str)> = kinds
             .iter()
-            .map(|((kind, k), c)| (*kind, k.as_str(), c.as_str()))
+            .flat_map(|kind| {
+                self.by_kind[*kind as usize]
+                    .iter()
+                    .map(move |(k, c)| (*kind, k.as_str(), c.as_str()))
+            })
             .collect();
         all.sort_by(|a, b| (a.0 as u8, a.1).cmp(&(b.0 as u8, b.1)));
         all
@@ -141,15 +153,15 @@ impl Aliases {
 
     /// The canonical name of a key, if aliased.
     pub fn canonical(&self, kind: NameKind, key: &str) -> Option<&str> {
-        self.map.get(&(kind, key.to_string())).map(String::as_str)
+        self.by_kind[kind as usize].get(key).map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.by_kind.iter().map(HashMap::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.by_kind.iter().all(HashMap::is_empty)
     }
 }
 
@@ -219,12 +231,13 @@ impl NameTable {
                 .map(|(id, key)| (key.clone(), id as u32))
                 .collect();
         }
-        match self.key_ids.get(&k) {
-            Some(&id) => id,
-            None => {
+        // One probe of the index whether the key is new or not.
+        match self.key_ids.entry(k) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
+            std::collections::hash_map::Entry::Vacant(e) => {
                 let id = self.keys.len() as u32;
-                self.keys.push(k.clone());
-                self.key_ids.insert(k, id);
+                self.keys.push(e.key().clone());
+                e.insert(id);
                 id
             }
         }
