@@ -456,20 +456,25 @@ fn with_origins(mut c: DataFrame, copy_window_days: i32) -> PolarsResult<DataFra
             text_hash.get(i)?,
         ))
     };
-    // Per wording: its first day and the least source cited on that day.
-    let mut first: HashMap<Wording, (i32, u32), foldhash::fast::FixedState> =
+    // Per wording: its first day and the least source cited on that day (nulls ignored, as
+    // a minimum ignores them).
+    let mut first: HashMap<Wording, (i32, Option<u32>), foldhash::fast::FixedState> =
         HashMap::with_hasher(foldhash::fast::FixedState::default());
     for i in 0..c.height() {
-        let (Some(key), Some(day), Some(by)) = (wording(i), published.get(i), cited.get(i)) else {
+        let (Some(key), Some(day)) = (wording(i), published.get(i)) else {
             continue;
         };
+        let by = cited.get(i);
         first
             .entry(key)
             .and_modify(|f| {
                 if day < f.0 {
                     *f = (day, by);
-                } else if day == f.0 && by < f.1 {
-                    f.1 = by;
+                } else if day == f.0 {
+                    f.1 = match (f.1, by) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
                 }
             })
             .or_insert((day, by));
@@ -479,11 +484,9 @@ fn with_origins(mut c: DataFrame, copy_window_days: i32) -> PolarsResult<DataFra
             let copied = wording(i)
                 .and_then(|key| first.get(&key))
                 .zip(published.get(i))
-                .filter(|((day, _), p)| p - day <= copy_window_days);
-            match copied {
-                Some(((_, by), _)) => Some(*by),
-                None => cited.get(i),
-            }
+                .filter(|((day, _), p)| p - day <= copy_window_days)
+                .and_then(|((_, by), _)| *by);
+            copied.or_else(|| cited.get(i))
         })
         .collect();
     c.with_column(origin.with_name("origin".into()).into_column())?;
@@ -932,15 +935,18 @@ mod tests {
         // (the least, 3, is the origin), copied by 9 on day 12 (within 3 days: origin 3) and
         // by 8 on day 20 (too late: its own). Wording 88 and the claim without wording keep
         // their `cited`. The same wording in snapshot 1 or about another deal is another
-        // group: there 6 is first (day 11).
+        // group: there 6 is first (day 11). Wording 99: on its first day one claim cites
+        // nothing (null) and one cites 4: both get 4, as a minimum skips nulls. Wording 55:
+        // first used (day 1) by a claim citing nothing, so there is no origin to credit and
+        // the copy on day 2 keeps its own 6.
         let c = df!(
-            "snap" =>      [0u32, 0, 0, 0, 0, 0, 1, 0],
-            "player" =>    [1u32, 1, 1, 1, 1, 1, 1, 1],
-            "to_club" =>   [2u32, 2, 2, 2, 2, 2, 2, 7],
-            "window" =>    [4050i32, 4050, 4050, 4050, 4050, 4050, 4050, 4050],
-            "text_hash" => [Some(77u64), Some(77), Some(77), Some(77), Some(88), None, Some(77), Some(77)],
-            "published" => [12i32, 10, 10, 20, 13, 9, 11, 11],
-            "cited" =>     [9u32, 5, 3, 8, 4, 2, 6, 6],
+            "snap" =>      [0u32, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0],
+            "player" =>    [1u32, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+            "to_club" =>   [2u32, 2, 2, 2, 2, 2, 2, 7, 2, 2, 2, 2],
+            "window" =>    [4050i32; 12],
+            "text_hash" => [Some(77u64), Some(77), Some(77), Some(77), Some(88), None, Some(77), Some(77), Some(99), Some(99), Some(55), Some(55)],
+            "published" => [12i32, 10, 10, 20, 13, 9, 11, 11, 5, 5, 1, 2],
+            "cited" =>     [Some(9u32), Some(5), Some(3), Some(8), Some(4), Some(2), Some(6), Some(6), None, Some(4), None, Some(6)],
         )
         .expect("df");
         let out = with_origins(c, 3).expect("origins");
@@ -950,13 +956,11 @@ mod tests {
             .expect("origin")
             .iter()
             .collect();
-        assert_eq!(
-            origin,
-            [3, 3, 3, 8, 4, 2, 6, 6].map(Some).to_vec(),
-            "{out:?}"
-        );
+        let mut expected = [3, 3, 3, 8, 4, 2, 6, 6, 4, 4, 0, 6].map(Some).to_vec();
+        expected[10] = None;
+        assert_eq!(origin, expected, "{out:?}");
         // Nothing else changes: the claims keep their rows and order.
-        assert_eq!(out.height(), 8);
+        assert_eq!(out.height(), 12);
         assert_eq!(out.width(), 8);
     }
 
