@@ -15,6 +15,15 @@ pub fn opt_u32(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u32>>> {
         .collect())
 }
 
+pub fn opt_u64(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u64>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::UInt64)?
+        .u64()?
+        .iter()
+        .collect())
+}
+
 pub fn opt_i32(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i32>>> {
     Ok(df
         .column(name)?

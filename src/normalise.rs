@@ -28,6 +28,14 @@ pub enum NameKind {
 }
 
 impl NameKind {
+    /// Every kind, in declaration order (the order of [`NameKind`] as an index).
+    pub const ALL: [NameKind; 4] = [
+        NameKind::Player,
+        NameKind::Club,
+        NameKind::Source,
+        NameKind::Author,
+    ];
+
     pub fn parse(s: &str) -> Option<NameKind> {
         match s.trim().to_ascii_lowercase().as_str() {
             "player" => Some(NameKind::Player),
@@ -109,7 +117,7 @@ pub fn key(kind: NameKind, raw: &str) -> String {
 pub struct Aliases {
     /// One map per kind (in [`NameKind`] order), looked up by `&str`: a name read for the
     /// first time asks it once, without building a key to ask with.
-    by_kind: [FastMap<String, String>; 4],
+    by_kind: [FastMap<String, String>; NameKind::ALL.len()],
 }
 
 impl Aliases {
@@ -133,13 +141,7 @@ impl Aliases {
 
     /// Every alias as `(kind, key of the alias, canonical name)`, in a stable order.
     pub fn entries(&self) -> Vec<(NameKind, &str, &str)> {
-        let kinds = [
-            NameKind::Player,
-            NameKind::Club,
-            NameKind::Source,
-            NameKind::Author,
-        ];
-        let mut all: Vec<(NameKind, &str, &str)> = kinds
+        let mut all: Vec<(NameKind, &str, &str)> = NameKind::ALL
             .iter()
             .flat_map(|kind| {
                 self.by_kind[*kind as usize]
@@ -378,6 +380,24 @@ pub fn remap_ids(df: &mut DataFrame, column: &str, old_to_new: &[u32]) -> Polars
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_indexes_its_own_alias_map() {
+        for (i, kind) in NameKind::ALL.iter().enumerate() {
+            assert_eq!(*kind as usize, i, "{kind:?}");
+        }
+        let mut aliases = Aliases::default();
+        assert_eq!(
+            aliases.insert(NameKind::Club, "Spurs", "Tottenham Hotspur"),
+            None
+        );
+        assert_eq!(
+            aliases.canonical(NameKind::Club, "spurs"),
+            Some("Tottenham Hotspur")
+        );
+        assert_eq!(aliases.canonical(NameKind::Player, "spurs"), None);
+        assert_eq!(aliases.len(), 1);
+    }
 
     #[test]
     fn folding_matches_ascii_spellings() {

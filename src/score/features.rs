@@ -434,37 +434,28 @@ fn claims_by_snapshot(
 /// claim-snapshots, 270 thousand wordings) 0.13–0.20 s, where the four five-column joins and
 /// group-bys of polars that did the same took 0.18–0.28 s (BENCHMARKS.md).
 fn with_origins(mut c: DataFrame, copy_window_days: i32) -> PolarsResult<DataFrame> {
+    use crate::column_values::{opt_i32, opt_u32, opt_u64};
     use std::collections::HashMap;
-    let u32s = |name: &str| -> PolarsResult<UInt32Chunked> {
-        Ok(c.column(name)?.cast(&DataType::UInt32)?.u32()?.clone())
-    };
-    let i32s = |name: &str| -> PolarsResult<Int32Chunked> {
-        Ok(c.column(name)?.cast(&DataType::Int32)?.i32()?.clone())
-    };
-    let (snap, player, to_club) = (u32s("snap")?, u32s("player")?, u32s("to_club")?);
-    let (window, published) = (i32s("window")?, i32s("published")?);
-    let cited = u32s("cited")?;
-    let text_hash = c.column("text_hash")?.cast(&DataType::UInt64)?;
-    let text_hash = text_hash.u64()?;
+    let (snap, player, to_club) = (
+        opt_u32(&c, "snap")?,
+        opt_u32(&c, "player")?,
+        opt_u32(&c, "to_club")?,
+    );
+    let (window, published) = (opt_i32(&c, "window")?, opt_i32(&c, "published")?);
+    let (cited, text_hash) = (opt_u32(&c, "cited")?, opt_u64(&c, "text_hash")?);
     type Wording = (u32, u32, u32, i32, u64);
     let wording = |i: usize| -> Option<Wording> {
-        Some((
-            snap.get(i)?,
-            player.get(i)?,
-            to_club.get(i)?,
-            window.get(i)?,
-            text_hash.get(i)?,
-        ))
+        Some((snap[i]?, player[i]?, to_club[i]?, window[i]?, text_hash[i]?))
     };
     // Per wording: its first day and the least source cited on that day (nulls ignored, as
     // a minimum ignores them).
     let mut first: HashMap<Wording, (i32, Option<u32>), foldhash::fast::FixedState> =
         HashMap::with_hasher(foldhash::fast::FixedState::default());
     for i in 0..c.height() {
-        let (Some(key), Some(day)) = (wording(i), published.get(i)) else {
+        let (Some(key), Some(day)) = (wording(i), published[i]) else {
             continue;
         };
-        let by = cited.get(i);
+        let by = cited[i];
         first
             .entry(key)
             .and_modify(|f| {
@@ -483,10 +474,10 @@ fn with_origins(mut c: DataFrame, copy_window_days: i32) -> PolarsResult<DataFra
         .map(|i| {
             let copied = wording(i)
                 .and_then(|key| first.get(&key))
-                .zip(published.get(i))
+                .zip(published[i])
                 .filter(|((day, _), p)| p - day <= copy_window_days)
                 .and_then(|((_, by), _)| *by);
-            copied.or_else(|| cited.get(i))
+            copied.or(cited[i])
         })
         .collect();
     c.with_column(origin.with_name("origin".into()).into_column())?;
