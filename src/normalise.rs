@@ -12,10 +12,13 @@
 //! depend on the order of input rows.
 
 use std::collections::BTreeMap;
-use std::collections::HashMap;
 
+use hashbrown::hash_map::{Entry, EntryRef};
+use hashbrown::HashMap;
 use polars::prelude::*;
 
+/// `hashbrown`'s map (the one `std` wraps) for its `entry_ref`: a spelling seen for the first
+/// time is hashed and probed once, and copied only when it is inserted.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// What a name names.
@@ -204,42 +207,23 @@ impl NameTable {
     /// The id of a raw name (non-empty after trimming). Folding runs once per distinct
     /// spelling.
     pub fn intern(&mut self, raw: &str, aliases: &Aliases) -> u32 {
-        if let Some(entry) = self.raw.get_mut(raw) {
-            entry.1 = entry.1.saturating_add(1);
-            return entry.0;
-        }
-        let mut k = key(self.kind, raw);
-        let mut canonical = None;
-        if let Some(c) = aliases.canonical(self.kind, &k) {
-            canonical = Some(c.to_string());
-            k = key(self.kind, c);
-        }
-        let id = self.id_of_key(k);
-        if let Some(c) = canonical {
-            self.aliased.insert(id, c);
-        }
-        self.raw.insert(raw.into(), (id, 1));
-        id
-    }
-
-    fn id_of_key(&mut self, k: impl Into<PlSmallStr>) -> u32 {
-        let k: PlSmallStr = k.into();
-        if self.key_ids.is_empty() && !self.keys.is_empty() {
-            // Released after reading: rebuilt, so that ids stay the same.
-            self.key_ids = self
-                .keys
-                .iter()
-                .enumerate()
-                .map(|(id, key)| (key.clone(), id as u32))
-                .collect();
-        }
-        // One probe of the index whether the key is new or not.
-        match self.key_ids.entry(k) {
-            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let id = self.keys.len() as u32;
-                self.keys.push(e.key().clone());
-                e.insert(id);
+        match self.raw.entry_ref(raw) {
+            EntryRef::Occupied(mut seen) => {
+                let entry = seen.get_mut();
+                entry.1 = entry.1.saturating_add(1);
+                entry.0
+            }
+            EntryRef::Vacant(new) => {
+                let mut k = key(self.kind, raw);
+                let canonical = aliases.canonical(self.kind, &k);
+                if let Some(c) = canonical {
+                    k = key(self.kind, c);
+                }
+                let id = id_of_key(&mut self.keys, &mut self.key_ids, k.into());
+                if let Some(c) = canonical {
+                    self.aliased.insert(id, c.to_string());
+                }
+                new.insert_with_key(raw.into(), (id, 1));
                 id
             }
         }
@@ -249,12 +233,20 @@ impl NameTable {
     /// Used to merge the tables of chunks read in parallel; `other`'s keys are moved over, not
     /// recomputed.
     pub fn absorb(&mut self, other: NameTable) -> Vec<u32> {
+        if self.keys.is_empty() && self.raw.is_empty() && self.aliased.is_empty() {
+            // The first chunk of the first file: its table becomes this one as it is, with
+            // the same ids (at five million players, rehashing it cost about a second).
+            debug_assert_eq!(self.kind, other.kind);
+            let ids = 0..other.keys.len() as u32;
+            *self = other;
+            return ids.collect();
+        }
         // No `reserve` for `other`'s sizes: chunks of one file mostly share their names, and
         // growing for the sum would rehash every entry into a table twice the size it needs.
         let map: Vec<u32> = other
             .keys
             .into_iter()
-            .map(|key| self.id_of_key(key))
+            .map(|key| id_of_key(&mut self.keys, &mut self.key_ids, key))
             .collect();
         for (id, canonical) in other.aliased {
             self.aliased.insert(map[id as usize], canonical);
@@ -364,6 +356,33 @@ impl NameTable {
                 v.into_iter().map(|s| s.0).collect()
             })
             .collect()
+    }
+}
+
+/// The id of key `k` in `keys`, added at the end when new. `key_ids` indexes `keys`; when it
+/// was released after reading ([`NameTable::release_index`]) it is rebuilt first, so that ids
+/// stay the same.
+fn id_of_key(
+    keys: &mut Vec<PlSmallStr>,
+    key_ids: &mut FastMap<PlSmallStr, u32>,
+    k: PlSmallStr,
+) -> u32 {
+    if key_ids.is_empty() && !keys.is_empty() {
+        *key_ids = keys
+            .iter()
+            .enumerate()
+            .map(|(id, key)| (key.clone(), id as u32))
+            .collect();
+    }
+    // One probe of the index whether the key is new or not.
+    match key_ids.entry(k) {
+        Entry::Occupied(e) => *e.get(),
+        Entry::Vacant(e) => {
+            let id = keys.len() as u32;
+            keys.push(e.key().clone());
+            e.insert(id);
+            id
+        }
     }
 }
 
@@ -497,5 +516,41 @@ mod tests {
         assert_eq!(t1.display_names(), t2.display_names());
         assert_eq!(m1, vec![2, 0, 1]);
         assert_eq!(m2, vec![1, 2, 0]);
+    }
+
+    #[test]
+    fn absorbing_chunks_renumbers_and_adds_counts() {
+        let mut aliases = Aliases::default();
+        aliases.insert(NameKind::Club, "Spurs", "Tottenham Hotspur");
+        let chunk = |names: &[&str]| {
+            let mut t = NameTable::new(NameKind::Club);
+            for n in names {
+                t.intern(n, &aliases);
+            }
+            t
+        };
+        // The first chunk becomes the table as it is.
+        let mut merged = NameTable::new(NameKind::Club);
+        let first = chunk(&["Spurs", "Arsenal", "Spurs"]);
+        assert_eq!(merged.absorb(first), vec![0, 1]);
+        // The next one maps its ids onto the merged ones and adds new keys at the end.
+        let second = chunk(&["Chelsea", "Arsenal FC", "Tottenham Hotspur", "Arsenal"]);
+        assert_eq!(merged.absorb(second), vec![2, 1, 0]);
+        assert_eq!(merged.len(), 3);
+        assert_eq!(
+            merged.display_names(),
+            vec!["Tottenham Hotspur", "Arsenal", "Chelsea"]
+        );
+        // Counts of a spelling add up across chunks: "Arsenal" twice against "Arsenal FC" once.
+        assert_eq!(
+            merged.spellings_of(&[1, 0])[0],
+            vec!["Arsenal", "Arsenal FC"]
+        );
+        assert_eq!(
+            merged.spellings_of(&[0])[0],
+            vec!["Spurs", "Tottenham Hotspur"]
+        );
+        // Interning after the merge finds the merged ids.
+        assert_eq!(merged.intern("Chelsea FC", &aliases), 2);
     }
 }
