@@ -198,13 +198,19 @@ pub(super) struct OutputArgs {
     /// Write CSV cells as they are: no `'` before text a spreadsheet would run as a formula.
     #[arg(long)]
     pub(super) raw_csv: bool,
+    /// Write the large reports through the page cache, not straight to disk (`O_DIRECT`):
+    /// on a slow spinning disk the run then ends before the bytes reach the disk.
+    #[arg(long)]
+    pub(super) buffered_writes: bool,
 }
 
 impl OutputArgs {
     /// The output set, begun: a bad `--out` fails before the work, and an interrupt from
     /// here on removes the staging directory.
     pub(super) fn begin(&self) -> Result<OutputSet> {
-        Ok(OutputSet::begin(&self.out)?.with_raw_csv(self.raw_csv))
+        Ok(OutputSet::begin(&self.out)?
+            .with_raw_csv(self.raw_csv)
+            .with_buffered_writes(self.buffered_writes))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Reports: the tables of a scored run ([`tables`]), the names they show ([`labels`]),
 //! `summary.json` ([`summary`]), `report.html` ([`html`]), the atomic set they are written as
-//! ([`output`]) and the CSV text of the largest, `stories.csv`, made cell by cell
-//! ([`csv_text`]).
+//! ([`output`]), each file of it written in large blocks ([`file`]), and the CSV text of the
+//! largest, `stories.csv`, made cell by cell ([`csv_text`]).
 
 use std::path::PathBuf;
 
@@ -10,6 +10,7 @@ use polars::prelude::*;
 use crate::error::{Error, Result};
 
 pub mod csv_text;
+pub mod file;
 pub mod html;
 pub mod labels;
 pub mod output;

@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 use polars::prelude::*;
 
+use super::file::ReportFile;
 use crate::error::{Error, Result};
 
 /// File names rumour may write into `--out` (every format).
@@ -142,6 +143,8 @@ pub fn install_signal_handler() {
 pub struct OutputSet {
     /// CSV cells are written as they are, formulas and all (`--raw-csv`).
     raw_csv: bool,
+    /// Large reports go past the page cache ([`ReportFile`]); off with `--buffered-writes`.
+    direct_writes: bool,
     out: PathBuf,
     staging: PathBuf,
     committed: bool,
@@ -246,6 +249,7 @@ impl OutputSet {
         }
         Ok(OutputSet {
             raw_csv: false,
+            direct_writes: true,
             out: out.to_path_buf(),
             staging,
             committed: false,
@@ -255,6 +259,13 @@ impl OutputSet {
     /// Writes CSV cells as they are, without the formula guard ([`neutralise_formulas`]).
     pub fn with_raw_csv(mut self, raw: bool) -> OutputSet {
         self.raw_csv = raw;
+        self
+    }
+
+    /// Writes every report through the page cache (`--buffered-writes`) rather than the
+    /// large ones straight to disk.
+    pub fn with_buffered_writes(mut self, buffered: bool) -> OutputSet {
+        self.direct_writes = !buffered;
         self
     }
 
@@ -271,8 +282,7 @@ impl OutputSet {
     /// Writes a table as `<name>.<ext>`.
     pub fn table(&self, name: &str, df: &mut DataFrame, format: Format) -> Result<()> {
         let path = self.staging.join(format!("{name}.{}", format.extension()));
-        let file = fs::File::create(&path).map_err(|e| output_error(&path, e))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut w = ReportFile::create(&path, self.direct_writes);
         let mut safe = self.guarded(df, format)?;
         let df = safe.as_mut().unwrap_or(df);
         let written = match format {
@@ -283,7 +293,7 @@ impl OutputSet {
             Format::Parquet => ParquetWriter::new(&mut w).finish(df).map(|_| ()),
         };
         written.map_err(|e| write_error(&path, e))?;
-        w.flush().map_err(|e| output_error(&path, e))?;
+        w.finish().map_err(|e| output_error(&path, e))?;
         Ok(())
     }
 
@@ -303,8 +313,7 @@ impl OutputSet {
         part: impl Fn(usize) -> PolarsResult<DataFrame> + Sync,
     ) -> Result<()> {
         let path = self.staging.join(format!("{name}.{}", format.extension()));
-        let file = fs::File::create(&path).map_err(|e| output_error(&path, e))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut w = ReportFile::create(&path, self.direct_writes);
         let guard = |df: DataFrame| -> PolarsResult<DataFrame> {
             Ok(self.guarded(&df, format)?.unwrap_or(df))
         };
@@ -333,7 +342,7 @@ impl OutputSet {
             }
         };
         written.map_err(|e| write_error(&path, e))?;
-        w.flush().map_err(|e| output_error(&path, e))?;
+        w.finish().map_err(|e| output_error(&path, e))?;
         Ok(())
     }
 
@@ -348,8 +357,7 @@ impl OutputSet {
         part: impl Fn(usize) -> PolarsResult<Vec<Vec<u8>>> + Sync,
     ) -> Result<()> {
         let path = self.staging.join(format!("{name}.csv"));
-        let file = fs::File::create(&path).map_err(|e| output_error(&path, e))?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut w = ReportFile::create(&path, self.direct_writes);
         let mut header = header.head(Some(0));
         let mut safe = self.guarded(&header, Format::Csv)?;
         CsvWriter::new(&mut w)
@@ -363,7 +371,7 @@ impl OutputSet {
                 .map_err(PolarsError::from)
         })
         .map_err(|e| write_error(&path, e))?;
-        w.flush().map_err(|e| output_error(&path, e))?;
+        w.finish().map_err(|e| output_error(&path, e))?;
         Ok(())
     }
 

@@ -304,6 +304,41 @@ fn import_transfermarkt_removes_the_duplicate_side() {
 }
 
 #[test]
+fn reports_written_past_the_page_cache_are_the_bytes_written_through_it() {
+    // 60,000 claims: `stories.csv` is larger than the 4 MiB buffer, so it is written with
+    // `O_DIRECT` where the file system takes it, in whole blocks and cut to its length.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let world = tmp.path().join("world");
+    Run::new(&[
+        "generate", "--claims", "60000", "--seed", "5", "--quiet", "--out",
+    ])
+    .arg(&world)
+    .success();
+    let score = |out: &std::path::Path, extra: &[&str]| {
+        Run::new(&["score", "--quiet", "--as-of", "2026-11-20", "--rumours"])
+            .arg(world.join("rumours.csv"))
+            .arg("--transfers")
+            .arg(world.join("transfers.csv"))
+            .args(extra)
+            .arg("--out")
+            .arg(out)
+            .success();
+    };
+    let (direct, buffered) = (tmp.path().join("direct"), tmp.path().join("buffered"));
+    score(&direct, &[]);
+    score(&buffered, &["--buffered-writes"]);
+    let stories = std::fs::metadata(direct.join("stories.csv"))
+        .expect("stories")
+        .len();
+    assert!(stories > 4 << 20, "stories.csv is {stories} bytes");
+    let (a, b) = (files(&direct), files(&buffered));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, bytes) in &a {
+        assert!(*bytes == b[name], "{name} differs");
+    }
+}
+
+#[test]
 fn an_interrupted_run_leaves_no_temporary_files_and_no_change() {
     let tmp = tempfile::tempdir().expect("tmp");
     let world = tmp.path().join("world");
