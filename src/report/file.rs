@@ -235,6 +235,23 @@ mod tests {
     }
 
     #[test]
+    fn a_direct_write_refused_goes_on_through_the_page_cache() {
+        let dir = tempfile::tempdir().expect("test io");
+        let path = dir.path().join("t.csv");
+        let data: Vec<u8> = (0..2 * BUFFER + 5).map(|i| (i % 253) as u8).collect();
+        let mut f = ReportFile::create(&path, true);
+        // An unaligned buffer: a file system that takes direct writes refuses this one.
+        f.start += 1;
+        f.write_all(&data).expect("test io");
+        assert!(
+            !f.is_direct(),
+            "after the refusal the file is written plainly"
+        );
+        f.finish().expect("test io");
+        assert_eq!(std::fs::read(&path).expect("test io"), data);
+    }
+
+    #[test]
     fn a_file_is_created_even_when_nothing_is_written() {
         let dir = tempfile::tempdir().expect("test io");
         let path = dir.path().join("empty.csv");
