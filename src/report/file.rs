@@ -6,8 +6,8 @@
 //! `dd` wrote 0.9 GB that way in 0.24–6.2 s (4 of 8 runs over 4 s), and with `O_DIRECT` from
 //! memory already in use in 0.59–0.68 s (4 runs; BENCHMARKS.md, "Writing past the page
 //! cache"). Files that fit in the buffer (most reports) are written plainly. Where `O_DIRECT`
-//! is refused (tmpfs, some network file systems) or a direct write fails on alignment, the
-//! file goes on through the page cache: the bytes are the same either way.
+//! is refused (tmpfs before Linux 6.6, some network file systems) or a direct write fails on
+//! alignment, the file goes on through the page cache: the bytes are the same either way.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -213,7 +213,7 @@ mod tests {
     fn every_length_reads_back_as_written() {
         let dir = tempfile::tempdir().expect("test io");
         let path = dir.path().join("t.csv");
-        // Whether this file system takes direct writes (tmpfs does not).
+        // Whether this file system takes direct writes (tmpfs before Linux 6.6 does not).
         let takes_direct = open_direct(&dir.path().join("probe")).is_some();
         for n in [
             0,
