@@ -333,29 +333,57 @@ impl NameTable {
             .collect()
     }
 
-    /// The raw spellings of each of `ids`, most used first (for the unmatched-names report).
-    pub fn spellings_of(&self, ids: &[u32]) -> Vec<Vec<&str>> {
-        let mut slot = vec![usize::MAX; self.keys.len()];
+    /// The raw spellings of each of `ids`, most used first (ties: byte order), for the
+    /// unmatched-names report. Two passes over the spellings into one flat list (no list per
+    /// id: at ten million claims there are millions of unmatched players).
+    pub fn spellings_of(&self, ids: &[u32]) -> Spellings<'_> {
+        const NONE: u32 = u32::MAX;
+        let mut slot = vec![NONE; self.keys.len()];
         for (i, id) in ids.iter().enumerate() {
             if let Some(s) = slot.get_mut(*id as usize) {
-                *s = i;
+                *s = i as u32;
             }
         }
-        let mut found: Vec<Vec<(&str, u32)>> = vec![Vec::new(); ids.len()];
+        let slot_of = |id: u32| slot.get(id as usize).copied().filter(|s| *s != NONE);
+        // Counts per id, then each id's range of the flat list.
+        let mut starts = vec![0usize; ids.len() + 1];
+        for (id, _) in self.raw.values() {
+            if let Some(i) = slot_of(*id) {
+                starts[i as usize + 1] += 1;
+            }
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut all: Vec<(&str, u32)> = vec![("", 0); starts[ids.len()]];
         for (spelling, (id, count)) in &self.raw {
-            if let Some(&i) = slot.get(*id as usize) {
-                if i != usize::MAX {
-                    found[i].push((spelling.as_str(), *count));
-                }
+            if let Some(i) = slot_of(*id) {
+                all[next[i as usize]] = (spelling.as_str(), *count);
+                next[i as usize] += 1;
             }
         }
-        found
-            .into_iter()
-            .map(|mut v| {
-                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-                v.into_iter().map(|s| s.0).collect()
-            })
-            .collect()
+        for w in starts.windows(2) {
+            all[w[0]..w[1]].sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        }
+        Spellings {
+            starts,
+            all: all.into_iter().map(|(s, _)| s).collect(),
+        }
+    }
+}
+
+/// The spellings of a list of ids ([`NameTable::spellings_of`]).
+pub struct Spellings<'a> {
+    /// `all[starts[i]..starts[i + 1]]` are the spellings of the `i`-th id.
+    starts: Vec<usize>,
+    all: Vec<&'a str>,
+}
+
+impl<'a> Spellings<'a> {
+    /// The spellings of the `i`-th id asked for, most used first.
+    pub fn of(&self, i: usize) -> &[&'a str] {
+        &self.all[self.starts[i]..self.starts[i + 1]]
     }
 }
 
@@ -542,14 +570,11 @@ mod tests {
             vec!["Tottenham Hotspur", "Arsenal", "Chelsea"]
         );
         // Counts of a spelling add up across chunks: "Arsenal" twice against "Arsenal FC" once.
-        assert_eq!(
-            merged.spellings_of(&[1, 0])[0],
-            vec!["Arsenal", "Arsenal FC"]
-        );
-        assert_eq!(
-            merged.spellings_of(&[0])[0],
-            vec!["Spurs", "Tottenham Hotspur"]
-        );
+        let spellings = merged.spellings_of(&[1, 2, 0]);
+        assert_eq!(spellings.of(0), ["Arsenal", "Arsenal FC"]);
+        assert_eq!(spellings.of(1), ["Chelsea"]);
+        assert_eq!(spellings.of(2), ["Spurs", "Tottenham Hotspur"]);
+        assert!(merged.spellings_of(&[]).all.is_empty());
         // Interning after the merge finds the merged ids.
         assert_eq!(merged.intern("Chelsea FC", &aliases), 2);
     }

@@ -444,43 +444,57 @@ fn unmatched_names(s: &Prepared) -> PolarsResult<(DataFrame, u64, u64)> {
             JoinArgs::new(JoinType::Anti),
         )
         .collect()?;
-    let spell = |table: &crate::normalise::NameTable,
-                 display: &[String],
-                 ids: &DataFrame|
-     -> PolarsResult<(Vec<String>, Vec<String>, Vec<u32>)> {
-        let id: Vec<u32> = ids.column("id")?.u32()?.iter().flatten().collect();
-        let n: Vec<u32> = ids
-            .column("claims")?
-            .u32()?
+    // Per kind, `(claims, id)` in the report's order: most claims first, then by name (names
+    // are unique within a kind).
+    let ordered = |display: &[String], ids: &DataFrame| -> PolarsResult<Vec<(u32, u32)>> {
+        let id = ids.column("id")?.u32()?;
+        let claims = ids.column("claims")?.u32()?;
+        let mut rows: Vec<(u32, u32)> = id
             .iter()
-            .map(|v| v.unwrap_or(0))
+            .zip(claims.iter())
+            .filter_map(|(i, n)| i.map(|i| (n.unwrap_or(0), i)))
             .collect();
-        let spellings = table.spellings_of(&id);
-        Ok((
-            id.iter().map(|i| display[*i as usize].clone()).collect(),
-            spellings.iter().map(|v| v.join(";")).collect(),
-            n,
-        ))
+        rows.sort_unstable_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| display[a.1 as usize].cmp(&display[b.1 as usize]))
+        });
+        Ok(rows)
     };
-    let (pn, ps, pc) = spell(&s.names.players, &s.display.players, &players)?;
-    let (cn, cs, cc) = spell(&s.names.clubs, &s.display.clubs, &clubs)?;
-    let np = pn.len();
-    let nc = cn.len();
-    let kind: Vec<&str> = std::iter::repeat_n("player", np)
-        .chain(std::iter::repeat_n("club", nc))
-        .collect();
+    let club_rows = ordered(&s.display.clubs, &clubs)?;
+    let player_rows = ordered(&s.display.players, &players)?;
+    let (np, nc) = (player_rows.len(), club_rows.len());
+    let mut kind: Vec<&str> = Vec::with_capacity(np + nc);
+    let mut name = StringChunkedBuilder::new("name".into(), np + nc);
+    let mut spellings = StringChunkedBuilder::new("spellings".into(), np + nc);
+    let mut claims: Vec<u32> = Vec::with_capacity(np + nc);
+    let mut joined = String::new();
+    // By kind in byte order: clubs, then players.
+    for (label, table, display, rows) in [
+        ("club", &s.names.clubs, &s.display.clubs, &club_rows),
+        ("player", &s.names.players, &s.display.players, &player_rows),
+    ] {
+        let ids: Vec<u32> = rows.iter().map(|r| r.1).collect();
+        let spelt = table.spellings_of(&ids);
+        for (i, (n, id)) in rows.iter().enumerate() {
+            kind.push(label);
+            name.append_value(&display[*id as usize]);
+            joined.clear();
+            for (k, spelling) in spelt.of(i).iter().enumerate() {
+                if k > 0 {
+                    joined.push(';');
+                }
+                joined.push_str(spelling);
+            }
+            spellings.append_value(&joined);
+            claims.push(*n);
+        }
+    }
     let df = DataFrame::new_infer_height(vec![
         Column::new("kind".into(), kind),
-        Column::new("name".into(), [pn, cn].concat()),
-        Column::new("spellings".into(), [ps, cs].concat()),
-        Column::new("claims".into(), [pc, cc].concat()),
-    ])?
-    .lazy()
-    .sort_by_exprs(
-        [col("kind"), col("claims"), col("name")],
-        SortMultipleOptions::default().with_order_descending_multi([false, true, false]),
-    )
-    .collect()?;
+        name.finish().into_column(),
+        spellings.finish().into_column(),
+        Column::new("claims".into(), claims),
+    ])?;
     Ok((df, np as u64, nc as u64))
 }
 
