@@ -91,9 +91,9 @@ impl ReportFile {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // A direct write the file system will not take (alignment): go on through
-                // the page cache from where it stopped.
-                Err(e) if direct && e.raw_os_error() == Some(EINVAL) => {
+                // A direct write the file system will not take (EINVAL: alignment): go on
+                // through the page cache from where it stopped.
+                Err(e) if direct && e.kind() == io::ErrorKind::InvalidInput => {
                     clear_direct(file)?;
                     self.direct = false;
                     file.write_all(&bytes[done..])?;
@@ -127,7 +127,6 @@ impl ReportFile {
         } else {
             self.write_out(held)?;
         }
-        self.held = 0;
         Ok(())
     }
 }
@@ -157,11 +156,6 @@ impl Write for ReportFile {
         Ok(())
     }
 }
-
-#[cfg(target_os = "linux")]
-const EINVAL: i32 = rustix::io::Errno::INVAL.raw_os_error();
-#[cfg(not(target_os = "linux"))]
-const EINVAL: i32 = 22;
 
 #[cfg(target_os = "linux")]
 fn open_direct(path: &Path) -> Option<File> {
