@@ -114,44 +114,68 @@ pub const INFERENCE_ORDER: [Stage; 6] = [
     Stage::Interest,
 ];
 
-/// Stage rank inferred from `text`: a `when/then` chain of case-insensitive phrase matches
-/// (each phrase anchored at a word start), `speculation` when nothing matches or there is no
-/// text. Returns a `UInt32` expression.
-pub fn infer_rank_expr(text: Expr, keywords: &BTreeMap<String, Vec<String>>) -> Expr {
-    let mut chain: Option<Then> = None;
-    let mut chained: Option<ChainedThen> = None;
-    for stage in INFERENCE_ORDER {
-        let Some(phrases) = keywords.get(stage.name()) else {
-            continue;
-        };
-        if phrases.is_empty() {
-            continue;
+/// Stage ranks inferred from text by case-insensitive phrase matches, each phrase anchored at
+/// a word start: the first stage of [`INFERENCE_ORDER`] with a matching phrase, `speculation`
+/// when none matches or there is no text. One pattern per stage, compiled once.
+pub struct StageInference {
+    /// One pattern per stage with phrases, matched together in one scan of the text.
+    patterns: regex::RegexSet,
+    /// The rank of each pattern's stage.
+    ranks: Vec<u32>,
+}
+
+impl StageInference {
+    /// The patterns of `keywords` (stage name → phrases; stages without phrases are skipped).
+    ///
+    /// # Errors
+    /// A pattern the regex engine refuses (in practice only one over its size limit).
+    pub fn new(keywords: &BTreeMap<String, Vec<String>>) -> Result<StageInference, regex::Error> {
+        let mut patterns = Vec::new();
+        let mut ranks = Vec::new();
+        for stage in INFERENCE_ORDER {
+            let Some(phrases) = keywords.get(stage.name()) else {
+                continue;
+            };
+            if phrases.is_empty() {
+                continue;
+            }
+            let alternatives: Vec<String> = phrases
+                .iter()
+                .map(|p| regex::escape(&p.to_lowercase()))
+                .collect();
+            let pattern = format!("(?i)(?-u:\\b)(?:{})", alternatives.join("|"));
+            patterns.push(pattern);
+            ranks.push(stage.rank());
         }
-        let alternatives: Vec<String> = phrases
-            .iter()
-            .map(|p| regex::escape(&p.to_lowercase()))
+        Ok(StageInference {
+            patterns: regex::RegexSet::new(patterns)?,
+            ranks,
+        })
+    }
+
+    /// The stage rank of `text`.
+    pub fn rank(&self, text: Option<&str>) -> u32 {
+        // The first stage (in the order tried) whose pattern matches.
+        text.and_then(|t| self.patterns.matches(t).iter().next())
+            .map(|k| self.ranks[k])
+            .unwrap_or(Stage::Speculation.rank())
+    }
+
+    /// `stage` with each missing value inferred from `text` (row by row; `text` is read only
+    /// where `stage` is missing). The rows to infer are matched in parallel, in a fixed order.
+    pub fn fill(&self, stage: &UInt32Chunked, text: &StringChunked) -> UInt32Chunked {
+        use rayon::prelude::*;
+        let mut ranks: Vec<Option<u32>> = stage.iter().collect();
+        let missing: Vec<usize> = (0..ranks.len()).filter(|&i| ranks[i].is_none()).collect();
+        let inferred: Vec<u32> = missing
+            .par_iter()
+            .map(|&i| self.rank(text.get(i)))
             .collect();
-        let pattern = format!("(?i)(?-u:\\b)(?:{})", alternatives.join("|"));
-        let cond = text
-            .clone()
-            .str()
-            .contains(lit(pattern), false)
-            .fill_null(lit(false));
-        let value = lit(stage.rank());
-        match (chain.take(), chained.take()) {
-            (None, None) => chain = Some(when(cond).then(value)),
-            (Some(t), None) => chained = Some(t.when(cond).then(value)),
-            (None, Some(c)) => chained = Some(c.when(cond).then(value)),
-            (Some(_), Some(_)) => unreachable!("only one builder is live"),
+        for (i, rank) in missing.into_iter().zip(inferred) {
+            ranks[i] = Some(rank);
         }
+        UInt32Chunked::from_iter_options(stage.name().clone(), ranks.into_iter())
     }
-    let fallback = lit(Stage::Speculation.rank());
-    match (chain, chained) {
-        (Some(t), None) => t.otherwise(fallback),
-        (None, Some(c)) => c.otherwise(fallback),
-        _ => fallback,
-    }
-    .cast(DataType::UInt32)
 }
 
 #[cfg(test)]
@@ -173,6 +197,47 @@ mod tests {
     }
 
     #[test]
+    fn only_missing_stages_are_inferred_and_given_ones_kept() {
+        let inference = StageInference::new(&default_keywords()).expect("patterns");
+        // A given stage wins over the text; a missing one comes from the text, or is
+        // speculation without text; chunk boundaries do not move rows.
+        let mut stage = UInt32Chunked::from_slice_options(
+            "stage".into(),
+            &[Some(Stage::Talks.rank()), None, None],
+        );
+        stage
+            .append(&UInt32Chunked::from_slice_options(
+                "stage".into(),
+                &[None, Some(0)],
+            ))
+            .expect("append");
+        let text = StringChunked::from_slice_options(
+            "text".into(),
+            &[
+                Some("Here we go"),
+                Some("Here we go"),
+                None,
+                Some("Fee agreed"),
+                None,
+            ],
+        );
+        let filled: Vec<Option<u32>> = inference.fill(&stage, &text).iter().collect();
+        assert_eq!(
+            filled,
+            vec![
+                Some(Stage::Talks.rank()),
+                Some(Stage::Done.rank()),
+                Some(Stage::Speculation.rank()),
+                Some(Stage::Agreed.rank()),
+                Some(0),
+            ]
+        );
+        // No phrases at all: everything missing is speculation.
+        let none = StageInference::new(&BTreeMap::new()).expect("empty");
+        assert_eq!(none.rank(Some("Here we go")), Stage::Speculation.rank());
+    }
+
+    #[test]
     fn inference_from_text() {
         let df = df!("text" => [
             Some("Juventus tipped to revisit Balerdi next summer"),
@@ -184,13 +249,13 @@ mod tests {
             None,
         ])
         .expect("frame");
-        let out = df
+        let inference = StageInference::new(&default_keywords()).expect("patterns");
+        let stage = UInt32Chunked::full_null("stage".into(), df.height());
+        let filled = inference.fill(&stage, df.column("text").expect("text").str().expect("str"));
+        let out = df!("s" => filled.into_series())
+            .expect("frame")
             .lazy()
-            .select([crate::report::labels::code_names(
-                infer_rank_expr(col("text"), &default_keywords()),
-                &Stage::NAMES,
-            )
-            .alias("s")])
+            .select([crate::report::labels::code_names(col("s"), &Stage::NAMES).alias("s")])
             .collect()
             .expect("collect");
         let got: Vec<Option<&str>> = out
