@@ -55,13 +55,6 @@ impl DealKey {
         self.player_bits + self.club_bits + self.window_bits
     }
 
-    /// A packing of (`id`, deal) into one `UInt64`, when ids up to `max_id` leave room:
-    /// `id · 2^bits() + deal`. Grouping or joining on it is several times cheaper than on two
-    /// columns (polars row-encodes multi-column keys).
-    pub fn with_id(&self, max_id: u32) -> Option<IdDealKey> {
-        IdDealKey::with_bits(self.bits(), max_id)
-    }
-
     fn shift_club(&self) -> u64 {
         1u64 << self.window_bits
     }
@@ -77,7 +70,9 @@ impl DealKey {
             + (window.cast(DataType::Int64) - lit(self.window_min as i64)).cast(DataType::UInt64)
     }
 
-    /// `player` (`UInt32`), `to_club` (`UInt32`) and `window` (`Int32`) of a packed key.
+    /// `player` (`UInt32`), `to_club` (`UInt32`) and `window` (`Int32`) of a packed key, as
+    /// expressions: the reference [`DealKey::unpack_columns`] is tested against.
+    #[cfg(test)]
     pub fn unpack(&self, deal: Expr) -> [Expr; 3] {
         let player = deal
             .clone()
@@ -123,7 +118,9 @@ impl DealKey {
     }
 }
 
-/// (id, deal) packed into one `UInt64`; see [`DealKey::with_id`].
+/// (id, deal) packed into one `UInt64` when ids leave room: `id · 2^bits + deal`, which sorts
+/// as the pair does (the stories report's order by source and deal) and several times faster
+/// than two columns (polars row-encodes multi-column keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IdDealKey {
     shift: u64,
@@ -146,17 +143,6 @@ impl IdDealKey {
     /// The packed key of an id column (`UInt32`, not null) and a deal column.
     pub fn pack(&self, id: Expr, deal: Expr) -> Expr {
         id.cast(DataType::UInt64) * lit(self.shift) + deal
-    }
-
-    /// The id (`UInt32`, named `id_name`) and the deal (`UInt64`) of a packed key.
-    pub fn unpack(&self, key: Expr, id_name: &str) -> [Expr; 2] {
-        [
-            key.clone()
-                .floor_div(lit(self.shift))
-                .cast(DataType::UInt32)
-                .alias(id_name),
-            (key % lit(self.shift)).alias("deal"),
-        ]
     }
 }
 
@@ -236,24 +222,43 @@ mod tests {
     }
 
     #[test]
-    fn id_and_deal_pack_and_unpack_exactly() {
+    fn id_and_deal_pack_exactly_and_sort_as_the_pair() {
         let key = DealKey::new(1_000_000, 700, 4000, 4100).expect("fits");
         assert_eq!(key.bits(), 20 + 10 + 7);
-        let pair = key.with_id(5000).expect("fits");
+        let pair = IdDealKey::with_bits(key.bits(), 5000).expect("fits");
         let df = df!(
-            "source" => [0u32, 5000, 17],
-            "deal" => [0u64, (1u64 << 37) - 1, 123_456_789],
+            "source" => [0u32, 5000, 17, 17],
+            "deal" => [0u64, (1u64 << 37) - 1, 123_456_789, 5],
         )
         .expect("df");
         let out = df
             .clone()
             .lazy()
             .select([pair.pack(col("source"), col("deal")).alias("k")])
-            .select(pair.unpack(col("k"), "source"))
             .collect()
             .expect("collect");
-        assert!(out.equals(&df), "{out:?}");
+        let k: Vec<u64> = out
+            .column("k")
+            .expect("k")
+            .u64()
+            .expect("u64")
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(
+            k,
+            vec![
+                0,
+                (5000u64 << 37) + (1u64 << 37) - 1,
+                (17u64 << 37) + 123_456_789,
+                (17u64 << 37) + 5
+            ]
+        );
+        assert_eq!(
+            IdDealKey::for_max_deal((1u64 << 37) - 1, 5000),
+            Some(pair),
+            "the same packing from the largest deal key"
+        );
         // No room: the caller keeps two key columns.
-        assert!(key.with_id(u32::MAX >> 4).is_none());
+        assert!(IdDealKey::with_bits(key.bits(), u32::MAX >> 4).is_none());
     }
 }

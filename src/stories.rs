@@ -7,7 +7,7 @@
 
 use polars::prelude::*;
 
-use crate::deal::{DealKey, IdDealKey};
+use crate::deal::DealKey;
 use crate::resolve::{deal_moves, resolve_outcomes};
 use crate::schema::Stage;
 use crate::settings::Config;
@@ -94,58 +94,11 @@ pub fn stories_and_deals(
     // `deal` was added by `prepare_claims`; the projection is lazy, so no copy of the claims.
     let claims_lf = claims.clone().lazy().select([
         col("deal"),
-        col("window"),
         col("source"),
         col("author"),
-        col("from_club"),
         col("published"),
         col("stage"),
     ]);
-    let source_key = story_key(claims, "source", &key)?;
-    let author_key = story_key(claims, "author", &key)?;
-    let by_source = collect_streaming(group_stories(&claims_lf, "source", source_key))?;
-    // Deals from the source stories: one story per source and deal.
-    // The seller: the from_club most claims of the deal name (ties: the smaller id). Plain
-    // aggregations only: a per-group sort costs a second per million deals.
-    let with_seller = claims_lf.clone().filter(col("from_club").is_not_null());
-    let counts = match story_key(claims, "from_club", &key)? {
-        Some(pair) => with_seller
-            .select([pair.pack(col("from_club"), col("deal")).alias("__k")])
-            .group_by([col("__k")])
-            .agg([len().alias("n")])
-            .with_columns(pair.unpack(col("__k"), "from_club"))
-            .drop(cols(["__k"])),
-        None => with_seller
-            .group_by([col("deal"), col("from_club")])
-            .agg([len().alias("n")]),
-    };
-    let seller = seller_by_deal(counts);
-    let deals = by_source
-        .clone()
-        .lazy()
-        .group_by([col("deal")])
-        .agg([
-            col("window").first(),
-            col("first_report").min(),
-            col("last_report").max(),
-            col("reports").sum(),
-            col("stage").max(),
-            col("denied").any(true),
-            len().cast(DataType::UInt32).alias("sources"),
-        ])
-        .join(
-            seller,
-            [col("deal")],
-            [col("deal")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_columns(key.unpack(col("deal")));
-    let deals = collect_streaming(deals)?;
-    let moves_by_deal =
-        deal_moves(deals.clone().lazy(), moves, windows, &config.outcomes).collect()?;
-    let resolve = |items: LazyFrame| {
-        resolve_outcomes(items, &moves_by_deal, windows, &config.outcomes, as_of)
-    };
     // The packed `deal` stays beside the unpacked columns: it sorts and joins faster.
     let unpack = |mut df: DataFrame| -> PolarsResult<DataFrame> {
         let [player, to_club, window] = key.unpack_columns(df.column("deal")?.u64()?);
@@ -155,19 +108,28 @@ pub fn stories_and_deals(
         df.with_column(to_club)?;
         Ok(df)
     };
+    let Grouped {
+        by_source,
+        by_author,
+        deals,
+    } = group_claims(claims)?;
+    let deals = unpack(deals)?;
+    let moves_by_deal =
+        deal_moves(deals.clone().lazy(), moves, windows, &config.outcomes).collect()?;
+    let resolve = |items: LazyFrame| {
+        resolve_outcomes(items, &moves_by_deal, windows, &config.outcomes, as_of)
+    };
     let deals = unpack(resolve(deals.drop_many(["player", "to_club"]).lazy()).collect()?)?;
-    let by_author = group_stories(
-        &claims_lf.clone().filter(col("author").is_not_null()),
-        "author",
-        author_key,
-    );
     // Only the authors' reliabilities read these: the four columns they need, not the eleven
     // the source stories carry (at ten million claims, 190 MB less held after this stage).
     // Made before the source stories are judged: their group-by then runs beside the grouped
     // source stories rather than the larger judged table.
-    let author_stories =
-        judge_before_outcome(&claims_lf, "author", collect_streaming(resolve(by_author))?)?
-            .select(AUTHOR_STORY_COLUMNS)?;
+    let author_stories = judge_before_outcome(
+        &claims_lf,
+        "author",
+        collect_streaming(resolve(by_author.lazy()))?,
+    )?
+    .select(AUTHOR_STORY_COLUMNS)?;
     let resolved = rechunked(collect_streaming(resolve(by_source.lazy()))?)?;
     let stories = unpack(judge_before_outcome(&claims_lf, "source", resolved)?)?;
     Ok(Resolved {
@@ -175,6 +137,397 @@ pub fn stories_and_deals(
         author_stories,
         deals,
     })
+}
+
+/// Claims grouped three ways: stories by source, stories by author and deals.
+struct Grouped {
+    /// `window, first_report, last_report, reports, stage, denied, source, deal`.
+    by_source: DataFrame,
+    /// The same columns with `author` for `source`, for claims that name an author.
+    by_author: DataFrame,
+    /// `deal, window, first_report, last_report, reports, stage, denied, sources, from_club`:
+    /// `sources` counts the deal's source stories, `from_club` is the club most of its claims
+    /// name as the seller (ties: the smaller id; null when none names one).
+    deals: DataFrame,
+}
+
+/// Groups the claims (`deal, source, author, from_club, published, stage, window`) into
+/// [`Grouped`] with one sort of (deal, source, row) and one walk over it: a deal's claims are
+/// then adjacent, its source stories are runs within it, and its few authors and sellers are
+/// sorted in place. Three hash group-bys over every claim (source stories, author stories,
+/// sellers) and a fourth over the stories (deals) cost four times the memory traffic.
+///
+/// The walk runs in parts split at deal boundaries, in parallel; every table comes out in
+/// (deal, reporter) order whatever the thread count.
+fn group_claims(claims: &DataFrame) -> PolarsResult<Grouped> {
+    use rayon::prelude::*;
+
+    let deal = claims.column("deal")?.u64()?.rechunk();
+    let source = claims.column("source")?.u32()?.rechunk();
+    let author = claims.column("author")?.u32()?.rechunk();
+    let from_club = claims.column("from_club")?.u32()?.rechunk();
+    let published = claims.column("published")?.i32()?.rechunk();
+    let stage = claims.column("stage")?.u32()?.rechunk();
+    let window = claims.column("window")?.i32()?.rechunk();
+    let n = claims.height();
+    let (deal, source) = (no_nulls(&deal, "deal", n)?, no_nulls(&source, "source", n)?);
+    let (published, stage) = (
+        no_nulls(&published, "published", n)?,
+        no_nulls(&stage, "stage", n)?,
+    );
+    let window = no_nulls(&window, "window", n)?;
+    // One chunk each (or none when there are no claims); `get` reads the validity.
+    let author = author.downcast_iter().next();
+    let from_club = from_club.downcast_iter().next();
+
+    let rows =
+        u32::try_from(n).map_err(|_| PolarsError::ComputeError("over 4 billion claims".into()))?;
+    let mut order: Vec<(u64, u32, u32)> = (0..rows)
+        .into_par_iter()
+        .map(|r| (deal[r as usize], source[r as usize], r))
+        .collect();
+    order.par_sort_unstable();
+
+    // Parts of about equal size, each starting at the first claim of a deal.
+    let parts = (rayon::current_num_threads() * 4).max(1);
+    let mut bounds = vec![0usize];
+    for p in 1..parts {
+        let mut at = (n * p / parts).max(*bounds.last().unwrap_or(&0));
+        while at > 0 && at < n && order[at].0 == order[at - 1].0 {
+            at += 1;
+        }
+        if at > *bounds.last().unwrap_or(&0) && at < n {
+            bounds.push(at);
+        }
+    }
+    bounds.push(n);
+    let denied = Stage::Denied.rank();
+    let walked: Vec<Walked> = bounds
+        .par_windows(2)
+        .map(|span| {
+            let mut out = Walked::default();
+            let mut authors: Vec<(u32, u32)> = Vec::new();
+            let mut sellers: Vec<u32> = Vec::new();
+            let mut i = span[0];
+            while i < span[1] {
+                let d = order[i].0;
+                let mut j = i;
+                while j < span[1] && order[j].0 == d {
+                    j += 1;
+                }
+                let w = window[order[i].2 as usize];
+                let mut whole = Story::default();
+                let mut stories = 0u32;
+                let mut k = i;
+                while k < j {
+                    let s = order[k].1;
+                    let mut story = Story::default();
+                    while k < j && order[k].1 == s {
+                        let r = order[k].2 as usize;
+                        story.add(published[r], stage[r], denied);
+                        k += 1;
+                    }
+                    whole.merge(&story);
+                    stories += 1;
+                    out.by_source.push(w, &story, s, d);
+                }
+                authors.clear();
+                sellers.clear();
+                for &(_, _, r) in &order[i..j] {
+                    if let Some(a) = author.and_then(|c| c.get(r as usize)) {
+                        authors.push((a, r));
+                    }
+                    if let Some(f) = from_club.and_then(|c| c.get(r as usize)) {
+                        sellers.push(f);
+                    }
+                }
+                authors.sort_unstable();
+                let mut a = 0;
+                while a < authors.len() {
+                    let id = authors[a].0;
+                    let mut story = Story::default();
+                    while a < authors.len() && authors[a].0 == id {
+                        let r = authors[a].1 as usize;
+                        story.add(published[r], stage[r], denied);
+                        a += 1;
+                    }
+                    out.by_author.push(w, &story, id, d);
+                }
+                sellers.sort_unstable();
+                out.deals
+                    .push(w, &whole, stories, d, most_frequent(&sellers));
+                i = j;
+            }
+            out
+        })
+        .collect();
+    drop(order);
+
+    let mut by_source = Vec::with_capacity(walked.len());
+    let mut by_author = Vec::with_capacity(walked.len());
+    let mut deals = Vec::with_capacity(walked.len());
+    for w in walked {
+        by_source.push(w.by_source);
+        by_author.push(w.by_author);
+        deals.push(w.deals);
+    }
+    Ok(Grouped {
+        by_source: StoryColumns::frame(by_source, "source")?,
+        by_author: StoryColumns::frame(by_author, "author")?,
+        deals: DealColumns::frame(deals)?,
+    })
+}
+
+/// The values of a column that must have no missing ones, as one slice.
+fn no_nulls<'a, T: PolarsNumericType>(
+    ca: &'a ChunkedArray<T>,
+    name: &str,
+    n: usize,
+) -> PolarsResult<&'a [T::Native]> {
+    if n == 0 {
+        return Ok(&[]);
+    }
+    ca.cont_slice().map_err(|_| {
+        PolarsError::ComputeError(format!("claims column `{name}` has missing values").into())
+    })
+}
+
+/// The most frequent value of sorted `values`, ties to the smallest; `None` when empty.
+fn most_frequent(sorted: &[u32]) -> Option<u32> {
+    let mut best: Option<(u32, usize)> = None;
+    let mut i = 0;
+    while i < sorted.len() {
+        let v = sorted[i];
+        let mut j = i;
+        while j < sorted.len() && sorted[j] == v {
+            j += 1;
+        }
+        if best.is_none_or(|(_, n)| j - i > n) {
+            best = Some((v, j - i));
+        }
+        i = j;
+    }
+    best.map(|(v, _)| v)
+}
+
+/// The aggregates of a group of claims (see [`claim_aggregates`]).
+#[derive(Clone, Copy)]
+struct Story {
+    first: i32,
+    last: i32,
+    reports: u32,
+    stage: u32,
+    denied: bool,
+}
+
+impl Default for Story {
+    fn default() -> Story {
+        Story {
+            first: i32::MAX,
+            last: i32::MIN,
+            reports: 0,
+            stage: 0,
+            denied: false,
+        }
+    }
+}
+
+impl Story {
+    fn add(&mut self, published: i32, stage: u32, denied: u32) {
+        self.first = self.first.min(published);
+        self.last = self.last.max(published);
+        self.reports += 1;
+        self.stage = self.stage.max(stage);
+        self.denied |= stage == denied;
+    }
+
+    fn merge(&mut self, other: &Story) {
+        self.first = self.first.min(other.first);
+        self.last = self.last.max(other.last);
+        self.reports += other.reports;
+        self.stage = self.stage.max(other.stage);
+        self.denied |= other.denied;
+    }
+}
+
+/// One part's rows of the three tables.
+#[derive(Default)]
+struct Walked {
+    by_source: StoryColumns,
+    by_author: StoryColumns,
+    deals: DealColumns,
+}
+
+#[derive(Default)]
+struct StoryColumns {
+    window: Vec<i32>,
+    first: Vec<i32>,
+    last: Vec<i32>,
+    reports: Vec<u32>,
+    stage: Vec<u32>,
+    denied: Vec<bool>,
+    reporter: Vec<u32>,
+    deal: Vec<u64>,
+}
+
+impl StoryColumns {
+    fn push(&mut self, window: i32, s: &Story, reporter: u32, deal: u64) {
+        self.window.push(window);
+        self.first.push(s.first);
+        self.last.push(s.last);
+        self.reports.push(s.reports);
+        self.stage.push(s.stage);
+        self.denied.push(s.denied);
+        self.reporter.push(reporter);
+        self.deal.push(deal);
+    }
+
+    /// The parts as one table, a chunk per part (no copy of the values).
+    fn frame(parts: Vec<StoryColumns>, reporter: &str) -> PolarsResult<DataFrame> {
+        let mut c = Chunks::default();
+        for p in parts {
+            c.i32(0, p.window);
+            c.i32(1, p.first);
+            c.i32(2, p.last);
+            c.u32(3, p.reports);
+            c.u32(4, p.stage);
+            c.bool(5, &p.denied);
+            c.u32(6, p.reporter);
+            c.u64(7, p.deal);
+        }
+        c.frame(&[
+            "window",
+            "first_report",
+            "last_report",
+            "reports",
+            "stage",
+            "denied",
+            reporter,
+            "deal",
+        ])
+    }
+}
+
+#[derive(Default)]
+struct DealColumns {
+    deal: Vec<u64>,
+    window: Vec<i32>,
+    first: Vec<i32>,
+    last: Vec<i32>,
+    reports: Vec<u32>,
+    stage: Vec<u32>,
+    denied: Vec<bool>,
+    sources: Vec<u32>,
+    seller: Vec<Option<u32>>,
+}
+
+impl DealColumns {
+    fn push(&mut self, window: i32, s: &Story, sources: u32, deal: u64, seller: Option<u32>) {
+        self.deal.push(deal);
+        self.window.push(window);
+        self.first.push(s.first);
+        self.last.push(s.last);
+        self.reports.push(s.reports);
+        self.stage.push(s.stage);
+        self.denied.push(s.denied);
+        self.sources.push(sources);
+        self.seller.push(seller);
+    }
+
+    fn frame(parts: Vec<DealColumns>) -> PolarsResult<DataFrame> {
+        let mut c = Chunks::default();
+        for p in parts {
+            c.u64(0, p.deal);
+            c.i32(1, p.window);
+            c.i32(2, p.first);
+            c.i32(3, p.last);
+            c.u32(4, p.reports);
+            c.u32(5, p.stage);
+            c.bool(6, &p.denied);
+            c.u32(7, p.sources);
+            c.opt_u32(8, &p.seller);
+        }
+        c.frame(&[
+            "deal",
+            "window",
+            "first_report",
+            "last_report",
+            "reports",
+            "stage",
+            "denied",
+            "sources",
+            "from_club",
+        ])
+    }
+}
+
+/// Columns assembled from parts, each part a chunk.
+#[derive(Default)]
+struct Chunks {
+    columns: Vec<Option<Series>>,
+}
+
+impl Chunks {
+    fn add(&mut self, at: usize, part: Series) {
+        if self.columns.len() <= at {
+            self.columns.resize(at + 1, None);
+        }
+        match &mut self.columns[at] {
+            Some(column) => {
+                // Same type by construction: appending only links the chunk.
+                let _ = column.append_owned(part);
+            }
+            slot => *slot = Some(part),
+        }
+    }
+
+    fn i32(&mut self, at: usize, v: Vec<i32>) {
+        self.add(
+            at,
+            Int32Chunked::from_vec(PlSmallStr::EMPTY, v).into_series(),
+        );
+    }
+
+    fn u32(&mut self, at: usize, v: Vec<u32>) {
+        self.add(
+            at,
+            UInt32Chunked::from_vec(PlSmallStr::EMPTY, v).into_series(),
+        );
+    }
+
+    fn u64(&mut self, at: usize, v: Vec<u64>) {
+        self.add(
+            at,
+            UInt64Chunked::from_vec(PlSmallStr::EMPTY, v).into_series(),
+        );
+    }
+
+    fn bool(&mut self, at: usize, v: &[bool]) {
+        self.add(
+            at,
+            BooleanChunked::from_slice(PlSmallStr::EMPTY, v).into_series(),
+        );
+    }
+
+    fn opt_u32(&mut self, at: usize, v: &[Option<u32>]) {
+        self.add(
+            at,
+            UInt32Chunked::from_slice_options(PlSmallStr::EMPTY, v).into_series(),
+        );
+    }
+
+    fn frame(self, names: &[&str]) -> PolarsResult<DataFrame> {
+        let columns: Vec<Column> = self
+            .columns
+            .into_iter()
+            .zip(names)
+            .map(|(c, name)| {
+                c.ok_or_else(|| PolarsError::ComputeError("no parts".into()))
+                    .map(|c| c.with_name((*name).into()).into_column())
+            })
+            .collect::<PolarsResult<_>>()?;
+        DataFrame::new_infer_height(columns)
+    }
 }
 
 /// `df` in one chunk per column (the streaming engine returns a table in many), made one
@@ -187,12 +540,6 @@ fn rechunked(mut df: DataFrame) -> PolarsResult<DataFrame> {
         df.with_column(column)?;
     }
     df.select(order)
-}
-
-/// The seller of each deal from `deal, from_club, n` (claims naming that club): the club
-/// most claims name, ties to the smaller id.
-fn seller_by_deal(counts: LazyFrame) -> LazyFrame {
-    most_counted(counts, vec![col("deal")], "from_club")
 }
 
 /// For each group of `keys` in `counts` (`keys…, value, n`), the `value` (a `UInt32` id) with
@@ -228,35 +575,6 @@ fn deal_key(claims: &DataFrame) -> PolarsResult<DealKey> {
     let (wmin, wmax) = (window.min().unwrap_or(0), window.max().unwrap_or(0));
     DealKey::new(max("player"), max("to_club"), wmin, wmax)
         .map_err(|e| PolarsError::ComputeError(e.into()))
-}
-
-fn group_stories(claims: &LazyFrame, reporter: &str, pair: Option<IdDealKey>) -> LazyFrame {
-    let aggs: Vec<Expr> = [col("window").first()]
-        .into_iter()
-        .chain(claim_aggregates())
-        .collect();
-    let lf = claims.clone().select([
-        col(reporter),
-        col("deal"),
-        col("window"),
-        col("published"),
-        col("stage"),
-    ]);
-    match pair {
-        Some(pair) => lf
-            .with_column(pair.pack(col(reporter), col("deal")).alias("__story"))
-            .group_by([col("__story")])
-            .agg(aggs)
-            .with_columns(pair.unpack(col("__story"), reporter))
-            .drop(cols(["__story"])),
-        None => lf.group_by([col(reporter), col("deal")]).agg(aggs),
-    }
-}
-
-/// The packed (reporter, deal) key for `reporter`'s ids, when there is room in 63 bits.
-fn story_key(claims: &DataFrame, reporter: &str, key: &DealKey) -> PolarsResult<Option<IdDealKey>> {
-    let max = claims.column(reporter)?.u32()?.max().unwrap_or(0);
-    Ok(key.with_id(max))
 }
 
 /// Stories with reports after their outcome was known are judged on the earlier reports.
@@ -394,19 +712,142 @@ mod tests {
     }
 
     #[test]
-    fn the_seller_is_the_club_most_claims_name_ties_to_the_smaller_id() {
-        let counts = df!(
-            "deal" => [1u64, 1, 1, 2, 3, 3],
-            "from_club" => [5u32, 3, 9, 7, 2, 4],
-            "n" => [2u32, 2, 1, 1, 1, 3],
+    fn claims_group_into_source_stories_author_stories_and_deals() {
+        use Stage::*;
+        let r = |s: Stage| s.rank();
+        // Deal 10 (window 4050): sources 3 and 1, authors 7 (twice) and 2, sellers 5 and 3
+        // named twice each (the tie goes to 3). Deal 11: one claim, no author, no seller.
+        // Rows out of order.
+        let claims = df!(
+            "deal" => [11u64, 10, 10, 10, 10],
+            "source" => [3u32, 1, 3, 1, 3],
+            "author" => [None, Some(7u32), Some(7), Some(2), None],
+            "from_club" => [None, Some(5u32), Some(5), Some(3), Some(3)],
+            "published" => [5i32, 30, 10, 7, 12],
+            "stage" => [r(Done), r(Denied), r(Interest), r(Speculation), r(Advanced)],
+            "window" => [4051i32, 4050, 4050, 4050, 4050],
         )
         .expect("df");
-        let out = seller_by_deal(counts.lazy())
-            .sort(["deal"], SortMultipleOptions::default())
-            .collect()
-            .expect("collect");
-        let expected = df!("deal" => [1u64, 2, 3], "from_club" => [3u32, 7, 4]).expect("df");
-        assert!(out.equals(&expected), "{out:?}");
+        let g = group_claims(&claims).expect("grouped");
+        let stories = |reporter: &str| {
+            df!(
+                "window" => [4050i32, 4050, 4051],
+                "first_report" => [7i32, 10, 5],
+                "last_report" => [30i32, 12, 5],
+                "reports" => [2u32, 2, 1],
+                "stage" => [r(Speculation), r(Advanced), r(Done)],
+                "denied" => [true, false, false],
+                reporter => [1u32, 3, 3],
+                "deal" => [10u64, 10, 11],
+            )
+            .expect("df")
+        };
+        assert!(g.by_source.equals(&stories("source")), "{:?}", g.by_source);
+        let by_author = df!(
+            "window" => [4050i32, 4050],
+            "first_report" => [7i32, 10],
+            "last_report" => [7i32, 30],
+            "reports" => [1u32, 2],
+            "stage" => [r(Speculation), r(Interest)],
+            "denied" => [false, true],
+            "author" => [2u32, 7],
+            "deal" => [10u64, 10],
+        )
+        .expect("df");
+        assert!(g.by_author.equals(&by_author), "{:?}", g.by_author);
+        let deals = df!(
+            "deal" => [10u64, 11],
+            "window" => [4050i32, 4051],
+            "first_report" => [7i32, 5],
+            "last_report" => [30i32, 5],
+            "reports" => [4u32, 1],
+            "stage" => [r(Advanced), r(Done)],
+            "denied" => [true, false],
+            "sources" => [2u32, 1],
+            "from_club" => [Some(3u32), None],
+        )
+        .expect("df");
+        assert!(g.deals.equals_missing(&deals), "{:?}", g.deals);
+        // No claims: three empty tables with the same columns.
+        let none = group_claims(&claims.head(Some(0))).expect("empty");
+        assert_eq!(none.by_source.height(), 0);
+        assert_eq!(
+            none.by_source.get_column_names(),
+            g.by_source.get_column_names()
+        );
+        assert_eq!(none.deals.get_column_names(), g.deals.get_column_names());
+    }
+
+    #[test]
+    fn the_most_frequent_value_ties_to_the_smallest() {
+        assert_eq!(most_frequent(&[]), None);
+        assert_eq!(most_frequent(&[4]), Some(4));
+        assert_eq!(most_frequent(&[3, 3, 5, 5, 9]), Some(3));
+        assert_eq!(most_frequent(&[1, 3, 5, 5, 9, 9, 9]), Some(9));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// The one-sort walk gives the tables polars' group-bys give, whatever the split into
+        /// parts (many deals, few deals, deals larger than a part).
+        #[test]
+        fn the_walk_agrees_with_polars_group_bys(
+            rows in proptest::collection::vec(
+                (0u64..40, 0u32..6, proptest::option::of(0u32..4), proptest::option::of(0u32..5), 0i32..100, 0u32..7),
+                0..600,
+            )
+        ) {
+            let claims = df!(
+                "deal" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                "source" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                "author" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                "from_club" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+                "published" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+                "stage" => rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+                "window" => rows.iter().map(|r| 4000 + (r.0 % 3) as i32).collect::<Vec<_>>(),
+            )
+            .expect("df");
+            let g = group_claims(&claims).expect("grouped");
+            let aggs = || {
+                let mut a = vec![col("window").first()];
+                a.extend(claim_aggregates());
+                a
+            };
+            let by = |reporter: &str, lf: LazyFrame| {
+                lf.group_by([col(reporter), col("deal")])
+                    .agg(aggs())
+                    .sort(["deal", reporter], SortMultipleOptions::default())
+                    .select([
+                        col("window"), col("first_report"), col("last_report"), col("reports"),
+                        col("stage"), col("denied"), col(reporter), col("deal"),
+                    ])
+                    .collect()
+                    .expect("group")
+            };
+            let lf = claims.clone().lazy();
+            proptest::prop_assert!(g.by_source.equals(&by("source", lf.clone())));
+            proptest::prop_assert!(g
+                .by_author
+                .equals(&by("author", lf.clone().filter(col("author").is_not_null()))));
+            let seller = mode_by(lf.clone(), &["deal"], "from_club");
+            let deals = by("source", lf)
+                .lazy()
+                .group_by([col("deal")])
+                .agg([
+                    col("window").first(),
+                    col("first_report").min(),
+                    col("last_report").max(),
+                    col("reports").sum(),
+                    col("stage").max(),
+                    col("denied").any(true),
+                    len().cast(DataType::UInt32).alias("sources"),
+                ])
+                .join(seller, [col("deal")], [col("deal")], JoinArgs::new(JoinType::Left))
+                .sort(["deal"], SortMultipleOptions::default())
+                .collect()
+                .expect("deals");
+            proptest::prop_assert!(g.deals.equals_missing(&deals), "{:?} {:?}", g.deals, deals);
+        }
     }
 
     #[test]
@@ -454,58 +895,5 @@ mod tests {
         )
         .expect("df");
         assert!(out.equals_missing(&expected), "{out:?}");
-    }
-
-    #[test]
-    fn packed_and_two_column_story_keys_group_alike() {
-        let key = DealKey::new(40, 9, 4050, 4052).expect("fits");
-        let deal = |p: u64, c: u64, w: u64| (p << (key.bits() - 6)) + (c << 2) + w;
-        let claims = df!(
-            "source" => [3u32, 3, 3, 7, 7, 0],
-            "deal" => [deal(1, 2, 0), deal(1, 2, 0), deal(5, 9, 2), deal(1, 2, 0), deal(40, 0, 1), deal(1, 2, 0)],
-            "window" => [4050i32, 4050, 4052, 4050, 4051, 4050],
-            "published" => [10i32, 12, 11, 30, 5, 7],
-            "stage" => [2u32, 4, 0, 1, 6, 3],
-        )
-        .expect("df");
-        let group = |pair| {
-            group_stories(&claims.clone().lazy(), "source", pair)
-                .sort(["source", "deal"], SortMultipleOptions::default())
-                .select([
-                    col("source"),
-                    col("deal"),
-                    col("window"),
-                    col("first_report"),
-                    col("last_report"),
-                    col("reports"),
-                    col("stage"),
-                    col("denied"),
-                ])
-                .collect()
-                .expect("collect")
-        };
-        let packed = group(key.with_id(7));
-        assert!(packed.equals(&group(None)), "{packed:?}");
-        assert_eq!(packed.height(), 5);
-        // Source 3's story of the first deal: two reports, days 10 and 12, strongest stage 4.
-        let reports = packed.column("reports").expect("col").u32().expect("u32");
-        let last = packed
-            .column("last_report")
-            .expect("col")
-            .i32()
-            .expect("i32");
-        let at = (0..packed.height())
-            .find(|i| {
-                packed
-                    .column("source")
-                    .expect("c")
-                    .u32()
-                    .expect("u")
-                    .get(*i)
-                    == Some(3)
-                    && reports.get(*i) == Some(2)
-            })
-            .expect("the story");
-        assert_eq!(last.get(at), Some(12));
     }
 }
