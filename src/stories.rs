@@ -358,26 +358,59 @@ struct Walked {
     deals: DealColumns,
 }
 
+/// The columns of a group's aggregates ([`Story`]) and its window, as rows are pushed.
 #[derive(Default)]
-struct StoryColumns {
+struct AggregateColumns {
     window: Vec<i32>,
     first: Vec<i32>,
     last: Vec<i32>,
     reports: Vec<u32>,
     stage: Vec<u32>,
     denied: Vec<bool>,
-    reporter: Vec<u32>,
-    deal: Vec<u64>,
 }
 
-impl StoryColumns {
-    fn push(&mut self, window: i32, s: &Story, reporter: u32, deal: u64) {
+impl AggregateColumns {
+    /// The names of the six columns, in order.
+    const NAMES: [&'static str; 6] = [
+        "window",
+        "first_report",
+        "last_report",
+        "reports",
+        "stage",
+        "denied",
+    ];
+
+    fn push(&mut self, window: i32, s: &Story) {
         self.window.push(window);
         self.first.push(s.first);
         self.last.push(s.last);
         self.reports.push(s.reports);
         self.stage.push(s.stage);
         self.denied.push(s.denied);
+    }
+
+    /// The six columns as the next chunks of columns `at..at + 6` of `c`.
+    fn add_to(self, c: &mut Chunks, at: usize) {
+        c.i32(at, self.window);
+        c.i32(at + 1, self.first);
+        c.i32(at + 2, self.last);
+        c.u32(at + 3, self.reports);
+        c.u32(at + 4, self.stage);
+        c.bool(at + 5, &self.denied);
+    }
+}
+
+/// Stories: the aggregates, then the reporter and the deal.
+#[derive(Default)]
+struct StoryColumns {
+    aggregates: AggregateColumns,
+    reporter: Vec<u32>,
+    deal: Vec<u64>,
+}
+
+impl StoryColumns {
+    fn push(&mut self, window: i32, s: &Story, reporter: u32, deal: u64) {
+        self.aggregates.push(window, s);
         self.reporter.push(reporter);
         self.deal.push(deal);
     }
@@ -386,37 +419,21 @@ impl StoryColumns {
     fn frame(parts: Vec<StoryColumns>, reporter: &str) -> PolarsResult<DataFrame> {
         let mut c = Chunks::default();
         for p in parts {
-            c.i32(0, p.window);
-            c.i32(1, p.first);
-            c.i32(2, p.last);
-            c.u32(3, p.reports);
-            c.u32(4, p.stage);
-            c.bool(5, &p.denied);
+            p.aggregates.add_to(&mut c, 0);
             c.u32(6, p.reporter);
             c.u64(7, p.deal);
         }
-        c.frame(&[
-            "window",
-            "first_report",
-            "last_report",
-            "reports",
-            "stage",
-            "denied",
-            reporter,
-            "deal",
-        ])
+        let mut names = AggregateColumns::NAMES.to_vec();
+        names.extend([reporter, "deal"]);
+        c.frame(&names)
     }
 }
 
+/// Deals: the deal, the aggregates, the number of source stories and the seller.
 #[derive(Default)]
 struct DealColumns {
     deal: Vec<u64>,
-    window: Vec<i32>,
-    first: Vec<i32>,
-    last: Vec<i32>,
-    reports: Vec<u32>,
-    stage: Vec<u32>,
-    denied: Vec<bool>,
+    aggregates: AggregateColumns,
     sources: Vec<u32>,
     seller: Vec<Option<u32>>,
 }
@@ -424,12 +441,7 @@ struct DealColumns {
 impl DealColumns {
     fn push(&mut self, window: i32, s: &Story, sources: u32, deal: u64, seller: Option<u32>) {
         self.deal.push(deal);
-        self.window.push(window);
-        self.first.push(s.first);
-        self.last.push(s.last);
-        self.reports.push(s.reports);
-        self.stage.push(s.stage);
-        self.denied.push(s.denied);
+        self.aggregates.push(window, s);
         self.sources.push(sources);
         self.seller.push(seller);
     }
@@ -438,26 +450,14 @@ impl DealColumns {
         let mut c = Chunks::default();
         for p in parts {
             c.u64(0, p.deal);
-            c.i32(1, p.window);
-            c.i32(2, p.first);
-            c.i32(3, p.last);
-            c.u32(4, p.reports);
-            c.u32(5, p.stage);
-            c.bool(6, &p.denied);
+            p.aggregates.add_to(&mut c, 1);
             c.u32(7, p.sources);
             c.opt_u32(8, &p.seller);
         }
-        c.frame(&[
-            "deal",
-            "window",
-            "first_report",
-            "last_report",
-            "reports",
-            "stage",
-            "denied",
-            "sources",
-            "from_club",
-        ])
+        let mut names = vec!["deal"];
+        names.extend(AggregateColumns::NAMES);
+        names.extend(["sources", "from_club"]);
+        c.frame(&names)
     }
 }
 
