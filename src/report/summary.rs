@@ -221,7 +221,8 @@ pub struct Unmatched {
     pub clubs: u64,
 }
 
-/// The summary of a scored run.
+/// The summary of a scored run; `stories` are the stories' outcome counts ([`counts`]), taken
+/// before the stories report takes the table apart.
 ///
 /// # Errors
 /// Only from polars.
@@ -232,6 +233,7 @@ pub fn summary(
     sample_fraction: f64,
     predictions: &[Prediction],
     unmatched: Unmatched,
+    stories: OutcomeCounts,
 ) -> PolarsResult<Summary> {
     let (transfers_known_until, mut warnings) = coverage_warnings(s)?;
     warnings.extend(model_warnings(predictions));
@@ -253,7 +255,7 @@ pub fn summary(
         distinct_authors: s.names.authors.len(),
         unmatched_players: unmatched.players,
         unmatched_clubs: unmatched.clubs,
-        stories: counts(&s.stories)?,
+        stories,
         deals: counts(&s.deals)?,
         priors: priors(reliabilities),
         likelihood: model_summaries(models, sample_fraction),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use super::labels::{as_date, code_names, left_join_in_order, name_frames, with_names, NameFrames};
-use super::summary::{summary, Unmatched};
+use super::summary::{counts, summary, Unmatched};
 use super::{ScoreRun, StoriesReport};
 use crate::ingest::Reject;
 use crate::prepared::Prepared;
@@ -44,33 +44,45 @@ pub fn build_reports(s: &mut Prepared, scoring: Scoring) -> PolarsResult<ScoreRu
         source_lists,
         carried,
     } = scoring;
-    let reliability = reliability_reports(&reliabilities, &nf)?;
-    let (unmatched, players, clubs) = unmatched_names(s)?;
-    let summary = summary(
-        s,
-        &reliabilities,
-        &models,
-        sample_fraction,
-        &open.predictions,
-        Unmatched { players, clubs },
-    )?;
-    let deals = deals_report(
-        s,
-        &nf,
-        source_lists,
-        open.rows,
-        &open.predictions,
-        carried.deals,
-    )?;
-    let rejects = rejects_frame(&s.rejects)?;
-    // Last, since the stories table is taken apart column by column to make it.
-    let stories = stories_report(s, carried.stories)?;
+    let story_counts = counts(&s.stories)?;
+    // The stories table is taken apart column by column to make its report.
+    let story_table = std::mem::take(&mut s.stories);
+    let s: &Prepared = s;
+    // The stories report (a sort and gather of every story, the largest table) on one thread,
+    // the other tables on another: each is the same whatever runs beside it.
+    let (stories, others) = rayon::join(
+        || stories_report(story_table, s, carried.stories),
+        || -> PolarsResult<_> {
+            let reliability = reliability_reports(&reliabilities, &nf)?;
+            let (unmatched, players, clubs) = unmatched_names(s)?;
+            let summary = summary(
+                s,
+                &reliabilities,
+                &models,
+                sample_fraction,
+                &open.predictions,
+                Unmatched { players, clubs },
+                story_counts,
+            )?;
+            let deals = deals_report(
+                s,
+                &nf,
+                source_lists,
+                open.rows,
+                &open.predictions,
+                carried.deals,
+            )?;
+            let rejects = rejects_frame(&s.rejects)?;
+            Ok((reliability, unmatched, summary, deals, rejects))
+        },
+    );
+    let (reliability, unmatched, summary, deals, rejects) = others?;
     Ok(ScoreRun {
         sources: reliability.sources,
         authors: reliability.authors,
         clubs: reliability.clubs,
         source_stages: reliability.source_stages,
-        stories,
+        stories: stories?,
         deals,
         rejects,
         unmatched,
@@ -152,16 +164,17 @@ fn reliability_reports(r: &Reliabilities, nf: &NameFrames) -> PolarsResult<Relia
 }
 
 /// Stories, sorted by ids (key order: the order of the names' folded keys), rendered to names
-/// slice by slice when written. Takes `s.stories`, which is empty afterwards.
+/// slice by slice when written. Takes the stories table apart as it goes.
 fn stories_report(
-    s: &mut Prepared,
+    stories: DataFrame,
+    s: &Prepared,
     carried_stories: Option<DataFrame>,
 ) -> PolarsResult<StoriesReport> {
     let resolved = crate::schema::is_resolved(col("outcome"));
     // `deal` orders like (player, to_club, window).
-    let order = story_order(&s.stories)?;
+    let order = story_order(&stories)?;
     let sorted = gather_taking(
-        std::mem::take(&mut s.stories),
+        stories,
         order,
         &[
             "source",
@@ -454,7 +467,10 @@ fn unmatched_names(s: &Prepared) -> PolarsResult<(DataFrame, u64, u64)> {
             .zip(claims.iter())
             .filter_map(|(i, n)| i.map(|i| (n.unwrap_or(0), i)))
             .collect();
-        rows.sort_unstable_by(|a, b| {
+        // Millions of rows when most players never move (five million players at ten million
+        // claims): sorted on every thread; keys are unique, so the order is the one order.
+        use rayon::slice::ParallelSliceMut;
+        rows.par_sort_unstable_by(|a, b| {
             b.0.cmp(&a.0)
                 .then_with(|| display[a.1 as usize].cmp(&display[b.1 as usize]))
         });
