@@ -25,6 +25,7 @@ mod claims;
 pub mod decode;
 pub mod fields;
 mod reader;
+mod records;
 mod rejects;
 mod transfers;
 

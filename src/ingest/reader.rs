@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::records::{Record, Records};
 use crate::error::InputError;
 use crate::ingest::decode::{
     bom_encoding, delimiter_name, detect_delimiter, legacy_encoding, transcode, InputFormat,
@@ -70,7 +71,7 @@ struct Layout {
 /// The header's names: UTF-8 (a byte-order mark dropped), trimmed. A header that is not UTF-8
 /// names the legacy encoding it looks like, unless an encoding was given.
 fn header_names(
-    first: &csv::ByteRecord,
+    first: &Record,
     path: &Path,
     encoding_given: bool,
 ) -> Result<Vec<String>, InputError> {
@@ -212,8 +213,7 @@ pub struct CsvTable {
     /// the boundary scan then see the page cache directly instead of copying it through
     /// `read` calls. `None`: read through a buffer (pipes, special files).
     mapped: Option<Mapped>,
-    reader: csv::Reader<Box<dyn Read + Send>>,
-    record: csv::ByteRecord,
+    reader: Records,
     max_field_bytes: usize,
     /// Byte offset where this reader starts, and its end (exclusive).
     start: u64,
@@ -232,7 +232,7 @@ pub struct Row<'a> {
     pub line: u64,
     /// The record's bytes as text (checked UTF-8); fields are ranges of it.
     text: &'a str,
-    record: &'a csv::ByteRecord,
+    record: Record<'a>,
     positions: &'a [Option<usize>],
     specs: &'static [ColumnSpec],
     extra_positions: &'a [usize],
@@ -339,39 +339,41 @@ impl CsvTable {
             Some(m) => Box::new(m.range(0, file_bytes)),
             None => Box::new(BufReader::with_capacity(1 << 20, file)),
         };
-        let mut reader = record_reader(source, delimiter);
-        let mut first = csv::ByteRecord::new();
+        let mut reader = Records::new(source, delimiter);
         let expected = specs
             .iter()
             .filter(|s| s.required)
             .map(|s| s.name)
             .collect::<Vec<_>>()
             .join(", ");
-        let got = reader
-            .read_byte_record(&mut first)
-            .map_err(|e| csv_error(path, e))?;
-        if !got
-            || (first.len() == 1
-                && first[0]
+        let first = reader.read().map_err(unreadable)?;
+        let blank = |first: &Record| {
+            first.len() == 1
+                && first
+                    .bytes()
                     .iter()
-                    .all(|b| b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF))
-        {
-            return Err(InputError::Empty {
-                file: path.to_path_buf(),
-                expected,
-            });
-        }
-        let header = header_names(&first, path, source_info.encoding_given)?;
+                    .all(|b| b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF)
+        };
+        let header = match first {
+            Some(first) if !blank(&first) => {
+                header_names(&first, path, source_info.encoding_given)?
+            }
+            _ => {
+                return Err(InputError::Empty {
+                    file: path.to_path_buf(),
+                    expected,
+                })
+            }
+        };
         let layout = Layout::new(path, header, specs, mapping)?;
-        let start = reader.position().byte();
-        let lines_before = reader.position().line().saturating_sub(1);
+        let (start, line) = reader.position();
+        let lines_before = line.saturating_sub(1);
         Ok(CsvTable {
             path: path.to_path_buf(),
             source: source_info,
             layout: std::sync::Arc::new(layout),
             mapped,
             reader,
-            record: csv::ByteRecord::new(),
             max_field_bytes,
             start,
             end: file_bytes,
@@ -456,8 +458,7 @@ impl CsvTable {
                 source: source_info.clone(),
                 layout: layout.clone(),
                 mapped: mapped.clone(),
-                reader: record_reader(source, source_info.delimiter),
-                record: csv::ByteRecord::new(),
+                reader: Records::new(source, source_info.delimiter),
                 max_field_bytes,
                 start: *start,
                 end: stop,
@@ -495,7 +496,7 @@ impl CsvTable {
     /// Bytes read so far and the file size, for progress.
     /// Bytes read so far in this reader's range, and the range's length, for progress.
     pub fn progress(&self) -> (u64, u64) {
-        let at = self.base_offset + self.reader.position().byte();
+        let at = self.base_offset + self.reader.position().0;
         (at.saturating_sub(self.start), self.end - self.start)
     }
 
@@ -504,22 +505,21 @@ impl CsvTable {
     /// # Errors
     /// An I/O error while reading (the file changed or the disk failed).
     pub fn next_row(&mut self) -> Result<Next<'_>, InputError> {
-        let got = self
+        let path = &self.path;
+        let read = self
             .reader
-            .read_byte_record(&mut self.record)
-            .map_err(|e| csv_error(&self.path, e))?;
-        if !got {
+            .read()
+            .map_err(|source| InputError::Unreadable {
+                file: path.clone(),
+                source,
+            })?;
+        let Some(rec) = read else {
+            return Ok(Next::End);
+        };
+        if self.base_offset + rec.byte >= self.end {
             return Ok(Next::End);
         }
-        let (byte, line) = self
-            .record
-            .position()
-            .map_or((0, 0), |p| (p.byte(), p.line()));
-        if self.base_offset + byte >= self.end {
-            return Ok(Next::End);
-        }
-        let line = self.base_lines + line;
-        let rec = &self.record;
+        let line = self.base_lines + rec.line;
         let header = &self.layout.header;
         let column_name = |i: usize| {
             header
@@ -544,7 +544,7 @@ impl CsvTable {
                 ),
             });
         }
-        if rec.as_slice().len() > self.max_field_bytes {
+        if rec.bytes().len() > self.max_field_bytes {
             if let Some((i, f)) = rec
                 .iter()
                 .enumerate()
@@ -564,9 +564,10 @@ impl CsvTable {
                 });
             }
         }
-        // One UTF-8 check for the whole record: fields split at ASCII delimiters, so every field
-        // of valid text is valid text. Only a failure looks field by field, for the message.
-        let text = match std::str::from_utf8(rec.as_slice()) {
+        // One UTF-8 check for the whole record: fields are separated by ASCII delimiters and
+        // quotes, so every field of valid text is valid text. Only a failure looks field by
+        // field, for the message.
+        let text = match std::str::from_utf8(rec.bytes()) {
             Ok(text) => text,
             Err(whole) => {
                 let bad = rec.iter().enumerate().find_map(|(i, f)| {
@@ -574,7 +575,7 @@ impl CsvTable {
                         .err()
                         .map(|e| (i, f, e.valid_up_to()))
                 });
-                let (i, f, offset) = bad.unwrap_or((0, rec.as_slice(), whole.valid_up_to()));
+                let (i, f, offset) = bad.unwrap_or((0, rec.bytes(), whole.valid_up_to()));
                 // A file in a legacy encoding stops here with the fix, instead of losing every
                 // row with an accent one by one.
                 if !self.source.encoding_given {
@@ -606,20 +607,6 @@ impl CsvTable {
             extra_positions: &self.layout.extra_positions,
         }))
     }
-}
-
-/// A CSV reader of records: no header handling, rows of any length (checked per row), and
-/// records that end at `\n` only (a `\r` before it is trimmed with the field): with the
-/// default CRLF terminator the csv crate reports the line of a record that follows a `\r\n`
-/// one too low, and its start one byte early.
-fn record_reader(source: Box<dyn Read + Send>, delimiter: u8) -> csv::Reader<Box<dyn Read + Send>> {
-    csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .buffer_capacity(1 << 16)
-        .from_reader(source)
 }
 
 /// Bytes mapped at a time (a multiple of the page size): at most one such window per reader
@@ -823,21 +810,6 @@ impl BoundaryScan {
         }
         self.pos += n as u64;
         false
-    }
-}
-
-fn csv_error(path: &Path, e: csv::Error) -> InputError {
-    let line = e.position().map_or(0, |p| p.line());
-    match e.into_kind() {
-        csv::ErrorKind::Io(source) => InputError::Unreadable {
-            file: path.to_path_buf(),
-            source,
-        },
-        other => InputError::NotCsv {
-            file: path.to_path_buf(),
-            line,
-            message: format!("{other:?}"),
-        },
     }
 }
 
