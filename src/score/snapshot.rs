@@ -19,7 +19,7 @@ use crate::schema::Stage;
 use crate::score::reliability::stage_centres;
 use crate::settings::ReliabilityConfig;
 use crate::stats::beta_binomial::{
-    fit_prior_towards, posterior, posterior_mean, BetaPrior, FitOptions,
+    fit_counts, posterior, posterior_mean, usable, BetaPrior, FitOptions, GroupCounts,
 };
 
 /// Stages get a prior each: the key column holding the stage rank, and the log-odds step
@@ -60,9 +60,7 @@ pub struct RatesAt {
 impl RatesAt {
     /// Hits and trials of group `key` resolved by day `t` (`None`: no record by then).
     pub fn record_at(&self, key: &[u32], t: i32) -> Option<(f64, f64)> {
-        let points = self.records.get(&pack(key))?;
-        let i = points.partition_point(|p| p.0 <= t);
-        (i > 0).then(|| (points[i - 1].1, points[i - 1].2))
+        record_at(self.records.get(&pack(key))?, t)
     }
 
     /// The prior in force on day `t` for a group of stage `family` (0 without stages): the
@@ -200,8 +198,7 @@ pub fn rates_at(
     for (g, points) in &groups {
         members_of.entry(family_of(*g)).or_default().push(points);
     }
-    let days = days_of(times, &families, &members_of, family_pos.and(stages));
-    let chains = fit_chains(&families, &days, opts);
+    let chains = fit_chains(times, &families, &members_of, family_pos.and(stages), opts);
     let mut fitted = BTreeMap::new();
     let (mut prior_t, mut prior_key, mut prior_rate) = (Vec::new(), Vec::new(), Vec::new());
     let (mut prior_low, mut prior_high) = (Vec::new(), Vec::new());
@@ -239,69 +236,130 @@ pub fn rates_at(
     })
 }
 
-/// What the priors of one snapshot day are fitted from.
-struct Day {
-    /// Per family: the `(hits, trials)` of its groups with a record by the day.
-    data: BTreeMap<u32, Vec<(f64, f64)>>,
-    /// The stages' centres (which read every family's data), with stage priors.
-    centres: Option<[f64; 7]>,
+/// A group's record as of day `t`: the last point on or before `t`.
+fn record_at(points: &Record, t: i32) -> Option<(f64, f64)> {
+    let i = points.partition_point(|p| p.0 <= t);
+    (i > 0).then(|| (points[i - 1].1, points[i - 1].2))
 }
 
-/// Each day of `times`, from the families' member records.
-fn days_of(
-    times: &[i32],
-    families: &[u32],
-    members_of: &BTreeMap<u32, Vec<&Record>>,
-    stages: Option<StagePriors>,
-) -> Vec<Day> {
-    let at = |points: &Record, t: i32| -> Option<(f64, f64)> {
-        let i = points.partition_point(|p| p.0 <= t);
-        (i > 0).then(|| (points[i - 1].1, points[i - 1].2))
-    };
+/// A count as a key that orders like `f64::total_cmp` (the order [`GroupCounts::of`] sorts in).
+fn total_order(x: f64) -> i64 {
+    let bits = x.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
+/// The [`GroupCounts`] of one family's groups on each day of `times` (sorted), from one sweep
+/// of their records' points in day order: on the day of a point the group's new record
+/// replaces its earlier one in the family's tally of distinct records. The cost is the
+/// points, plus per day the distinct records (a few thousand at most): not groups × days.
+/// Totals are kept by adding and taking away counts, exact for whole numbers (counts of
+/// stories), so they equal the sums over the groups.
+fn family_counts(times: &[i32], members: &[&Record]) -> Vec<GroupCounts> {
+    // `(day, member, hits, trials)` of every point, by day.
+    let mut points: Vec<(i32, usize, f64, f64)> = members
+        .iter()
+        .enumerate()
+        .flat_map(|(g, record)| record.iter().map(move |p| (p.0, g, p.1, p.2)))
+        .collect();
+    points.sort_by_key(|p| p.0);
+    let mut current: Vec<Option<(f64, f64)>> = vec![None; members.len()];
+    type Tally = BTreeMap<(i64, i64), (f64, f64, u32)>;
+    let mut tally: Tally = BTreeMap::new();
+    let (mut groups, mut total_k, mut total_n) = (0usize, 0.0, 0.0);
+    let mut next = 0;
     times
         .iter()
-        .map(|t| {
-            let data: BTreeMap<u32, Vec<(f64, f64)>> = families
-                .iter()
-                .map(|f| {
-                    let members = members_of
-                        .get(f)
-                        .map(|m| {
-                            m.iter()
-                                .filter_map(|points| at(points, *t))
-                                .filter(|c| c.1 > 0.0)
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (*f, members)
-                })
-                .collect();
-            let centres = stages.map(|st| {
-                let counts: Vec<(u32, f64, f64)> = data
-                    .iter()
-                    .flat_map(|(f, m)| m.iter().map(move |(k, n)| (*f, *k, *n)))
-                    .collect();
-                stage_centres(&counts, st.step)
-            });
-            Day { data, centres }
+        .map(|&t| {
+            while let Some(&(_, g, k, n)) = points.get(next).filter(|p| p.0 <= t) {
+                next += 1;
+                if let Some((k0, n0)) = current[g].take() {
+                    let key = (total_order(k0), total_order(n0));
+                    if let Some(entry) = tally.get_mut(&key) {
+                        entry.2 -= 1;
+                        if entry.2 == 0 {
+                            tally.remove(&key);
+                        }
+                    }
+                    groups -= 1;
+                    total_k -= k0;
+                    total_n -= n0;
+                }
+                // As [`usable`] keeps and clamps them.
+                if n > 0.0 && k.is_finite() && n.is_finite() {
+                    let k = k.clamp(0.0, n);
+                    tally
+                        .entry((total_order(k), total_order(n)))
+                        .or_insert((k, n, 0))
+                        .2 += 1;
+                    current[g] = Some((k, n));
+                    groups += 1;
+                    total_k += k;
+                    total_n += n;
+                }
+            }
+            GroupCounts {
+                distinct: tally
+                    .values()
+                    .map(|&(k, n, c)| (k, n, f64::from(c)))
+                    .collect(),
+                groups,
+                total_k,
+                total_n,
+            }
         })
         .collect()
 }
 
-/// Per family (in order), its prior on each of `days`. A family's fits form a chain over the
-/// days (counts only grow from one day to the next: each fit starts from the previous day's);
-/// the families' chains are independent, so they run in parallel and give the same numbers
-/// whatever the thread count.
-fn fit_chains(families: &[u32], days: &[Day], opts: FitOptions) -> Vec<Vec<BetaPrior>> {
+/// Per family (in order), its prior on each day of `times`. A family's fits form a chain over
+/// the days (counts only grow from one day to the next: each fit starts from the previous
+/// day's); the families' chains are independent, so they run in parallel and give the same
+/// numbers whatever the thread count. With `stages`, each day's stage centres are read from
+/// every family's totals that day.
+fn fit_chains(
+    times: &[i32],
+    families: &[u32],
+    members_of: &BTreeMap<u32, Vec<&Record>>,
+    stages: Option<StagePriors>,
+    opts: FitOptions,
+) -> Vec<Vec<BetaPrior>> {
     use rayon::prelude::*;
+    let no_members = Vec::new();
+    let members = |f: &u32| members_of.get(f).unwrap_or(&no_members);
+    let counts: Vec<Vec<GroupCounts>> = families
+        .par_iter()
+        .map(|f| family_counts(times, members(f)))
+        .collect();
+    let centres: Vec<Option<[f64; 7]>> = (0..times.len())
+        .map(|d| {
+            stages.map(|st| {
+                let totals: Vec<(u32, f64, f64)> = families
+                    .iter()
+                    .zip(&counts)
+                    .map(|(f, c)| (*f, c[d].total_k, c[d].total_n))
+                    .collect();
+                stage_centres(&totals, st.step)
+            })
+        })
+        .collect();
     families
         .par_iter()
-        .map(|f| {
+        .zip(&counts)
+        .map(|(f, days)| {
             let mut previous: Option<(f64, f64)> = None;
             days.iter()
-                .map(|day| {
-                    let centre = day.centres.and_then(|c| c.get(*f as usize).copied());
-                    let prior = fit_prior_towards(&day.data[f], opts, previous, centre);
+                .zip(times)
+                .zip(&centres)
+                .map(|((day, t), centres)| {
+                    let centre = centres.and_then(|c| c.get(*f as usize).copied());
+                    // The groups in key order, for a start by the method of moments.
+                    let data = || {
+                        let records: Vec<(f64, f64)> = members(f)
+                            .iter()
+                            .filter_map(|points| record_at(points, *t))
+                            .collect();
+                        usable(&records)
+                    };
+                    let prior = fit_counts(day, opts, previous, centre, &data);
                     previous = Some((prior.alpha, prior.beta));
                     prior
                 })
@@ -478,5 +536,91 @@ mod tests {
         assert_eq!(r.record_at(&[1, 5], 3), Some((0.0, 1.0)));
         // A prior for every stage on the day, with data or not.
         assert_eq!(r.priors.height(), 7);
+    }
+
+    /// The priors of every (family, day) fitted the plain way: each day, every group's record
+    /// as of that day (a walk of groups × days), fitted from the day before's prior.
+    fn chains_day_by_day(
+        times: &[i32],
+        families: &[u32],
+        members_of: &BTreeMap<u32, Vec<&Record>>,
+        stages: Option<StagePriors>,
+        opts: FitOptions,
+    ) -> Vec<Vec<BetaPrior>> {
+        use crate::stats::beta_binomial::fit_prior_towards;
+        let data = |f: &u32, t: i32| -> Vec<(f64, f64)> {
+            members_of
+                .get(f)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|points| record_at(points, t))
+                        .filter(|c| c.1 > 0.0)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut chains = vec![Vec::new(); families.len()];
+        let mut previous: Vec<Option<(f64, f64)>> = vec![None; families.len()];
+        for &t in times {
+            let centres = stages.map(|st| {
+                let all: Vec<(u32, f64, f64)> = families
+                    .iter()
+                    .flat_map(|f| data(f, t).into_iter().map(move |(k, n)| (*f, k, n)))
+                    .collect();
+                stage_centres(&all, st.step)
+            });
+            for (i, f) in families.iter().enumerate() {
+                let centre = centres.and_then(|c| c.get(*f as usize).copied());
+                let prior = fit_prior_towards(&data(f, t), opts, previous[i], centre);
+                previous[i] = Some((prior.alpha, prior.beta));
+                chains[i].push(prior);
+            }
+        }
+        chains
+    }
+
+    proptest::proptest! {
+        /// The sweep over the records' points gives, to the last bit, the priors of fitting
+        /// every day from every group's record as of that day.
+        #[test]
+        fn swept_fits_are_the_day_by_day_fits(
+            steps in proptest::collection::vec(
+                proptest::collection::vec((0u32..7, 0i32..40, 0u32..4, 1u32..4), 1..12),
+                0..40,
+            ),
+            times in proptest::collection::btree_set(0i32..60, 1..8),
+            with_stages in proptest::bool::ANY,
+        ) {
+            // Each group: a family and a few (day step, hits, trials) increments, cumulated.
+            let mut records: Vec<(u32, Record)> = Vec::new();
+            for group in &steps {
+                let family = if with_stages { group[0].0 } else { 0 };
+                let (mut day, mut k, mut n) = (0i32, 0.0, 0.0);
+                let mut record = Record::new();
+                for &(_, step, hits, trials) in group {
+                    day += step + 1;
+                    k += f64::from(hits.min(trials));
+                    n += f64::from(trials);
+                    record.push((day, k, n));
+                }
+                records.push((family, record));
+            }
+            let mut members_of: BTreeMap<u32, Vec<&Record>> = BTreeMap::new();
+            for (f, r) in &records {
+                members_of.entry(*f).or_default().push(r);
+            }
+            let families: Vec<u32> = if with_stages {
+                Stage::ALL.iter().map(|s| s.rank()).collect()
+            } else {
+                vec![0]
+            };
+            let stages = with_stages.then_some(StagePriors { column: "stage", step: 0.3 });
+            let times: Vec<i32> = times.into_iter().collect();
+            let opts = FitOptions { min_groups: 3, ..FitOptions::default() };
+            proptest::prop_assert_eq!(
+                fit_chains(&times, &families, &members_of, stages, opts),
+                chains_day_by_day(&times, &families, &members_of, stages, opts)
+            );
+        }
     }
 }

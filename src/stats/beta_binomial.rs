@@ -124,14 +124,66 @@ pub fn fit_prior_towards(
     start: Option<(f64, f64)>,
     centre: Option<f64>,
 ) -> BetaPrior {
-    let data: Vec<(f64, f64)> = groups
+    let data = usable(groups);
+    fit_counts(&GroupCounts::of(&data), opts, start, centre, &|| {
+        data.clone()
+    })
+}
+
+/// The groups a fit reads: those with `n > 0` and finite counts, `k` clamped to `[0, n]`.
+pub fn usable(groups: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    groups
         .iter()
         .copied()
         .filter(|(k, n)| *n > 0.0 && k.is_finite() && n.is_finite())
         .map(|(k, n)| (k.clamp(0.0, n), n))
-        .collect();
-    let total_k: f64 = data.iter().map(|g| g.0).sum();
-    let total_n: f64 = data.iter().map(|g| g.1).sum();
+        .collect()
+}
+
+/// What a fit reads of its groups' records (all [`usable`]): the distinct `(k, n)` in
+/// `(k, n)` order with how many groups have each, the number of groups and the totals.
+/// Groups with the same record add the same terms to the likelihood, so each distinct record
+/// is evaluated once (thousands of thin sources share a handful).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupCounts {
+    pub distinct: Vec<(f64, f64, f64)>,
+    pub groups: usize,
+    pub total_k: f64,
+    pub total_n: f64,
+}
+
+impl GroupCounts {
+    /// The counts of usable groups `data`; totals summed in the order given.
+    pub fn of(data: &[(f64, f64)]) -> GroupCounts {
+        let mut distinct: Vec<(f64, f64, f64)> = Vec::with_capacity(data.len());
+        let mut sorted = data.to_vec();
+        sorted.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
+        for (k, n) in sorted {
+            match distinct.last_mut() {
+                Some(last) if last.0 == k && last.1 == n => last.2 += 1.0,
+                _ => distinct.push((k, n, 1.0)),
+            }
+        }
+        GroupCounts {
+            distinct,
+            groups: data.len(),
+            total_k: data.iter().map(|g| g.0).sum(),
+            total_n: data.iter().map(|g| g.1).sum(),
+        }
+    }
+}
+
+/// [`fit_prior_towards`] from the groups' [`GroupCounts`]. `data` gives the usable groups
+/// themselves, in their order; it is called only when there is no usable `start`, for the
+/// method of moments.
+pub fn fit_counts(
+    counts: &GroupCounts,
+    opts: FitOptions,
+    start: Option<(f64, f64)>,
+    centre: Option<f64>,
+    data: &dyn Fn() -> Vec<(f64, f64)>,
+) -> BetaPrior {
+    let (total_k, total_n) = (counts.total_k, counts.total_n);
     let fallback = |reason: String| {
         let s = opts.fallback_strength;
         let mean = match centre {
@@ -144,10 +196,10 @@ pub fn fit_prior_towards(
             method: PriorMethod::Fallback { reason },
         }
     };
-    if data.len() < opts.min_groups.max(2) {
+    if counts.groups < opts.min_groups.max(2) {
         return fallback(format!(
             "{} group(s) with resolved stories, fewer than {}",
-            data.len(),
+            counts.groups,
             opts.min_groups.max(2)
         ));
     }
@@ -160,7 +212,7 @@ pub fn fit_prior_towards(
         Some((a, b)) if a > 0.0 && b > 0.0 && (a + b).is_finite() => (a, b),
         _ => {
             // Method of moments on the group rates.
-            let rates: Vec<f64> = data.iter().map(|(k, n)| k / n).collect();
+            let rates: Vec<f64> = data().iter().map(|(k, n)| k / n).collect();
             let var = rates.iter().map(|r| (r - m).powi(2)).sum::<f64>() / rates.len() as f64;
             let s = if var > 0.0 {
                 (m * (1.0 - m) / var - 1.0).clamp(lo_strength, opts.max_strength)
@@ -180,7 +232,10 @@ pub fn fit_prior_towards(
             (u, v)
         }
     };
-    let marginal = Marginal::new(&data);
+    let marginal = Marginal {
+        distinct: &counts.distinct,
+        groups: counts.groups as f64,
+    };
     let (u, v, iterations) = maximise(&marginal, cap(a0.max(1e-3).ln(), b0.max(1e-3).ln()), &cap);
     let (a, b) = (u.exp(), v.exp());
     if !(a.is_finite() && b.is_finite() && a + b > 0.0) {
@@ -190,7 +245,7 @@ pub fn fit_prior_towards(
         alpha: a,
         beta: b,
         method: PriorMethod::Fitted {
-            groups: data.len(),
+            groups: counts.groups,
             iterations,
         },
     }
@@ -198,30 +253,13 @@ pub fn fit_prior_towards(
 
 /// The log marginal likelihood of the groups under Beta(a, b), in log-parameters `u = ln a`,
 /// `v = ln b`: `Σ_g [ln B(k_g + a, n_g − k_g + b) − ln B(a, b)]` (constants dropped).
-struct Marginal {
-    /// Distinct `(k, n)` records with their counts: groups with the same record contribute
-    /// the same terms, so each is evaluated once (thousands of thin sources share a handful).
-    distinct: Vec<(f64, f64, f64)>,
+struct Marginal<'a> {
+    /// Distinct `(k, n)` records with their counts ([`GroupCounts`]).
+    distinct: &'a [(f64, f64, f64)],
     groups: f64,
 }
 
-impl Marginal {
-    fn new(data: &[(f64, f64)]) -> Marginal {
-        let mut distinct: Vec<(f64, f64, f64)> = Vec::with_capacity(data.len());
-        let mut sorted = data.to_vec();
-        sorted.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.total_cmp(&y.1)));
-        for (k, n) in sorted {
-            match distinct.last_mut() {
-                Some(last) if last.0 == k && last.1 == n => last.2 += 1.0,
-                _ => distinct.push((k, n, 1.0)),
-            }
-        }
-        Marginal {
-            distinct,
-            groups: data.len() as f64,
-        }
-    }
-
+impl Marginal<'_> {
     fn value(&self, u: f64, v: f64) -> f64 {
         let (a, b) = (u.exp(), v.exp());
         let lb = ln_beta(a, b);
@@ -246,7 +284,7 @@ impl Marginal {
         let (pa, pb) = (a.map(digamma), b.map(digamma));
         let pab = ab.map(digamma);
         let mut g = [(0.0, 0.0); 5];
-        for (k, n, m) in &self.distinct {
+        for (k, n, m) in self.distinct {
             let da = a.map(|a| digamma(k + a));
             let db = b.map(|b| digamma(n - k + b));
             for (p, &(i, j)) in AT.iter().enumerate() {
@@ -394,7 +432,7 @@ mod tests {
         let ab = a + b;
         let (pa, pb, pab) = (digamma(a), digamma(b), digamma(ab));
         let (mut ga, mut gb) = (0.0, 0.0);
-        for (k, n, w) in &m.distinct {
+        for (k, n, w) in m.distinct {
             let common = pab - digamma(n + ab);
             ga += w * (digamma(k + a) - pa + common);
             gb += w * (digamma(n - k + b) - pb + common);
@@ -412,7 +450,11 @@ mod tests {
             (2.0, 2.0),
             (0.0, 1.0),
         ];
-        let m = Marginal::new(&data);
+        let counts = GroupCounts::of(&data);
+        let m = Marginal {
+            distinct: &counts.distinct,
+            groups: counts.groups as f64,
+        };
         for (u, v) in [(0.3, 1.7), (-2.0, 0.1), (4.5, 3.9)] {
             let h = 1e-4;
             let got = m.gradients(u, v, h);
