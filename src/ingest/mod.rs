@@ -15,8 +15,9 @@
 //! transfers: `line, player, from_club, to_club, date, window, known_on, kind, fee_eur`.
 //!
 //! One file per kind of input (`claims`, `transfers`, `aliases`), the parallel chunked reading
-//! they share (`chunks`, over `reader`'s byte ranges), the field parsers (`fields`), the
-//! separators and encodings (`decode`) and the rejects (`rejects`). This file holds the
+//! they share (`chunks`, over `reader`'s byte ranges), the records of the bytes (`records`),
+//! the field parsers (`fields`), the separators and encodings (`decode`) and the rejects
+//! (`rejects`). This file holds the
 //! entry point, [`ingest`], and what it returns.
 
 mod aliases;
