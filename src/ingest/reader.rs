@@ -347,12 +347,14 @@ impl CsvTable {
             .collect::<Vec<_>>()
             .join(", ");
         let first = reader.read().map_err(unreadable)?;
+        // One field of only spaces or a byte-order mark's bytes.
         let blank = |first: &Record| {
             first.len() == 1
-                && first
-                    .bytes()
-                    .iter()
-                    .all(|b| b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF)
+                && first.iter().all(|field| {
+                    field
+                        .iter()
+                        .all(|b| b.is_ascii_whitespace() || *b == 0xEF || *b == 0xBB || *b == 0xBF)
+                })
         };
         let header = match first {
             Some(first) if !blank(&first) => {
@@ -493,7 +495,6 @@ impl CsvTable {
         self.layout.index.contains_key(column)
     }
 
-    /// Bytes read so far and the file size, for progress.
     /// Bytes read so far in this reader's range, and the range's length, for progress.
     pub fn progress(&self) -> (u64, u64) {
         let at = self.base_offset + self.reader.position().0;
@@ -865,6 +866,35 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn a_blank_first_record_is_an_empty_file_quoted_or_not() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let files = [
+            "",
+            "\n\n",
+            "   \n1,2\n",
+            "\u{feff}\n1,2\n",
+            "\"  \"\n1,2\n",
+            "\" \r\n\"\n1,2\n",
+        ];
+        for (i, text) in files.iter().enumerate() {
+            let path = dir.path().join(format!("e{i}.csv"));
+            std::fs::write(&path, text).expect("write");
+            let opened = CsvTable::open(
+                &path,
+                SPECS,
+                &BTreeMap::new(),
+                1 << 16,
+                InputFormat::default(),
+            );
+            assert!(
+                matches!(opened, Err(InputError::Empty { .. })),
+                "{text:?}: {:?}",
+                opened.err().map(|e| e.to_string())
+            );
+        }
     }
 
     /// A file of `n` rows with quoted newlines, escaped quotes and commas, CRLF and ragged
