@@ -55,8 +55,8 @@ impl<'a> Record<'a> {
 enum Held {
     /// `buf[start..end]`: a line split in place.
     Line(usize, usize),
-    /// The parser's output.
-    Parsed,
+    /// `out[..len]`: the parser's output (bytes after it are an earlier record's).
+    Parsed(usize),
 }
 
 /// A reader of records.
@@ -92,7 +92,7 @@ impl Records {
             line: 1,
             delimiter,
             fields: Vec::with_capacity(32),
-            held: Held::Parsed,
+            held: Held::Parsed(0),
             core: csv_core::ReaderBuilder::new()
                 .delimiter(delimiter)
                 .terminator(csv_core::Terminator::Any(b'\n'))
@@ -155,7 +155,7 @@ impl Records {
         }
         let bytes = match self.held {
             Held::Line(start, end) => &self.buf[start..end],
-            Held::Parsed => &self.out[..],
+            Held::Parsed(len) => &self.out[..len],
         };
         Ok(Some(Record {
             bytes,
@@ -226,7 +226,7 @@ impl Records {
                         self.fields.push(start..end);
                         start = end;
                     }
-                    self.held = Held::Parsed;
+                    self.held = Held::Parsed(out_len);
                     return Ok(true);
                 }
                 ReadRecordResult::End => return Ok(false),
@@ -287,6 +287,15 @@ mod tests {
         let mut r = Records::new(Box::new(Trickle(data.to_vec(), 0, chunk)), delimiter);
         let mut all = Vec::new();
         while let Some(rec) = r.read().expect("read") {
+            // The reader checks a record's bytes as text once: they must be text exactly when
+            // every field is.
+            let fields_are_text = rec.iter().all(|f| std::str::from_utf8(f).is_ok());
+            assert_eq!(
+                std::str::from_utf8(rec.bytes()).is_ok(),
+                fields_are_text,
+                "{:?}",
+                String::from_utf8_lossy(rec.bytes())
+            );
             all.push((rec.iter().map(<[u8]>::to_vec).collect(), rec.byte, rec.line));
         }
         all
@@ -311,7 +320,10 @@ mod tests {
 
     #[test]
     fn records_and_positions_are_the_csv_crates() {
-        let cases: [&[u8]; 16] = [
+        let cases: [&[u8]; 17] = [
+            // A parsed record shorter than the one before: the earlier bytes after it (here
+            // the second byte of `é`) are not part of it.
+            "\"\u{e9}\"\"\",x\n\"\"\"\"\n".as_bytes(),
             b"a,\"b\",\"\"\n\"\",x\n",
             b"\"a\"\r\n\"b\" ,c\n \"d\",e\n",
             b"\"a\"\"\n\"\"\"\"\n",
