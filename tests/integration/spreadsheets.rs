@@ -103,6 +103,24 @@ fn separators_and_encodings_read_like_the_comma_file() {
 }
 
 #[test]
+fn quoted_accented_text_after_a_longer_quoted_row_is_read_whole() {
+    // Two rows whose text a spreadsheet quotes with doubled quotes inside; the second is
+    // shorter, and where it ends the first had the middle of an `é`. Both are used.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let claims = tmp.path().join("claims.csv");
+    let tiny = std::fs::read_to_string(fixture("tiny/rumours.csv")).expect("tiny");
+    let (header, rows) = tiny.split_once('\n').expect("header");
+    let first = "c90,2025-06-01,Sky Sports,,Kylian Mbapp\u{e9},Real Madrid,Arsenal,interest,2025-summer,\"Arsenal \"\"monitor\"\" Mbapp\u{e9}, says \u{e9}lite source \u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\",\n";
+    let second = "c91,2025-06-02,Sky Sports,,Kylian Mbapp\u{e9},Real Madrid,Arsenal,interest,2025-summer,\"x \"\"y\"\"zzzzzzzzzzzzzzzzzzz\",\n";
+    std::fs::write(&claims, format!("{header}\n{first}{second}{rows}")).expect("write");
+    let out = tmp.path().join("out");
+    score(&claims, &out, &[]);
+    let stats = file_stats(&out, "claims.csv");
+    assert_eq!(stats["rows_rejected"], 0, "{stats}");
+    assert_eq!(stats["rows_used"], 13, "{stats}");
+}
+
+#[test]
 fn dates_as_spreadsheets_write_them() {
     let tmp = tempfile::tempdir().expect("tmp");
     let text = std::fs::read_to_string(fixture("tiny/rumours.csv")).expect("tiny");
