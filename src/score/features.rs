@@ -173,6 +173,9 @@ fn key_order(lf: LazyFrame, keys: &[Expr]) -> LazyFrame {
     )
 }
 
+/// The number of an eligible row (a deal at a snapshot), carried by its claims.
+const ROW: &str = "__row";
+
 fn deal_keys(extra_first: &[&str]) -> Vec<Expr> {
     extra_first
         .iter()
@@ -287,38 +290,23 @@ pub fn deal_features(
         .map(|c| c.to_string())
         .filter(|c| c != "snap" && !DEAL.contains(&c.as_str()))
         .collect();
+    // Each eligible row (a deal at a snapshot) is numbered once: its claims carry the number,
+    // and the per-deal aggregates group and join on that one column instead of four.
+    let eligible = eligible.with_row_index(ROW.into(), None)?;
     let c = claims_by_snapshot(claims, &eligible, requests, claim_ids)?;
     let c = with_origins(c, lc.copy_window_days as i32)?;
     let by_origin = evidence_by_origin(&c, lookups, claim_ids)?;
     let per_deal = claim_aggregates(&c, lc.momentum_days as i32, claim_ids);
     let player_keys = [col("snap"), col("player"), col("window")];
     let (links, mobility) = player_context(claims, &eligible, requests, lookups);
-    let seller = mode_by(
-        c.lazy(),
-        &["snap", "player", "to_club", "window"],
-        "from_club",
-    );
+    let seller = mode_by(c.lazy(), &[ROW], "from_club");
+    let row = || [col(ROW)];
 
     let lf = eligible
         .lazy()
-        .join(
-            per_deal,
-            snap_deal.clone(),
-            snap_deal.clone(),
-            JoinArgs::new(JoinType::Inner),
-        )
-        .join(
-            by_origin,
-            snap_deal.clone(),
-            snap_deal.clone(),
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            seller,
-            snap_deal.clone(),
-            snap_deal.clone(),
-            JoinArgs::new(JoinType::Left),
-        )
+        .join(per_deal, row(), row(), JoinArgs::new(JoinType::Inner))
+        .join(by_origin, row(), row(), JoinArgs::new(JoinType::Left))
+        .join(seller, row(), row(), JoinArgs::new(JoinType::Left))
         .join(
             links,
             player_keys.clone(),
@@ -340,7 +328,8 @@ pub fn deal_features(
             [col("window")],
             [col("window")],
             JoinArgs::new(JoinType::Left),
-        );
+        )
+        .drop(cols([ROW]));
     let df = lf.collect()?;
     let df = join_rate(df, &lookups.buyer, &["to_club"], None, "buyer_rate", false)?;
     let df = join_rate(
@@ -378,14 +367,13 @@ pub fn deal_features(
 }
 
 /// The claims of each eligible deal as known at each snapshot (`published <= t`), with the
-/// source they cite (or their own) as `cited`.
+/// number of the eligible row ([`ROW`]) and the source they cite (or their own) as `cited`.
 fn claims_by_snapshot(
     claims: &DataFrame,
     eligible: &DataFrame,
     requests: &DataFrame,
     claim_ids: bool,
 ) -> PolarsResult<DataFrame> {
-    let snap_deal = deal_keys(&["snap"]);
     let mut claim_cols = vec![
         col("player"),
         col("to_club"),
@@ -408,7 +396,7 @@ fn claims_by_snapshot(
     // 0.1 GiB less live at the training history's peak, 0.45 GiB at the open deals').
     crate::deal::rows_with_keys_in(claims.clone().lazy().select(claim_cols), "player", eligible)
         .join(
-            eligible.clone().lazy().select(snap_deal.clone()),
+            eligible.clone().lazy().select(deal_keys(&["snap", ROW])),
             deal_keys(&[]),
             deal_keys(&[]),
             JoinArgs::new(JoinType::Inner),
@@ -427,7 +415,8 @@ fn claims_by_snapshot(
 /// Each claim's `origin`: the source first to use the same wording about the same deal
 /// within the copy window, else the source it cites (or its own).
 ///
-/// A wording is a `(snap, player, to_club, window, text_hash)` group; its first day is the
+/// A wording is a `(ROW, text_hash)` group (the same text about one deal at one snapshot);
+/// its first day is the
 /// earliest `published` of the group and its origin the least `cited` on that day. Claims
 /// without wording (or with a null key) keep `cited`. One pass over the claims into a hash
 /// map of the wordings and one pass to read it back: at a million claims (some 350 thousand
@@ -436,17 +425,10 @@ fn claims_by_snapshot(
 fn with_origins(mut c: DataFrame, copy_window_days: i32) -> PolarsResult<DataFrame> {
     use crate::column_values::{opt_i32, opt_u32, opt_u64};
     use std::collections::HashMap;
-    let (snap, player, to_club) = (
-        opt_u32(&c, "snap")?,
-        opt_u32(&c, "player")?,
-        opt_u32(&c, "to_club")?,
-    );
-    let (window, published) = (opt_i32(&c, "window")?, opt_i32(&c, "published")?);
+    let (row, published) = (opt_u32(&c, ROW)?, opt_i32(&c, "published")?);
     let (cited, text_hash) = (opt_u32(&c, "cited")?, opt_u64(&c, "text_hash")?);
-    type Wording = (u32, u32, u32, i32, u64);
-    let wording = |i: usize| -> Option<Wording> {
-        Some((snap[i]?, player[i]?, to_club[i]?, window[i]?, text_hash[i]?))
-    };
+    type Wording = (u32, u64);
+    let wording = |i: usize| -> Option<Wording> { Some((row[i]?, text_hash[i]?)) };
     // Per wording: its first day and the least source cited on that day (nulls ignored, as
     // a minimum ignores them).
     let mut first: HashMap<Wording, (i32, Option<u32>), foldhash::fast::FixedState> =
@@ -492,9 +474,8 @@ fn evidence_by_origin(
     lookups: &Lookups,
     claim_ids: bool,
 ) -> PolarsResult<LazyFrame> {
-    let snap_deal = deal_keys(&["snap"]);
-    let mut origin_keys = snap_deal.clone();
-    origin_keys.push(col("origin"));
+    let deal = [col(ROW)];
+    let origin_keys = [col(ROW), col("origin")];
     let per_origin = c
         .clone()
         .lazy()
@@ -539,25 +520,22 @@ fn evidence_by_origin(
             (logit_expr(col("h")) - logit_expr(col("base_rate"))).alias("ev"),
         ]);
     // Groups keep the rows' order, so each deal's first row is its most informative origin.
-    Ok(key_order(by_origin, &snap_deal)
-        .group_by_stable(snap_deal.clone())
-        .agg([
-            fixed_sum(col("ev")).alias("evidence"),
-            len().cast(DataType::UInt32).alias("origins"),
-            fixed_sum(col("skill")).alias("skill"),
-            key_first(col("skill")).alias("key_skill"),
-            key_first(col("h")).alias("key_rate"),
-            key_first(col("h_low")).alias("key_rate_low"),
-            key_first(col("h_high")).alias("key_rate_high"),
-            key_first(col("origin")).alias("key_origin"),
-            key_first(col("o_stage")).alias("key_stage"),
-        ]))
+    Ok(key_order(by_origin, &deal).group_by_stable(deal).agg([
+        fixed_sum(col("ev")).alias("evidence"),
+        len().cast(DataType::UInt32).alias("origins"),
+        fixed_sum(col("skill")).alias("skill"),
+        key_first(col("skill")).alias("key_skill"),
+        key_first(col("h")).alias("key_rate"),
+        key_first(col("h_low")).alias("key_rate_low"),
+        key_first(col("h_high")).alias("key_rate_high"),
+        key_first(col("origin")).alias("key_origin"),
+        key_first(col("o_stage")).alias("key_stage"),
+    ]))
 }
 
-/// Per deal and snapshot: reports, sources, strongest stage, denials, dates, momentum (reports
-/// in the last `m` days against the `m` before) and the player's details.
+/// Per deal and snapshot ([`ROW`]): reports, sources, strongest stage, denials, dates,
+/// momentum (reports in the last `m` days against the `m` before) and the player's details.
 fn claim_aggregates(c: &DataFrame, m: i32, claim_ids: bool) -> LazyFrame {
-    let snap_deal = deal_keys(&["snap"]);
     let mut aggs = vec![
         len().cast(DataType::UInt32).alias("reports"),
         col("source")
@@ -596,7 +574,7 @@ fn claim_aggregates(c: &DataFrame, m: i32, claim_ids: bool) -> LazyFrame {
                 .alias("claim_ids"),
         );
     }
-    c.clone().lazy().group_by(snap_deal).agg(aggs)
+    c.clone().lazy().group_by([col(ROW)]).agg(aggs)
 }
 
 /// Per player, window and snapshot: the clubs linked with the player by `t` (competition),
@@ -930,11 +908,10 @@ mod tests {
         // nothing (null) and one cites 4: both get 4, as a minimum skips nulls. Wording 55:
         // first used (day 1) by a claim citing nothing, so there is no origin to credit and
         // the copy on day 2 keeps its own 6.
+        // Eligible rows: 0 is (snapshot 0, deal (1, 2, 4050)), 1 the same deal at snapshot 1,
+        // 2 deal (1, 7, 4050) at snapshot 0.
         let c = df!(
-            "snap" =>      [0u32, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0],
-            "player" =>    [1u32, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
-            "to_club" =>   [2u32, 2, 2, 2, 2, 2, 2, 7, 2, 2, 2, 2],
-            "window" =>    [4050i32; 12],
+            ROW =>         [0u32, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0],
             "text_hash" => [Some(77u64), Some(77), Some(77), Some(77), Some(88), None, Some(77), Some(77), Some(99), Some(99), Some(55), Some(55)],
             "published" => [12i32, 10, 10, 20, 13, 9, 11, 11, 5, 5, 1, 2],
             "cited" =>     [Some(9u32), Some(5), Some(3), Some(8), Some(4), Some(2), Some(6), Some(6), None, Some(4), None, Some(6)],
@@ -952,7 +929,7 @@ mod tests {
         assert_eq!(origin, expected, "{out:?}");
         // Nothing else changes: the claims keep their rows and order.
         assert_eq!(out.height(), 12);
-        assert_eq!(out.width(), 8);
+        assert_eq!(out.width(), 5);
     }
 
     #[test]
