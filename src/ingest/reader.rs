@@ -568,7 +568,8 @@ impl CsvTable {
         // One UTF-8 check for the whole record: fields are separated by ASCII delimiters and
         // quotes, so every field of valid text is valid text. Only a failure looks field by
         // field, for the message.
-        let text = match std::str::from_utf8(rec.bytes()) {
+        let checked = simdutf8::basic::from_utf8(rec.bytes()).map_err(|_| ());
+        let text = match checked.or_else(|()| std::str::from_utf8(rec.bytes())) {
             Ok(text) => text,
             Err(whole) => {
                 let bad = rec.iter().enumerate().find_map(|(i, f)| {
