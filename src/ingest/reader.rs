@@ -745,6 +745,24 @@ impl BoundaryScan {
         }
     }
 
+    /// Adds the quotes and line feeds of `buf` to the counts: in pieces that stay in the
+    /// cache for both counts, on every thread (the scan runs before the reading threads
+    /// start; on one thread, the two counts over half of a 2.3 GB file took 0.4–1.0 s).
+    fn count(&mut self, buf: &[u8]) {
+        use rayon::prelude::*;
+        let (quotes, lines) = buf
+            .par_chunks(1 << 20)
+            .map(|piece| {
+                (
+                    memchr::memchr_iter(b'"', piece).count() as u64,
+                    memchr::memchr_iter(b'\n', piece).count() as u64,
+                )
+            })
+            .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        self.quotes += quotes;
+        self.lines += lines;
+    }
+
     /// Scans the next buffer; true when every boundary has been found.
     fn feed(&mut self, buf: &[u8]) -> bool {
         let n = buf.len();
@@ -753,8 +771,7 @@ impl BoundaryScan {
         let next_target = self.targets.get(self.bounds.len()).copied();
         let far = |t: u64, pos: u64| pos + (n as u64) < t;
         if !self.seeking && next_target.is_some_and(|t| far(t, self.pos)) {
-            self.quotes += memchr::memchr_iter(b'"', buf).count() as u64;
-            self.lines += memchr::memchr_iter(b'\n', buf).count() as u64;
+            self.count(buf);
             self.pos += n as u64;
             return false;
         }
@@ -766,8 +783,7 @@ impl BoundaryScan {
                     .unwrap_or(n)
                     .min(n);
                 if let Some(cut) = memchr::memrchr(b'\n', &buf[..near]) {
-                    self.quotes += memchr::memchr_iter(b'"', &buf[..cut]).count() as u64;
-                    self.lines += memchr::memchr_iter(b'\n', &buf[..cut]).count() as u64;
+                    self.count(&buf[..cut]);
                     from = cut;
                 }
             }
@@ -801,8 +817,7 @@ impl BoundaryScan {
                     if near > 0 {
                         if let Some(cut) = memchr::memrchr(b'\n', &rest[..near]) {
                             // Recurse on the remainder: counts to `cut`, then seeks.
-                            self.quotes += memchr::memchr_iter(b'"', &rest[..cut]).count() as u64;
-                            self.lines += memchr::memchr_iter(b'\n', &rest[..cut]).count() as u64;
+                            self.count(&rest[..cut]);
                             self.pos = here + cut as u64;
                             return self.feed(&rest[cut..]);
                         }
