@@ -144,7 +144,9 @@ pub fn deal_moves(
 }
 
 /// Adds `window_close`, `outcome` (`UInt32`, see [`outcome`]) and `resolved_on` (day number,
-/// null while open) to `items` (`deal`, `window`, `first_report`), from [`deal_moves`].
+/// null while open) to `items` (`deal`, `window`, `first_report`), from [`deal_moves`]. The
+/// pipeline does the same in two steps ([`crate::stories`] gathers the facts by deal row).
+#[cfg(test)]
 pub fn resolve_outcomes(
     items: LazyFrame,
     deal_moves: &DataFrame,
@@ -152,6 +154,35 @@ pub fn resolve_outcomes(
     config: &OutcomesConfig,
     as_of: i32,
 ) -> LazyFrame {
+    outcomes_from_facts(with_deal_facts(items, deal_moves, windows), config, as_of)
+}
+
+/// The facts an item's outcome is read from, which are its deal's: `window_close` (from
+/// `windows`) and `t_date, t_window, e_date, e_window` (from [`deal_moves`], null where it
+/// has no row), appended to `items` (`deal`, `window`) in that order.
+pub fn with_deal_facts(items: LazyFrame, deal_moves: &DataFrame, windows: &DataFrame) -> LazyFrame {
+    items
+        .join(
+            windows
+                .clone()
+                .lazy()
+                .select([col("window"), col("window_close")]),
+            [col("window")],
+            [col("window")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            deal_moves.clone().lazy(),
+            [col("deal")],
+            [col("deal")],
+            JoinArgs::new(JoinType::Left),
+        )
+}
+
+/// [`resolve_outcomes`] for `items` that carry their deal's facts ([`with_deal_facts`]) after
+/// their own columns: `resolved_on` and `outcome` take the place of the facts but
+/// `window_close`.
+pub fn outcomes_from_facts(items: LazyFrame, config: &OutcomesConfig, as_of: i32) -> LazyFrame {
     let fr = col("first_report");
     let close = col("window_close");
     // A move known only by its window is known the day after the window closes.
@@ -170,21 +201,6 @@ pub fn resolve_outcomes(
     let elsewhere_dated = col("e_date").is_not_null();
     let is_closed = lit(as_of).gt_eq(closed_on.clone());
     items
-        .join(
-            windows
-                .clone()
-                .lazy()
-                .select([col("window"), col("window_close")]),
-            [col("window")],
-            [col("window")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            deal_moves.clone().lazy(),
-            [col("deal")],
-            [col("deal")],
-            JoinArgs::new(JoinType::Left),
-        )
         .with_columns([
             when(confirmed_dated.clone())
                 .then(col("t_date"))
