@@ -172,10 +172,13 @@ fn stories_report(
 ) -> PolarsResult<StoriesReport> {
     let resolved = crate::schema::is_resolved(col("outcome"));
     // `deal` orders like (player, to_club, window).
-    let order = story_order(&stories)?;
+    let rows = match rows_by_source_from_deal_order(&stories)? {
+        Some(rows) => rows,
+        None => sorted_rows(&stories, story_order(&stories)?)?,
+    };
     let sorted = gather_taking(
         stories,
-        order,
+        rows,
         &[
             "source",
             "player",
@@ -210,11 +213,8 @@ fn stories_report(
     StoriesReport::new(story_ids, &s.display, &s.windows)
 }
 
-/// The columns `keep` of `df` in the order of the sort key `by` (unique per row, so the order
-/// is total), gathered one column at a time with each source column freed once gathered: the
-/// table is never held twice, as a sort of the whole frame would hold it (at ten million
-/// stories, 0.4 GB).
-fn gather_taking(df: DataFrame, by: Vec<Expr>, keep: &[&str]) -> PolarsResult<DataFrame> {
+/// The rows of `df` in the order of the sort key `by` (unique per row, so the order is total).
+fn sorted_rows(df: &DataFrame, by: Vec<Expr>) -> PolarsResult<IdxCa> {
     let keys: Vec<Expr> = by
         .into_iter()
         .enumerate()
@@ -231,8 +231,51 @@ fn gather_taking(df: DataFrame, by: Vec<Expr>, keep: &[&str]) -> PolarsResult<Da
         .sort(key_names, SortMultipleOptions::default())
         .select([col("__row")])
         .collect()?;
-    let idx = order.column("__row")?.idx()?.clone();
-    drop(order);
+    Ok(order.column("__row")?.idx()?.clone())
+}
+
+/// The rows of the stories in (source, deal) order when the table is in (deal, source) order,
+/// as [`crate::stories`] makes it: a stable counting sort by source, two passes over the
+/// sources (at ten million stories, the sort and gather of the stories report took 1.9 s with
+/// a sort of the packed key). `None` for any other order (or missing values): sort the key.
+fn rows_by_source_from_deal_order(stories: &DataFrame) -> PolarsResult<Option<IdxCa>> {
+    let deal = stories.column("deal")?.u64()?.rechunk();
+    let source = stories.column("source")?.u32()?.rechunk();
+    let (Ok(deal), Ok(source)) = (deal.cont_slice(), source.cont_slice()) else {
+        return Ok(None);
+    };
+    let in_deal_order = deal
+        .windows(2)
+        .zip(source.windows(2))
+        .all(|(d, s)| (d[0], s[0]) < (d[1], s[1]));
+    let Some(&max) = source.iter().max() else {
+        return Ok(Some(IdxCa::from_vec(PlSmallStr::EMPTY, Vec::new())));
+    };
+    if !in_deal_order || max as usize > source.len() {
+        return Ok(None);
+    }
+    // Where each source's rows start, then each row at its source's next place: rows of
+    // one source keep their (deal) order.
+    let mut next = vec![0 as IdxSize; max as usize + 2];
+    for s in source {
+        next[*s as usize + 1] += 1;
+    }
+    for i in 1..next.len() {
+        next[i] += next[i - 1];
+    }
+    let mut rows = vec![0 as IdxSize; source.len()];
+    for (row, s) in source.iter().enumerate() {
+        let at = &mut next[*s as usize];
+        rows[*at as usize] = row as IdxSize;
+        *at += 1;
+    }
+    Ok(Some(IdxCa::from_vec(PlSmallStr::EMPTY, rows)))
+}
+
+/// The columns `keep` of `df` in the order of `idx`, gathered one column at a time with each
+/// source column freed once gathered: the table is never held twice, as a sort of the whole
+/// frame would hold it (at ten million stories, 0.4 GB).
+fn gather_taking(df: DataFrame, idx: IdxCa, keep: &[&str]) -> PolarsResult<DataFrame> {
     let mut df = df.select(keep.iter().copied())?;
     let mut columns = Vec::with_capacity(keep.len());
     for name in keep {
@@ -705,12 +748,8 @@ mod tests {
             "window_close" => [1i32, 2, 3, 4],
         )
         .expect("df");
-        let out = gather_taking(
-            df,
-            vec![col("source"), col("deal")],
-            &["deal", "reports", "source"],
-        )
-        .expect("gather");
+        let rows = sorted_rows(&df, vec![col("source"), col("deal")]).expect("rows");
+        let out = gather_taking(df, rows, &["deal", "reports", "source"]).expect("gather");
         let expected = df!(
             "deal" => [1u64, 9, 3, 5],
             "reports" => [40u32, 20, 30, 10],
@@ -718,6 +757,32 @@ mod tests {
         )
         .expect("df");
         assert!(out.equals(&expected), "{out:?}");
+    }
+
+    #[test]
+    fn stories_in_deal_order_are_put_in_source_order_as_the_sort_puts_them() {
+        // Six stories in (deal, source) order.
+        let df = df!(
+            "deal" => [1u64, 1, 2, 2, 2, 4],
+            "source" => [1u32, 3, 1, 2, 3, 1],
+        )
+        .expect("df");
+        let rows = rows_by_source_from_deal_order(&df)
+            .expect("rows")
+            .expect("in deal order");
+        let sorted = sorted_rows(&df, vec![col("source"), col("deal")]).expect("sorted");
+        let rows: Vec<IdxSize> = rows.into_no_null_iter().collect();
+        assert_eq!(rows, [0, 2, 5, 3, 1, 4]);
+        assert_eq!(rows, sorted.into_no_null_iter().collect::<Vec<_>>());
+        // Any other order (here: deal 2's sources swapped) is sorted instead.
+        let swapped = df!(
+            "deal" => [1u64, 1, 2, 2, 2, 4],
+            "source" => [1u32, 3, 2, 1, 3, 1],
+        )
+        .expect("df");
+        assert!(rows_by_source_from_deal_order(&swapped)
+            .expect("rows")
+            .is_none());
     }
 
     #[test]
