@@ -72,3 +72,22 @@ pub fn bool_or(df: &DataFrame, name: &str, null: bool) -> PolarsResult<Vec<bool>
         .map(|v| v.unwrap_or(null))
         .collect())
 }
+
+/// `f(piece)` of `df` cut into one piece of consecutive rows per thread (at least 65 536
+/// rows each), run on every thread; the results in row order. For passes that count into a
+/// map per piece and then sum the maps.
+pub fn per_piece<T: Send>(
+    df: &DataFrame,
+    f: impl Fn(&DataFrame) -> PolarsResult<T> + Sync,
+) -> PolarsResult<Vec<T>> {
+    use rayon::prelude::*;
+    let height = df.height();
+    let piece = height
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(1 << 16);
+    let starts: Vec<usize> = (0..height).step_by(piece).collect();
+    starts
+        .par_iter()
+        .map(|&start| f(&df.slice(start as i64, piece.min(height - start))))
+        .collect()
+}

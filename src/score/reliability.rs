@@ -72,18 +72,20 @@ pub fn reliabilities(
             &any_label,
         )
     };
+    // A source's counts are the sums of its counts at each stage (whole numbers and
+    // fixed-point weights): one pass over the stories gives both tables.
+    let stage_counts = counts_table(
+        stories.clone().lazy(),
+        &["source", "stage"],
+        story_hit(),
+        config,
+        as_of,
+    )?;
+    let source_counts = counts_by(&stage_counts, "source")?;
     Ok(Reliabilities {
-        sources: by(stories, "source", story_hit())?,
+        sources: shrink(source_counts, None, config, &any_label)?,
         authors: by(author_stories, "author", story_hit())?,
-        source_stages: reliability(
-            stories.clone().lazy(),
-            &["source", "stage"],
-            Some("stage"),
-            story_hit(),
-            config,
-            as_of,
-            &stage_label,
-        )?,
+        source_stages: shrink(stage_counts, Some("stage"), config, &stage_label)?,
         buyers: by(deals, "to_club", deal_hit())?,
         sellers: reliability(
             deals.clone().lazy().filter(col("from_club").is_not_null()),
@@ -157,59 +159,212 @@ pub fn reliability(
     as_of: i32,
     prior_label: &dyn Fn(&AnyValue) -> String,
 ) -> PolarsResult<Reliability> {
+    let table = counts_table(items, keys, hit, config, as_of)?;
+    shrink(table, prior_by, config, prior_label)
+}
+
+/// The counts of a reliability table (`keys…, stories, resolved, hits, open, late, w_trials,
+/// w_hits, misses`, in key order, nulls last), before the priors.
+fn counts_table(
+    items: LazyFrame,
+    keys: &[&str],
+    hit: Expr,
+    config: &ReliabilityConfig,
+    as_of: i32,
+) -> PolarsResult<DataFrame> {
     let resolved = crate::schema::is_resolved(col("outcome"));
+    let mut select: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+    select.extend([
+        col("resolved_on").cast(DataType::Int32).alias("__day"),
+        resolved.clone().alias("__resolved"),
+        hit.and(resolved).alias("__hit"),
+        col("outcome").eq(lit(outcome::OPEN)).alias("__open"),
+        col("outcome").eq(lit(outcome::LATE)).alias("__late"),
+    ]);
+    let narrow = items.select(select).collect()?;
+    let weights = day_weights(&narrow, config, as_of)?;
+    group_counts(&narrow, keys, &weights)
+}
+
+/// A counts table ([`counts_table`]) summed to one of its keys: the sums are of whole numbers
+/// and fixed-point weights, so they equal the counts made from the items by that key.
+fn counts_by(table: &DataFrame, key: &str) -> PolarsResult<DataFrame> {
+    let sum = |c: &str, dtype: DataType| col(c).sum().cast(dtype).alias(c);
+    table
+        .clone()
+        .lazy()
+        .group_by([col(key)])
+        .agg([
+            sum("stories", DataType::UInt32),
+            sum("resolved", DataType::UInt32),
+            sum("hits", DataType::UInt32),
+            sum("open", DataType::UInt32),
+            sum("late", DataType::UInt32),
+            sum("w_trials", DataType::Int64),
+            sum("w_hits", DataType::Int64),
+            sum("misses", DataType::UInt32),
+        ])
+        .sort([key], SortMultipleOptions::default().with_nulls_last(true))
+        .collect()
+}
+
+/// A group's counts ([`group_counts`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    stories: u32,
+    resolved: u32,
+    hits: u32,
+    open: u32,
+    late: u32,
+    w_trials: i64,
+    w_hits: i64,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.stories += other.stories;
+        self.resolved += other.resolved;
+        self.hits += other.hits;
+        self.open += other.open;
+        self.late += other.late;
+        self.w_trials += other.w_trials;
+        self.w_hits += other.w_hits;
+    }
+}
+
+/// The fixed-point weight `round(0.5^((as_of − day) / half_life) · FIXED)` of each distinct
+/// `__day` of `narrow` (null where the weight is). A weight depends on the day alone, so it
+/// is computed once per day, not once per item: the same polars expression on the distinct
+/// days gives the same numbers.
+fn day_weights(
+    narrow: &DataFrame,
+    config: &ReliabilityConfig,
+    as_of: i32,
+) -> PolarsResult<std::collections::HashMap<i32, Option<i64>, foldhash::fast::FixedState>> {
     let weight = if config.half_life_days > 0.0 {
-        lit(0.5).pow(
-            (lit(as_of) - col("resolved_on")).cast(DataType::Float64) / lit(config.half_life_days),
-        )
+        lit(0.5)
+            .pow((lit(as_of) - col("__day")).cast(DataType::Float64) / lit(config.half_life_days))
     } else {
         lit(1.0)
     };
-    let fixed_weight = (weight * lit(FIXED))
-        .round(0, RoundMode::HalfToEven)
-        .cast(DataType::Int64);
-    let key_exprs: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
-    let table = items
-        .with_columns([resolved.alias("is_resolved"), hit.alias("is_hit")])
-        .with_columns([
-            when(col("is_resolved"))
-                .then(fixed_weight)
-                .otherwise(lit(0i64))
-                .alias("w_trial"),
-            col("is_hit").and(col("is_resolved")).alias("is_hit"),
-        ])
-        .group_by(key_exprs.clone())
-        .agg([
-            len().cast(DataType::UInt32).alias("stories"),
-            col("is_resolved")
-                .cast(DataType::UInt32)
-                .sum()
-                .alias("resolved"),
-            col("is_hit").cast(DataType::UInt32).sum().alias("hits"),
-            col("outcome")
-                .eq(lit(outcome::OPEN))
-                .cast(DataType::UInt32)
-                .sum()
-                .alias("open"),
-            col("outcome")
-                .eq(lit(outcome::LATE))
-                .cast(DataType::UInt32)
-                .sum()
-                .alias("late"),
-            col("w_trial").sum().alias("w_trials"),
-            when(col("is_hit"))
-                .then(col("w_trial"))
-                .otherwise(lit(0i64))
-                .sum()
-                .alias("w_hits"),
-        ])
-        .with_column((col("resolved") - col("hits")).alias("misses"))
-        .sort_by_exprs(
-            key_exprs,
-            SortMultipleOptions::default().with_nulls_last(true),
+    let days = narrow
+        .clone()
+        .lazy()
+        .select([col("__day")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .drop_nulls(None)
+        .with_column(
+            (weight * lit(FIXED))
+                .round(0, RoundMode::HalfToEven)
+                .cast(DataType::Int64)
+                .alias("__w"),
         )
         .collect()?;
-    shrink(table, prior_by, config, prior_label)
+    let day = days.column("__day")?.i32()?;
+    let w = days.column("__w")?.i64()?;
+    Ok(day
+        .iter()
+        .zip(w.iter())
+        .filter_map(|(d, w)| Some((d?, w)))
+        .collect())
+}
+
+/// Per group of `keys` (one or two key columns of `narrow`, in key order, nulls last): its
+/// stories, resolved, hits, open and late items, and the fixed-point weighted resolved items
+/// and hits. One pass over the items on every thread (a hash map per piece, summed: whole
+/// numbers, so the same whatever the pieces), where a polars group-by computed a power per
+/// item: at ten million stories 0.2–0.4 s less per table (BENCHMARKS.md).
+fn group_counts(
+    narrow: &DataFrame,
+    keys: &[&str],
+    weights: &std::collections::HashMap<i32, Option<i64>, foldhash::fast::FixedState>,
+) -> PolarsResult<DataFrame> {
+    type Key = (Option<u32>, Option<u32>);
+    type Groups = std::collections::HashMap<Key, Counts, foldhash::fast::FixedState>;
+    if keys.is_empty() || keys.len() > 2 {
+        return Err(PolarsError::ComputeError(
+            "a reliability table takes one or two key columns".into(),
+        ));
+    }
+    let maps = crate::column_values::per_piece(narrow, |part| -> PolarsResult<Groups> {
+        let key = |j: usize| -> PolarsResult<Option<UInt32Chunked>> {
+            keys.get(j)
+                .map(|k| Ok(part.column(k)?.cast(&DataType::UInt32)?.u32()?.clone()))
+                .transpose()
+        };
+        let (k0, k1) = (key(0)?, key(1)?);
+        let flag =
+            |c: &str| -> PolarsResult<BooleanChunked> { Ok(part.column(c)?.bool()?.clone()) };
+        let (resolved, hit) = (flag("__resolved")?, flag("__hit")?);
+        let (open, late) = (flag("__open")?, flag("__late")?);
+        let day = part.column("__day")?.i32()?;
+        let mut groups = Groups::default();
+        let mut second = k1.as_ref().map(|c| c.iter());
+        let rows = k0.iter().flat_map(|c| c.iter()).zip(day.iter()).zip(
+            resolved
+                .iter()
+                .zip(hit.iter())
+                .zip(open.iter().zip(late.iter())),
+        );
+        for ((a, d), ((r, h), (o, l))) in rows {
+            let b = second.as_mut().and_then(|s| s.next()).flatten();
+            let (r, h) = (r == Some(true), h == Some(true));
+            let w = d.and_then(|d| weights.get(&d).copied().flatten());
+            let g = groups.entry((a, b)).or_default();
+            g.stories += 1;
+            g.resolved += u32::from(r);
+            g.hits += u32::from(h);
+            g.open += u32::from(o == Some(true));
+            g.late += u32::from(l == Some(true));
+            if let Some(w) = w {
+                g.w_trials += if r { w } else { 0 };
+                g.w_hits += if h { w } else { 0 };
+            }
+        }
+        Ok(groups)
+    })?;
+    let mut total = Groups::default();
+    for map in maps {
+        for (key, counts) in map {
+            total.entry(key).or_default().add(&counts);
+        }
+    }
+    let mut rows: Vec<(Key, Counts)> = total.into_iter().collect();
+    // Nulls last, as the table has always been sorted.
+    let last = |k: Option<u32>| (k.is_none(), k.unwrap_or(0));
+    rows.sort_unstable_by_key(|((a, b), _)| (last(*a), last(*b)));
+    let mut columns = Vec::with_capacity(keys.len() + 8);
+    for (j, k) in keys.iter().enumerate() {
+        let values: UInt32Chunked = rows
+            .iter()
+            .map(|((a, b), _)| if j == 0 { *a } else { *b })
+            .collect();
+        let dtype = narrow.column(k)?.dtype().clone();
+        columns.push(values.with_name((*k).into()).into_column().cast(&dtype)?);
+    }
+    let u32_column = |name: &str, f: fn(&Counts) -> u32| {
+        Column::new(
+            name.into(),
+            rows.iter().map(|(_, c)| f(c)).collect::<Vec<u32>>(),
+        )
+    };
+    let i64_column = |name: &str, f: fn(&Counts) -> i64| {
+        Column::new(
+            name.into(),
+            rows.iter().map(|(_, c)| f(c)).collect::<Vec<i64>>(),
+        )
+    };
+    columns.extend([
+        u32_column("stories", |c| c.stories),
+        u32_column("resolved", |c| c.resolved),
+        u32_column("hits", |c| c.hits),
+        u32_column("open", |c| c.open),
+        u32_column("late", |c| c.late),
+        i64_column("w_trials", |c| c.w_trials),
+        i64_column("w_hits", |c| c.w_hits),
+        u32_column("misses", |c| c.resolved - c.hits),
+    ]);
+    DataFrame::new_infer_height(columns)
 }
 
 /// Fits the priors and appends the posterior columns.
@@ -409,5 +564,71 @@ mod tests {
             .flatten()
             .collect();
         assert_eq!(insufficient, vec![true, true]);
+    }
+
+    #[test]
+    fn counts_by_hand_and_a_source_is_the_sum_of_its_stages() {
+        use outcome::{CONFIRMED, LATE, OPEN, REFUTED};
+        // As of day 20 with a 10-day half-life, days 0, 10 and 20 weigh 0.25, 0.5 and 1.
+        let config = ReliabilityConfig {
+            half_life_days: 10.0,
+            ..ReliabilityConfig::default()
+        };
+        let denied = Stage::Denied.rank();
+        let items = df!(
+            "source" => [Some(2u32), Some(1), Some(1), Some(1), Some(2), None],
+            "stage" => [Some(3u32), Some(3), Some(denied), None, Some(3), Some(3)],
+            "outcome" => [CONFIRMED, REFUTED, REFUTED, CONFIRMED, LATE, OPEN],
+            "resolved_on" => [Some(10i32), Some(0), Some(10), Some(20), None, None],
+        )
+        .expect("df");
+        let t = counts_table(
+            items.clone().lazy(),
+            &["source", "stage"],
+            story_hit(),
+            &config,
+            20,
+        )
+        .expect("counts");
+        // Rows by (source, stage), nulls last. A refuted denial is a hit; a confirmed story
+        // without a stage is resolved but not a hit; the late one is not resolved.
+        let expected = df!(
+            "source" => [Some(1u32), Some(1), Some(1), Some(2), None],
+            "stage" => [Some(denied), Some(3), None, Some(3), Some(3)],
+            "stories" => [1u32, 1, 1, 2, 1],
+            "resolved" => [1u32, 1, 1, 1, 0],
+            "hits" => [1u32, 0, 0, 1, 0],
+            "open" => [0u32, 0, 0, 0, 1],
+            "late" => [0u32, 0, 0, 1, 0],
+            "w_trials" => [500_000i64, 250_000, 1_000_000, 500_000, 0],
+            "w_hits" => [500_000i64, 0, 0, 500_000, 0],
+            "misses" => [0u32, 1, 1, 0, 0],
+        )
+        .expect("df");
+        assert!(t.equals_missing(&expected), "{t:?}");
+        // Summed to the source, the same table as counted from the items by source.
+        let by_source = counts_by(&t, "source").expect("sum");
+        let direct =
+            counts_table(items.lazy(), &["source"], story_hit(), &config, 20).expect("counts");
+        assert!(
+            by_source.equals_missing(&direct),
+            "{by_source:?}\n{direct:?}"
+        );
+        let stories: Vec<Option<u32>> = direct
+            .column("stories")
+            .expect("c")
+            .u32()
+            .expect("u")
+            .iter()
+            .collect();
+        assert_eq!(stories, [Some(3), Some(2), Some(1)]);
+        let w: Vec<Option<i64>> = direct
+            .column("w_trials")
+            .expect("c")
+            .i64()
+            .expect("i")
+            .iter()
+            .collect();
+        assert_eq!(w, [Some(1_750_000), Some(500_000), Some(0)]);
     }
 }
