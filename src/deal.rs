@@ -111,11 +111,6 @@ impl DealKey {
             window.with_name("window".into()).into_column(),
         ]
     }
-
-    /// A (player, club) pair as one `UInt64` (no window): moves are matched on it.
-    pub fn pair(player: Expr, club: Expr) -> Expr {
-        player.cast(DataType::UInt64) * lit(1u64 << 32) + club.cast(DataType::UInt64)
-    }
 }
 
 /// (id, deal) packed into one `UInt64` when ids leave room: `id · 2^bits + deal`, which sorts

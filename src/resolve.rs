@@ -18,12 +18,11 @@
 //! became known: the move's date (the day after the window's close when only the window is
 //! known), or the day after the grace period ends.
 //!
-//! The moves are matched once per deal ([`deal_moves`]); stories, which differ only in their
+//! The moves are matched once per deal ([`deal_facts`]); stories, which differ only in their
 //! first report, then resolve with column arithmetic.
 
 use polars::prelude::*;
 
-use crate::deal::DealKey;
 use crate::ingest::TransferKind;
 use crate::schema::outcome;
 use crate::settings::OutcomesConfig;
@@ -56,130 +55,181 @@ pub fn counted_moves(transfers: &DataFrame, config: &OutcomesConfig) -> LazyFram
         .unique(None, UniqueKeepStrategy::Any)
 }
 
-/// What the moves say about each deal: `t_date`, the first dated move of the player to the
-/// club between the previous window's close and this window's close plus grace; `t_window`,
-/// whether an undated move to the club is known for this window; `e_date` and `e_window`, the
-/// same for moves to any other club. Only deals with one of them appear.
+/// A move as [`deal_facts`] reads it: to which club, on which day (when dated), in which
+/// window.
+#[derive(Debug, Clone, Copy)]
+struct Move {
+    to_club: u32,
+    date: Option<i32>,
+    window: Option<i32>,
+}
+
+/// What the moves say about each row of `deals` (`player`, `to_club`, `window`), in its order:
+/// `window_close` (from `windows`, [`crate::windows::WindowCalendar::table`]); `t_date`, the
+/// first dated move of the player to the club after the previous window's close and by this
+/// window's close plus grace; `t_window`, whether an undated move to the club is known for
+/// this window; `e_date` and `e_window`, the same for moves to any other club (null and false
+/// where there are none).
 ///
-/// `deals` has `deal` (the packed key, see [`crate::deal`]), `player`, `to_club` and `window`;
-/// `windows` is [`crate::windows::WindowCalendar::table`].
-pub fn deal_moves(
-    deals: LazyFrame,
-    moves: LazyFrame,
+/// The moves are put in player order once (a counting sort on the player id: ids are
+/// interned, so dense) and each deal reads its player's few moves, on every thread: at ten
+/// million claims (2.5 million deals) where polars' two joins and group-bys took 0.95 s
+/// (BENCHMARKS.md). The facts are those of the deal, so every row of a deal gets the same.
+pub fn deal_facts(
+    deals: &DataFrame,
+    moves: &DataFrame,
     windows: &DataFrame,
     config: &OutcomesConfig,
-) -> LazyFrame {
-    let spans = deals
-        .select([col("deal"), col("player"), col("to_club"), col("window")])
-        .join(
-            windows
-                .clone()
-                .lazy()
-                .select([col("window"), col("window_close"), col("prev_close")]),
-            [col("window")],
-            [col("window")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .with_columns([
-            (col("window_close") + lit(config.grace_days as i32)).alias("deadline"),
-            DealKey::pair(col("player"), col("to_club")).alias("pair"),
-        ]);
-    let in_span = col("date")
-        .gt(col("prev_close"))
-        .and(col("date").lt_eq(col("deadline")));
-    let dated = col("date").is_not_null();
-    let undated_here = col("date")
-        .is_null()
-        .and(col("move_window").eq(col("window")));
-    let moves = moves.select([
-        col("player"),
-        DealKey::pair(col("player"), col("to_club")).alias("pair"),
-        col("to_club").alias("move_to"),
-        col("date"),
-        col("window").alias("move_window"),
-    ]);
-    let target = spans
-        .clone()
-        .join(
-            moves.clone().drop(cols(["player"])),
-            [col("pair")],
-            [col("pair")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .group_by([col("deal")])
-        .agg([
-            col("date")
-                .filter(dated.clone().and(in_span.clone()))
-                .min()
-                .alias("t_date"),
-            undated_here.clone().any(true).alias("t_window"),
-        ]);
-    let elsewhere = spans
-        .join(
-            moves.drop(cols(["pair"])),
-            [col("player")],
-            [col("player")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("move_to").neq(col("to_club")))
-        .group_by([col("deal")])
-        .agg([
-            col("date").filter(dated.and(in_span)).min().alias("e_date"),
-            undated_here.any(true).alias("e_window"),
-        ]);
-    target
-        .join(
-            elsewhere,
-            [col("deal")],
-            [col("deal")],
-            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
-        )
-        .filter(
-            col("t_date")
-                .is_not_null()
-                .or(col("t_window").fill_null(lit(false)))
-                .or(col("e_date").is_not_null())
-                .or(col("e_window").fill_null(lit(false))),
-        )
+) -> PolarsResult<DataFrame> {
+    use std::collections::HashMap;
+    let grace = config.grace_days as i32;
+    // window → (close, previous close).
+    let spans: HashMap<i32, (Option<i32>, Option<i32>)> = {
+        let w = windows.column("window")?.i32()?;
+        let close = windows.column("window_close")?.i32()?;
+        let prev = windows.column("prev_close")?.i32()?;
+        w.iter()
+            .zip(close.iter().zip(prev.iter()))
+            .filter_map(|(w, span)| Some((w?, span)))
+            .collect()
+    };
+    let by_player = moves_by_player(moves)?;
+    let (offsets, sorted) = (&by_player.0, &by_player.1);
+    let narrow = deals.select(["player", "to_club", "window"])?;
+    type Facts = (Option<i32>, Option<i32>, bool, Option<i32>, bool);
+    let parts = crate::column_values::per_piece(&narrow, |part| -> PolarsResult<Vec<Facts>> {
+        let player = part.column("player")?.u32()?;
+        let to_club = part.column("to_club")?.u32()?;
+        let window = part.column("window")?.i32()?;
+        let rows = player.iter().zip(to_club.iter()).zip(window.iter());
+        Ok(rows
+            .map(|((p, to), w)| {
+                let (close, prev) = w.and_then(|w| spans.get(&w).copied()).unwrap_or_default();
+                let mut facts: Facts = (close, None, false, None, false);
+                let (Some(p), Some(to), Some(w)) = (p, to, w) else {
+                    return facts;
+                };
+                let Some(range) = offsets.get(p as usize..p as usize + 2) else {
+                    return facts;
+                };
+                let deadline = close.map(|c| c + grace);
+                for m in &sorted[range[0] as usize..range[1] as usize] {
+                    let in_span = match (m.date, prev, deadline) {
+                        (Some(d), Some(prev), Some(deadline)) if d > prev && d <= deadline => {
+                            Some(d)
+                        }
+                        _ => None,
+                    };
+                    let undated_here = m.date.is_none() && m.window == Some(w);
+                    let (date, window) = if m.to_club == to {
+                        (&mut facts.1, &mut facts.2)
+                    } else {
+                        (&mut facts.3, &mut facts.4)
+                    };
+                    if let Some(d) = in_span {
+                        *date = Some(date.map_or(d, |first| first.min(d)));
+                    }
+                    *window |= undated_here;
+                }
+                facts
+            })
+            .collect())
+    })?;
+    let facts: Vec<Facts> = parts.into_iter().flatten().collect();
+    DataFrame::new_infer_height(vec![
+        Column::new(
+            "window_close".into(),
+            facts.iter().map(|f| f.0).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "t_date".into(),
+            facts.iter().map(|f| f.1).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "t_window".into(),
+            facts.iter().map(|f| f.2).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "e_date".into(),
+            facts.iter().map(|f| f.3).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "e_window".into(),
+            facts.iter().map(|f| f.4).collect::<Vec<_>>(),
+        ),
+    ])
+}
+
+/// The moves (`player, to_club, date, window`) with a player and a club, by player: the
+/// offsets of each player id's moves (player `p`'s are `offsets[p]..offsets[p + 1]`) and the
+/// moves, in file order within a player.
+fn moves_by_player(moves: &DataFrame) -> PolarsResult<(Vec<u32>, Vec<Move>)> {
+    let player = moves.column("player")?.u32()?;
+    let to_club = moves.column("to_club")?.u32()?;
+    let date = moves.column("date")?.i32()?;
+    let window = moves.column("window")?.i32()?;
+    let known: Vec<(u32, Move)> = player
+        .iter()
+        .zip(to_club.iter())
+        .zip(date.iter().zip(window.iter()))
+        .filter_map(|((p, to), (date, window))| {
+            let to_club = to?;
+            Some((
+                p?,
+                Move {
+                    to_club,
+                    date,
+                    window,
+                },
+            ))
+        })
+        .collect();
+    let players = known
+        .iter()
+        .map(|(p, _)| *p as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut offsets = vec![0u32; players + 1];
+    for (p, _) in &known {
+        offsets[*p as usize + 1] += 1;
+    }
+    for i in 1..offsets.len() {
+        offsets[i] += offsets[i - 1];
+    }
+    let mut next = offsets.clone();
+    let mut sorted = vec![
+        Move {
+            to_club: 0,
+            date: None,
+            window: None,
+        };
+        known.len()
+    ];
+    for (p, m) in known {
+        sorted[next[p as usize] as usize] = m;
+        next[p as usize] += 1;
+    }
+    Ok((offsets, sorted))
 }
 
 /// Adds `window_close`, `outcome` (`UInt32`, see [`outcome`]) and `resolved_on` (day number,
-/// null while open) to `items` (`deal`, `window`, `first_report`), from [`deal_moves`]. The
-/// pipeline does the same in two steps ([`crate::stories`] gathers the facts by deal row).
+/// null while open) to `items` (`player`, `to_club`, `window`, `first_report`), from the
+/// moves. The pipeline does the same in two steps ([`crate::stories`] takes the deals' facts
+/// by deal row).
 #[cfg(test)]
 pub fn resolve_outcomes(
-    items: LazyFrame,
-    deal_moves: &DataFrame,
+    items: &DataFrame,
+    moves: &DataFrame,
     windows: &DataFrame,
     config: &OutcomesConfig,
     as_of: i32,
-) -> LazyFrame {
-    outcomes_from_facts(with_deal_facts(items, deal_moves, windows), config, as_of)
+) -> PolarsResult<LazyFrame> {
+    let mut with_facts = items.clone();
+    with_facts.hstack_mut(deal_facts(items, moves, windows, config)?.columns())?;
+    Ok(outcomes_from_facts(with_facts.lazy(), config, as_of))
 }
 
-/// The facts an item's outcome is read from, which are its deal's: `window_close` (from
-/// `windows`) and `t_date, t_window, e_date, e_window` (from [`deal_moves`], null where it
-/// has no row), appended to `items` (`deal`, `window`) in that order.
-pub fn with_deal_facts(items: LazyFrame, deal_moves: &DataFrame, windows: &DataFrame) -> LazyFrame {
-    items
-        .join(
-            windows
-                .clone()
-                .lazy()
-                .select([col("window"), col("window_close")]),
-            [col("window")],
-            [col("window")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            deal_moves.clone().lazy(),
-            [col("deal")],
-            [col("deal")],
-            JoinArgs::new(JoinType::Left),
-        )
-}
-
-/// [`resolve_outcomes`] for `items` that carry their deal's facts ([`with_deal_facts`]) after
+/// [`resolve_outcomes`] for `items` that carry their deal's facts ([`deal_facts`]) after
 /// their own columns: `resolved_on` and `outcome` take the place of the facts but
 /// `window_close`.
 pub fn outcomes_from_facts(items: LazyFrame, config: &OutcomesConfig, as_of: i32) -> LazyFrame {
@@ -249,6 +299,7 @@ pub fn outcomes_from_facts(items: LazyFrame, config: &OutcomesConfig, as_of: i32
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deal::DealKey;
     use crate::windows::{days_since_epoch, Window, WindowCalendar};
     use chrono::NaiveDate;
 
@@ -301,10 +352,9 @@ mod tests {
         let (items, moves, windows) = world();
         let config = OutcomesConfig::default();
         let items = with_deal(items);
-        let dm = deal_moves(items.clone().lazy(), moves, &windows, &config)
-            .collect()
-            .expect("deal moves");
-        let out = resolve_outcomes(items.lazy(), &dm, &windows, &config, day(as_of))
+        let moves = moves.collect().expect("moves");
+        let out = resolve_outcomes(&items, &moves, &windows, &config, day(as_of))
+            .expect("facts")
             .collect()
             .expect("resolve");
         let o = out
@@ -365,10 +415,8 @@ mod tests {
         .expect("items");
         let config = OutcomesConfig::default();
         let items = with_deal(items);
-        let dm = deal_moves(items.clone().lazy(), moves.lazy(), &windows, &config)
-            .collect()
-            .expect("dm");
-        let out = resolve_outcomes(items.lazy(), &dm, &windows, &config, day("2026-01-01"))
+        let out = resolve_outcomes(&items, &moves, &windows, &config, day("2026-01-01"))
+            .expect("facts")
             .collect()
             .expect("resolve");
         let o: Vec<Option<u32>> = out
@@ -381,7 +429,7 @@ mod tests {
         assert_eq!(
             o,
             vec![Some(outcome::CONFIRMED), Some(outcome::CONFIRMED)],
-            "{dm:?}\n{out:?}"
+            "{out:?}"
         );
     }
 
@@ -393,5 +441,70 @@ mod tests {
         assert_eq!(got[7], (outcome::OPEN, None), "grace period not over");
         let got = resolve_at("2026-09-09");
         assert_eq!(got[7], (outcome::REFUTED, Some(day("2026-09-09"))));
+    }
+
+    #[test]
+    fn deal_facts_by_hand() {
+        // 2026-summer: previous close 2026-02-01 (winter), close 2026-09-01, grace 7 days.
+        let summer = Window::parse("2026-summer").expect("w").ordinal();
+        let winter = Window::parse("2027-winter").expect("w").ordinal();
+        let windows = WindowCalendar::default().table(&[summer]).expect("table");
+        let moves = df!(
+            "player" => [Some(1u32), Some(1), Some(1), Some(1), Some(1), Some(2), None, Some(2)],
+            "to_club" => [Some(10u32), Some(10), Some(11), Some(12), Some(10), Some(20), Some(10), None],
+            "date" => [
+                Some(day("2026-08-20")), Some(day("2026-07-02")), Some(day("2026-09-08")),
+                Some(day("2026-09-09")), None, Some(day("2026-01-31")), Some(day("2026-07-01")),
+                Some(day("2026-07-01")),
+            ],
+            "window" => [Some(summer), Some(summer), Some(summer), Some(winter), Some(summer), Some(summer), Some(summer), Some(summer)],
+        )
+        .expect("moves");
+        // Player 1 to club 10 (twice), to club 11; player 2 to 20; player 7 (no moves); a
+        // deal in a window the table does not have.
+        let deals = df!(
+            "player" => [1u32, 1, 1, 2, 7, 1],
+            "to_club" => [10u32, 11, 10, 20, 10, 10],
+            "window" => [summer, summer, summer, summer, summer, winter],
+        )
+        .expect("deals");
+        let f = deal_facts(&deals, &moves, &windows, &OutcomesConfig::default()).expect("facts");
+        let i32s = |c: &str| -> Vec<Option<i32>> {
+            f.column(c).expect("c").i32().expect("i32").iter().collect()
+        };
+        let bools = |c: &str| -> Vec<Option<bool>> {
+            f.column(c)
+                .expect("c")
+                .bool()
+                .expect("bool")
+                .iter()
+                .collect()
+        };
+        let close = Some(day("2026-09-01"));
+        assert_eq!(
+            i32s("window_close"),
+            [close, close, close, close, close, None]
+        );
+        // Club 10: the first of its two dated moves; its undated move in this window.
+        // Club 11: its move on the last day of grace; the move to 12 after it does not count.
+        // Player 2: a move before the previous close does not count; one without a club is
+        // not a move. No span: no dated move counts, nor an undated one of another window.
+        let (d0702, d0908) = (Some(day("2026-07-02")), Some(day("2026-09-08")));
+        assert_eq!(i32s("t_date"), [d0702, d0908, d0702, None, None, None]);
+        assert_eq!(
+            bools("t_window")
+                .iter()
+                .map(|b| b.unwrap_or(false))
+                .collect::<Vec<_>>(),
+            [true, false, true, false, false, false]
+        );
+        assert_eq!(i32s("e_date"), [d0908, d0702, d0908, None, None, None]);
+        assert_eq!(
+            bools("e_window")
+                .iter()
+                .map(|b| b.unwrap_or(false))
+                .collect::<Vec<_>>(),
+            [false, true, false, false, false, false]
+        );
     }
 }
