@@ -860,10 +860,9 @@ pub fn model_matrix_columns(features: LazyFrame) -> LazyFrame {
     ])
 }
 
-/// Training rows: every resolved deal of a window that closed (grace included) by `as_of`,
-/// at each of its snapshots, while it was still open. `requests` are `snap, window, t`.
-/// Adds `label` (`Boolean`).
-pub fn training_eligible(deals: &DataFrame, requests: &DataFrame) -> LazyFrame {
+/// The resolved deals a model can learn from: `player, to_club, window, resolved_on` and
+/// `label` (whether the move happened).
+pub fn resolved_for_training(deals: &DataFrame) -> LazyFrame {
     deals
         .clone()
         .lazy()
@@ -875,6 +874,13 @@ pub fn training_eligible(deals: &DataFrame, requests: &DataFrame) -> LazyFrame {
             col("resolved_on"),
             col("outcome").eq(lit(outcome::CONFIRMED)).alias("label"),
         ])
+}
+
+/// Training rows: each deal of `resolved` ([`resolved_for_training`]) at each snapshot of its
+/// window (`requests`: `snap, window, t`) taken while it was still unresolved
+/// (`resolved_on > t`). Columns `snap, player, to_club, window, label`.
+pub fn training_eligible(resolved: LazyFrame, requests: &DataFrame) -> LazyFrame {
+    resolved
         .join(
             requests
                 .clone()
@@ -892,6 +898,38 @@ pub fn training_eligible(deals: &DataFrame, requests: &DataFrame) -> LazyFrame {
             col("window"),
             col("label"),
         ])
+}
+
+/// How many rows [`training_eligible`] gives for `resolved`, counted without making them:
+/// per deal, the snapshots of its window before it was resolved (a binary search in the
+/// window's sorted snapshot days). At ten million claims the rows number millions before
+/// they are sampled down to the training size.
+pub fn training_rows(resolved: &DataFrame, requests: &DataFrame) -> PolarsResult<usize> {
+    use crate::column_values::opt_i32;
+    use std::collections::HashMap;
+    let mut days: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (w, t) in opt_i32(requests, "window")?
+        .into_iter()
+        .zip(opt_i32(requests, "t")?)
+    {
+        if let (Some(w), Some(t)) = (w, t) {
+            days.entry(w).or_default().push(t);
+        }
+    }
+    for d in days.values_mut() {
+        d.sort_unstable();
+    }
+    let window = resolved.column("window")?.cast(&DataType::Int32)?;
+    let resolved_on = resolved.column("resolved_on")?.cast(&DataType::Int32)?;
+    Ok(window
+        .i32()?
+        .iter()
+        .zip(resolved_on.i32()?.iter())
+        .map(|(w, r)| match (w.and_then(|w| days.get(&w)), r) {
+            (Some(d), Some(r)) => d.partition_point(|t| *t < r),
+            _ => 0,
+        })
+        .sum())
 }
 
 #[cfg(test)]
@@ -930,6 +968,36 @@ mod tests {
         // Nothing else changes: the claims keep their rows and order.
         assert_eq!(out.height(), 12);
         assert_eq!(out.width(), 5);
+    }
+
+    #[test]
+    fn training_rows_are_counted_as_they_are_made() {
+        // Window 1 has snapshots on days 10, 20 and 30; window 2 on day 15; window 3 none.
+        let requests = df!(
+            "snap" => [0u32, 1, 2, 3],
+            "window" => [1i32, 1, 1, 2],
+            "t" => [30i32, 10, 20, 15],
+        )
+        .expect("requests");
+        let deals = df!(
+            "player" => [1u32, 2, 3, 4, 5, 6, 7],
+            "to_club" => [9u32; 7],
+            "window" => [1i32, 1, 1, 2, 2, 3, 1],
+            "resolved_on" => [Some(25i32), Some(10), Some(31), Some(16), Some(15), Some(40), None],
+            "outcome" => [
+                outcome::CONFIRMED, outcome::REFUTED, outcome::CONFIRMED, outcome::REFUTED,
+                outcome::CONFIRMED, outcome::CONFIRMED, outcome::OPEN,
+            ],
+        )
+        .expect("deals");
+        // Unresolved before: player 1 at days 10 and 20, player 3 at all three, player 4 at
+        // 15; player 2 resolved on the first snapshot's day, player 5 on its only one.
+        let resolved = resolved_for_training(&deals).collect().expect("resolved");
+        assert_eq!(training_rows(&resolved, &requests).expect("count"), 6);
+        let rows = training_eligible(resolved.lazy(), &requests)
+            .collect()
+            .expect("rows");
+        assert_eq!(rows.height(), 6);
     }
 
     #[test]

@@ -13,7 +13,8 @@ use polars::prelude::*;
 
 use crate::schema::outcome;
 use crate::score::features::{
-    deal_features, lookups, model_matrix_columns, training_eligible, Lookups,
+    deal_features, lookups, model_matrix_columns, resolved_for_training, training_eligible,
+    training_rows, Lookups,
 };
 use crate::score::model::{fit_model, predict, Model, Namer, Prediction};
 use crate::settings::Config;
@@ -122,20 +123,24 @@ pub fn history(
     let deals = deals_with_season(deals, windows)?;
     let lookups = lookups(stories, &deals, transfers, &times, config)?;
 
-    let eligible = training_eligible(&deals, &requests).collect()?;
+    // The rows are counted before they are made, and the deals sampled before they are
+    // joined with their snapshots: the hash depends on the deal alone.
+    let resolved = resolved_for_training(&deals).collect()?;
+    let rows = training_rows(&resolved, &requests)?;
     let max = config.likelihood.max_training_rows.max(1);
-    let sample_fraction = if eligible.height() > max {
-        max as f64 / eligible.height() as f64
+    let sample_fraction = if rows > max {
+        max as f64 / rows as f64
     } else {
         1.0
     };
-    let eligible = if sample_fraction < 1.0 {
-        eligible
+    let resolved = if sample_fraction < 1.0 {
+        resolved
             .lazy()
             .filter(deal_hash().lt(lit(sample_fraction * 1_000_003.0)))
     } else {
-        eligible.lazy()
+        resolved.lazy()
     };
+    let eligible = training_eligible(resolved, &requests);
     let features = deal_features(
         claims, &requests, eligible, windows, &lookups, config, false,
     )?;
