@@ -28,7 +28,9 @@ use crate::schema::outcome;
 use crate::settings::OutcomesConfig;
 
 /// The transfers that count as moves: permanent and free always, loans and returns from loan
-/// as configured. Columns `player, to_club, date, window, known_on`.
+/// as configured. Columns `player, to_club, date, window`. A move listed twice is kept
+/// twice: the facts read from the moves (the first date, whether any) do not change, and at
+/// ten million claims finding the distinct rows took 0.1 s of the 0.4 s the facts took.
 pub fn counted_moves(transfers: &DataFrame, config: &OutcomesConfig) -> LazyFrame {
     let mut kinds = vec![TransferKind::Permanent as u32, TransferKind::Free as u32];
     if config.loans_count {
@@ -41,18 +43,12 @@ pub fn counted_moves(transfers: &DataFrame, config: &OutcomesConfig) -> LazyFram
     for k in kinds {
         keep = keep.or(col("kind").eq(lit(k)));
     }
-    transfers
-        .clone()
-        .lazy()
-        .filter(keep)
-        .select([
-            col("player"),
-            col("to_club"),
-            col("date"),
-            col("window"),
-            col("known_on"),
-        ])
-        .unique(None, UniqueKeepStrategy::Any)
+    transfers.clone().lazy().filter(keep).select([
+        col("player"),
+        col("to_club"),
+        col("date"),
+        col("window"),
+    ])
 }
 
 /// A move as [`deal_facts`] reads it: to which club, on which day (when dated), in which
@@ -84,7 +80,7 @@ pub fn deal_facts(
     use std::collections::HashMap;
     let grace = config.grace_days as i32;
     // window → (close, previous close).
-    let spans: HashMap<i32, (Option<i32>, Option<i32>)> = {
+    let spans: HashMap<i32, (Option<i32>, Option<i32>), foldhash::fast::FixedState> = {
         let w = windows.column("window")?.i32()?;
         let close = windows.column("window_close")?.i32()?;
         let prev = windows.column("prev_close")?.i32()?;
