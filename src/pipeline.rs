@@ -120,10 +120,11 @@ pub fn prepare(opts: &ScoreOptions, settings: &Settings, progress: &Progress) ->
     for name in ["line", "fee_eur", "stage_inferred", "window_inferred"] {
         claims.drop_in_place(name)?;
     }
-    // One chunk per column (each reading thread gave one), made a column at a time: the later
-    // stages gather and join whole columns, and would otherwise each make their own copy (at
-    // ten million claims, a peak 0.3 GiB higher in scoring the open deals).
-    claims.rechunk_mut();
+    // One chunk per column (each reading thread gave one): the later stages gather and join
+    // whole columns, and would otherwise each make their own copy (at ten million claims, a
+    // peak 0.3 GiB higher in scoring the open deals). A column per thread at a time, each
+    // freed as its copy is made: at ten million claims 0.53 s on one thread outside any stage.
+    claims.rechunk_mut_par();
     let moves = counted_moves(&transfers, &config.outcomes);
     let resolved = progress.stage("stories and deals", || {
         stories_and_deals(&claims, moves, &windows, config, as_of)

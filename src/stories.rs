@@ -621,16 +621,12 @@ impl Chunks {
     }
 }
 
-/// `df` in one chunk per column (the streaming engine returns a table in many), made one
-/// column at a time so that the table is never held twice: later gathers and joins read
-/// whole columns.
+/// `df` in one chunk per column (the streaming engine returns a table in many), a column per
+/// thread at a time, each freed as its copy is made, so that the table is never held twice:
+/// later gathers and joins read whole columns.
 fn rechunked(mut df: DataFrame) -> PolarsResult<DataFrame> {
-    let order = df.get_column_names_owned();
-    for name in &order {
-        let column = df.drop_in_place(name)?.rechunk();
-        df.with_column(column)?;
-    }
-    df.select(order)
+    df.rechunk_mut_par();
+    Ok(df)
 }
 
 /// For each group of `keys` in `counts` (`keys…, value, n`), the `value` (a `UInt32` id) with
