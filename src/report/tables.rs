@@ -565,12 +565,14 @@ pub fn open_deal_sources(
     sources: &DataFrame,
 ) -> PolarsResult<DataFrame> {
     let deal = deal_cols();
-    let claims =
-        claims
-            .clone()
-            .lazy()
-            .select([col("player"), col("to_club"), col("window"), col("source")]);
-    let lists = crate::deal::rows_with_keys_in(claims, "player", open_rows)
+    let claims = crate::deal::rows_with_ids_in(
+        claims,
+        &["player", "to_club", "window", "source"],
+        "player",
+        open_rows,
+    )?;
+    let lists = claims
+        .lazy()
         .join(
             open_rows.clone().lazy().select(deal.clone()),
             deal.clone(),

@@ -368,13 +368,10 @@ pub fn deal_features(
 }
 
 /// The columns the features read of the claims of the eligible deals' players (with
-/// `claim_ids`, `claim_id` too), in file order.
-///
-/// The players are marked in a table by id (ids are interned, so dense) and the claims
-/// filtered by it once, where a semi join over all the claims ran for each of the two uses
-/// (the deals' claims and the players' links); the joins on three columns then run on a
-/// small share of the claims (at ten million wide claims, 0.1 GiB less live at the training
-/// history's peak, 0.45 GiB at the open deals').
+/// `claim_ids`, `claim_id` too), in file order ([`crate::deal::rows_with_ids_in`], once for
+/// both uses: the deals' claims and the players' links). The joins on three columns then run
+/// on a small share of the claims (at ten million wide claims, 0.1 GiB less live at the
+/// training history's peak, 0.45 GiB at the open deals').
 fn claims_of_players(
     claims: &DataFrame,
     eligible: &DataFrame,
@@ -397,17 +394,7 @@ fn claims_of_players(
     if claim_ids {
         columns.push("claim_id");
     }
-    let wanted = eligible.column("player")?.u32()?;
-    let mut marked = vec![false; wanted.max().map_or(0, |m| m as usize + 1)];
-    for p in wanted.iter().flatten() {
-        marked[p as usize] = true;
-    }
-    let player = claims.column("player")?.u32()?;
-    let mask: BooleanChunked = player
-        .iter()
-        .map(|p| p.is_some_and(|p| marked.get(p as usize).copied().unwrap_or(false)))
-        .collect();
-    claims.select(columns)?.filter(&mask)
+    crate::deal::rows_with_ids_in(claims, &columns, "player", eligible)
 }
 
 /// The claims of each eligible deal as known at each snapshot (`published <= t`), with the
