@@ -91,3 +91,63 @@ pub fn per_piece<T: Send>(
         .map(|&start| f(&df.slice(start as i64, piece.min(height - start))))
         .collect()
 }
+
+/// One or two key columns of a table (cast to `UInt32`), read row by row as a pair: the second
+/// is `None` with one key.
+pub struct KeyPairs {
+    first: UInt32Chunked,
+    second: Option<UInt32Chunked>,
+}
+
+impl KeyPairs {
+    /// The key columns `names` of `df`.
+    ///
+    /// # Errors
+    /// A missing column, one not castable to `UInt32`, or other than one or two names.
+    pub fn of(df: &DataFrame, names: &[&str]) -> PolarsResult<KeyPairs> {
+        let column = |name: &str| -> PolarsResult<UInt32Chunked> {
+            Ok(df.column(name)?.cast(&DataType::UInt32)?.u32()?.clone())
+        };
+        match names {
+            [a] => Ok(KeyPairs {
+                first: column(a)?,
+                second: None,
+            }),
+            [a, b] => Ok(KeyPairs {
+                first: column(a)?,
+                second: Some(column(b)?),
+            }),
+            _ => Err(PolarsError::ComputeError(
+                "a group is keyed by one or two columns".into(),
+            )),
+        }
+    }
+
+    /// The keys of each row, in row order.
+    pub fn iter(&self) -> impl Iterator<Item = (Option<u32>, Option<u32>)> + '_ {
+        let mut second = self.second.as_ref().map(|c| c.iter());
+        self.first
+            .iter()
+            .map(move |a| (a, second.as_mut().and_then(|s| s.next()).flatten()))
+    }
+}
+
+/// The maps made per piece ([`per_piece`]) summed into one, `add` adding a piece's value to
+/// the sum's.
+pub fn sum_maps<K, V, S>(
+    maps: Vec<std::collections::HashMap<K, V, S>>,
+    add: impl Fn(&mut V, V),
+) -> std::collections::HashMap<K, V, S>
+where
+    K: std::hash::Hash + Eq,
+    V: Default,
+    S: std::hash::BuildHasher + Default,
+{
+    let mut total = std::collections::HashMap::default();
+    for map in maps {
+        for (key, value) in map {
+            add(total.entry(key).or_default(), value);
+        }
+    }
+    total
+}

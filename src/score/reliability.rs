@@ -10,6 +10,7 @@
 
 use polars::prelude::*;
 
+use crate::column_values::{per_piece, sum_maps, KeyPairs};
 use crate::schema::outcome;
 use crate::schema::Stage;
 use crate::settings::ReliabilityConfig;
@@ -281,36 +282,24 @@ fn group_counts(
 ) -> PolarsResult<DataFrame> {
     type Key = (Option<u32>, Option<u32>);
     type Groups = std::collections::HashMap<Key, Counts, foldhash::fast::FixedState>;
-    if keys.is_empty() || keys.len() > 2 {
-        return Err(PolarsError::ComputeError(
-            "a reliability table takes one or two key columns".into(),
-        ));
-    }
-    let maps = crate::column_values::per_piece(narrow, |part| -> PolarsResult<Groups> {
-        let key = |j: usize| -> PolarsResult<Option<UInt32Chunked>> {
-            keys.get(j)
-                .map(|k| Ok(part.column(k)?.cast(&DataType::UInt32)?.u32()?.clone()))
-                .transpose()
-        };
-        let (k0, k1) = (key(0)?, key(1)?);
+    let maps = per_piece(narrow, |part| -> PolarsResult<Groups> {
         let flag =
             |c: &str| -> PolarsResult<BooleanChunked> { Ok(part.column(c)?.bool()?.clone()) };
+        let keys = KeyPairs::of(part, keys)?;
         let (resolved, hit) = (flag("__resolved")?, flag("__hit")?);
         let (open, late) = (flag("__open")?, flag("__late")?);
         let day = part.column("__day")?.i32()?;
         let mut groups = Groups::default();
-        let mut second = k1.as_ref().map(|c| c.iter());
-        let rows = k0.iter().flat_map(|c| c.iter()).zip(day.iter()).zip(
+        let rows = keys.iter().zip(day.iter()).zip(
             resolved
                 .iter()
                 .zip(hit.iter())
                 .zip(open.iter().zip(late.iter())),
         );
-        for ((a, d), ((r, h), (o, l))) in rows {
-            let b = second.as_mut().and_then(|s| s.next()).flatten();
+        for ((key, d), ((r, h), (o, l))) in rows {
             let (r, h) = (r == Some(true), h == Some(true));
             let w = d.and_then(|d| weights.get(&d).copied().flatten());
-            let g = groups.entry((a, b)).or_default();
+            let g = groups.entry(key).or_default();
             g.stories += 1;
             g.resolved += u32::from(r);
             g.hits += u32::from(h);
@@ -323,12 +312,7 @@ fn group_counts(
         }
         Ok(groups)
     })?;
-    let mut total = Groups::default();
-    for map in maps {
-        for (key, counts) in map {
-            total.entry(key).or_default().add(&counts);
-        }
-    }
+    let total = sum_maps(maps, |sum, counts| sum.add(&counts));
     let mut rows: Vec<(Key, Counts)> = total.into_iter().collect();
     // Nulls last, as the table has always been sorted.
     let last = |k: Option<u32>| (k.is_none(), k.unwrap_or(0));

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use polars::prelude::*;
 
+use crate::column_values::{per_piece, sum_maps, KeyPairs};
 use crate::schema::Stage;
 use crate::score::reliability::stage_centres;
 use crate::settings::ReliabilityConfig;
@@ -390,8 +391,7 @@ fn cumulative_records(
     let max_t = times.last().copied().unwrap_or(i32::MIN);
     let mut select: Vec<Expr> = keys
         .iter()
-        .enumerate()
-        .map(|(j, k)| col(*k).cast(DataType::UInt32).alias(format!("__key{j}")))
+        .map(|k| col(*k).cast(DataType::UInt32))
         .collect();
     select.extend([
         col("resolved_on").cast(DataType::Int32).alias("__day"),
@@ -401,23 +401,17 @@ fn cumulative_records(
         hit.alias("__hit"),
     ]);
     let narrow = items.select(select).collect()?;
-    let maps = crate::column_values::per_piece(&narrow, |part| -> PolarsResult<Counts> {
-        let key = |j: usize| -> PolarsResult<Option<UInt32Chunked>> {
-            if j < keys.len() {
-                Ok(Some(part.column(&format!("__key{j}"))?.u32()?.clone()))
-            } else {
-                Ok(None)
-            }
-        };
-        let (k0, k1) = (key(0)?, key(1)?);
+    let maps = per_piece(&narrow, |part| -> PolarsResult<Counts> {
+        let groups = KeyPairs::of(part, keys)?;
         let day = part.column("__day")?.i32()?;
         let counted = part.column("__counted")?.bool()?;
         let is_hit = part.column("__hit")?.bool()?;
         let mut counts = Counts::default();
-        let mut second = k1.as_ref().map(|c| c.iter());
-        let first = k0.iter().flat_map(|c| c.iter());
-        for (((a, d), c), h) in first.zip(day.iter()).zip(counted.iter()).zip(is_hit.iter()) {
-            let b = second.as_mut().and_then(|s| s.next()).flatten();
+        let rows = groups
+            .iter()
+            .zip(day.iter())
+            .zip(counted.iter().zip(is_hit.iter()));
+        for (((a, b), d), (c, h)) in rows {
             let (Some(true), Some(d)) = (c, d) else {
                 continue;
             };
@@ -427,14 +421,10 @@ fn cumulative_records(
         }
         Ok(counts)
     })?;
-    let mut total = Counts::default();
-    for map in maps {
-        for (key, (n, k)) in map {
-            let entry = total.entry(key).or_insert((0, 0));
-            entry.0 += n;
-            entry.1 += k;
-        }
-    }
+    let total = sum_maps(maps, |sum, (n, k)| {
+        sum.0 += n;
+        sum.1 += k;
+    });
     let mut daily: Vec<(DayKey, (u32, u32))> = total.into_iter().collect();
     daily.sort_unstable_by_key(|(key, _)| *key);
     let mut groups: Vec<(GroupKey, Record)> = Vec::new();
