@@ -218,7 +218,10 @@ pub fn epoch() -> NaiveDate {
 
 /// Days since 1970-01-01, polars' physical representation of a `Date`.
 pub fn days_since_epoch(d: NaiveDate) -> i32 {
-    (d - epoch()).num_days() as i32
+    // Days from 0001-01-01 (day 1) to 1970-01-01: integer arithmetic, no duration (this runs
+    // for every date read).
+    const EPOCH_FROM_CE: i32 = 719_163;
+    d.num_days_from_ce() - EPOCH_FROM_CE
 }
 
 /// The date of a polars physical `Date` value.
@@ -232,6 +235,24 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn days_since_epoch_counts_days_from_1970() {
+        assert_eq!(days_since_epoch(d(1970, 1, 1)), 0);
+        assert_eq!(days_since_epoch(d(1969, 12, 31)), -1);
+        assert_eq!(days_since_epoch(d(2000, 3, 1)), 11_017);
+        // Every day of 1600-2400 (leap centuries and not) as a duration from the epoch counts it.
+        let mut day = d(1600, 1, 1);
+        while day < d(2400, 12, 31) {
+            assert_eq!(
+                days_since_epoch(day) as i64,
+                (day - epoch()).num_days(),
+                "{day}"
+            );
+            assert_eq!(date_from_days(days_since_epoch(day)), day);
+            day = day.succ_opt().expect("next day");
+        }
     }
 
     #[test]

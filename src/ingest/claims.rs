@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use super::chunks::{read_file, read_rows, Chunk, FileKind, Parsed};
@@ -376,7 +376,7 @@ pub(super) fn parse_claim<'a>(
     if let Some(w) = window {
         // A claim about a window that had closed long before it was published is a typo.
         let close = calendar.close(w);
-        if close < published - chrono::Duration::days(366) {
+        if close.num_days_from_ce() < published.num_days_from_ce() - 366 {
             return Err(RowProblem::new(
                 "window",
                 row.get(claim_col::WINDOW).unwrap_or(""),

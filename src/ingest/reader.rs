@@ -243,7 +243,7 @@ impl<'a> Row<'a> {
     /// empty.
     pub fn get(&self, col: usize) -> Option<&'a str> {
         let i = (*self.positions.get(col)?)?;
-        let v = self.text.get(self.record.range(i)?)?.trim();
+        let v = trimmed(self.text.get(self.record.range(i)?)?);
         (!v.is_empty()).then_some(v)
     }
 
@@ -251,7 +251,7 @@ impl<'a> Row<'a> {
     /// when empty.
     pub fn extra(&self, k: usize) -> Option<&'a str> {
         let i = *self.extra_positions.get(k)?;
-        let v = self.text.get(self.record.range(i)?)?.trim();
+        let v = trimmed(self.text.get(self.record.range(i)?)?);
         (!v.is_empty()).then_some(v)
     }
 
@@ -266,6 +266,15 @@ impl<'a> Row<'a> {
             let name = self.name(col);
             RowProblem::new(name, "", format!("required field `{name}` is empty"))
         })
+    }
+}
+
+/// `s.trim()`, without decoding a character when both ends are visible ASCII (most fields:
+/// every Unicode white space is either ASCII below `!` or not ASCII).
+fn trimmed(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 
@@ -854,6 +863,25 @@ fn missing_hint(column: &str, extra: &[String], mapped_from: Option<&String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fields_are_trimmed_as_str_trim_trims_them() {
+        // Every character at either end (white space or not, ASCII or not) around a plain
+        // middle, and the empty and one-character fields.
+        let mut cases = vec![String::new()];
+        for c in (0..=0x3000u32)
+            .chain([0xfeff, 0x205f, 0x10ffff])
+            .filter_map(char::from_u32)
+        {
+            cases.push(c.to_string());
+            cases.push(format!("{c}ab{c}"));
+            cases.push(format!("{c}a b"));
+            cases.push(format!("a b{c}"));
+        }
+        for s in &cases {
+            assert_eq!(trimmed(s), s.trim(), "{s:?}");
+        }
+    }
 
     const SPECS: &[ColumnSpec] = &[
         ColumnSpec {
