@@ -122,7 +122,17 @@ pub struct StageInference {
     patterns: regex::RegexSet,
     /// The rank of each pattern's stage.
     ranks: Vec<u32>,
+    /// The same phrases in one ASCII case-insensitive automaton, with each phrase's pattern:
+    /// a faster scan that finds what the patterns find on every text without
+    /// [`FOLDS_TO_ASCII`] (see [`StageInference::first_pattern`]). `None` when a phrase is
+    /// empty or not ASCII: then the patterns alone are used.
+    phrases: Option<(aho_corasick::AhoCorasick, Vec<usize>)>,
 }
+
+/// The characters outside ASCII that a case-insensitive pattern matches with an ASCII letter
+/// (Unicode simple case folding: the Kelvin sign with `k`, the long s with `s`); a unit test
+/// checks every character against the regex engine.
+pub const FOLDS_TO_ASCII: [char; 2] = ['\u{17f}', '\u{212a}'];
 
 impl StageInference {
     /// The patterns of `keywords` (stage name → phrases; stages without phrases are skipped).
@@ -132,33 +142,78 @@ impl StageInference {
     pub fn new(keywords: &BTreeMap<String, Vec<String>>) -> Result<StageInference, regex::Error> {
         let mut patterns = Vec::new();
         let mut ranks = Vec::new();
+        let mut phrases: Vec<(String, usize)> = Vec::new();
         for stage in INFERENCE_ORDER {
-            let Some(phrases) = keywords.get(stage.name()) else {
+            let Some(stage_phrases) = keywords.get(stage.name()) else {
                 continue;
             };
-            if phrases.is_empty() {
+            if stage_phrases.is_empty() {
                 continue;
             }
-            let alternatives: Vec<String> = phrases
-                .iter()
-                .map(|p| regex::escape(&p.to_lowercase()))
-                .collect();
+            let lower: Vec<String> = stage_phrases.iter().map(|p| p.to_lowercase()).collect();
+            let alternatives: Vec<String> = lower.iter().map(|p| regex::escape(p)).collect();
             let pattern = format!("(?i)(?-u:\\b)(?:{})", alternatives.join("|"));
+            phrases.extend(lower.into_iter().map(|p| (p, patterns.len())));
             patterns.push(pattern);
             ranks.push(stage.rank());
         }
+        let ascii = phrases.iter().all(|(p, _)| !p.is_empty() && p.is_ascii());
+        let phrases = if ascii {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .build(phrases.iter().map(|(p, _)| p.as_bytes()))
+                .ok()
+                .map(|automaton| (automaton, phrases.iter().map(|(_, k)| *k).collect()))
+        } else {
+            None
+        };
         Ok(StageInference {
             patterns: regex::RegexSet::new(patterns)?,
             ranks,
+            phrases,
         })
     }
 
     /// The stage rank of `text`.
     pub fn rank(&self, text: Option<&str>) -> u32 {
         // The first stage (in the order tried) whose pattern matches.
-        text.and_then(|t| self.patterns.matches(t).iter().next())
+        text.and_then(|t| self.first_pattern(t))
             .map(|k| self.ranks[k])
             .unwrap_or(Stage::Speculation.rank())
+    }
+
+    /// The first pattern that matches `text`. With ASCII phrases and a text without
+    /// [`FOLDS_TO_ASCII`], a pattern `(?i)(?-u:\b)(?:p1|p2|…)` matches exactly where one of
+    /// its phrases occurs, ASCII letters in either case, at a byte where the ASCII word
+    /// boundary holds (the byte before, if any, and the phrase's first byte are not both
+    /// word bytes or both not): one scan of the automaton finds every occurrence. Otherwise
+    /// the regex set decides.
+    fn first_pattern(&self, text: &str) -> Option<usize> {
+        let Some((automaton, pattern_of)) = &self.phrases else {
+            return self.patterns.matches(text).iter().next();
+        };
+        if !text.is_ascii() && text.contains(FOLDS_TO_ASCII) {
+            return self.patterns.matches(text).iter().next();
+        }
+        let bytes = text.as_bytes();
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let mut first: Option<usize> = None;
+        for m in automaton.find_overlapping_iter(text) {
+            let at = m.start();
+            let before = at > 0 && word(bytes[at - 1]);
+            if before == word(bytes[at]) {
+                continue;
+            }
+            let k = pattern_of[m.pattern().as_usize()];
+            if first.is_none_or(|f| k < f) {
+                first = Some(k);
+                if k == 0 {
+                    break;
+                }
+            }
+        }
+        first
     }
 
     /// `stage` with each missing value inferred from `text` (row by row; `text` is read only
@@ -277,5 +332,96 @@ mod tests {
                 Some("speculation"),
             ]
         );
+    }
+
+    #[test]
+    fn only_the_listed_characters_outside_ascii_fold_to_ascii() {
+        // Every character outside ASCII that a case-insensitive ASCII class matches.
+        let ascii = regex::Regex::new(r"(?i)^[\x00-\x7F]$").expect("pattern");
+        let mut buf = [0u8; 4];
+        let found: Vec<char> = (0x80..=0x10_FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| ascii.is_match(c.encode_utf8(&mut buf)))
+            .collect();
+        assert_eq!(found, FOLDS_TO_ASCII);
+    }
+
+    /// What the regex set alone says: the first pattern that matches.
+    fn by_patterns(inference: &StageInference, text: &str) -> Option<usize> {
+        inference.patterns.matches(text).iter().next()
+    }
+
+    #[test]
+    fn the_phrase_scan_finds_what_the_patterns_find() {
+        let inference = StageInference::new(&default_keywords()).expect("patterns");
+        assert!(inference.phrases.is_some());
+        for (text, expected) in [
+            ("Here we go! Balerdi to Juventus", Some(1)),
+            ("HERE WE GO", Some(1)),
+            // `bid` inside a word is no phrase; at a word start it is.
+            ("forbidden fruit", None),
+            ("a bidding war", Some(4)),
+            ("_bid", None),
+            ("2bid", None),
+            ("é bid", Some(4)),
+            // A denial wins over the stage it quotes, wherever it is.
+            ("Talks? Marseille deny it", Some(0)),
+            // The Kelvin sign is a `k` and the long s an `s` to the patterns (the regex set
+            // decides those texts), but neither is a word byte to start a phrase after.
+            ("Juventus in tal\u{212a}s", Some(4)),
+            ("clo\u{17f}e to a deal", Some(3)),
+            ("\u{212a}een on Balerdi", None),
+            ("", None),
+        ] {
+            assert_eq!(inference.first_pattern(text), expected, "{text:?}");
+            assert_eq!(by_patterns(&inference, text), expected, "{text:?}");
+        }
+        // A phrase outside ASCII: the regex set alone.
+        let mut keywords = default_keywords();
+        keywords.insert("talks".into(), vec!["négociations".into()]);
+        let other = StageInference::new(&keywords).expect("patterns");
+        assert!(other.phrases.is_none());
+        assert_eq!(
+            other.rank(Some("NÉGOCIATIONS avancées")),
+            Stage::Talks.rank()
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_phrase_scan_agrees_with_the_patterns_on_any_text(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(vec![
+                        "here we go", "DENIES", "Close To", "bId", "nEgOtIaT", "eye", "keen",
+                        "\u{212a}EEN", "\u{17f}CoUT", "tal\u{212a}s", "clo\u{17f}e to", "é", "İ", "ı", "ß", "_", "1", "-", "!",
+                        " ", "'", "x", "won't be sold", "won\u{2019}t be sold", "\n", "\u{0}",
+                    ].into_iter().map(String::from).collect::<Vec<String>>()),
+                    "[a-zA-Z _'éK-]{0,6}",
+                ],
+                0..12,
+            ),
+            mixed_case in proptest::prelude::any::<u64>(),
+        ) {
+            let inference = StageInference::new(&default_keywords()).expect("patterns");
+            let text: String = pieces
+                .concat()
+                .chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if mixed_case >> (i % 64) & 1 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect();
+            proptest::prop_assert_eq!(
+                inference.first_pattern(&text),
+                by_patterns(&inference, &text),
+                "{:?}",
+                text
+            );
+        }
     }
 }
