@@ -67,7 +67,9 @@ const CLUB_NOISE: &[&str] = &["fc", "afc", "cf", "club", "calcio", "de", "the", 
 
 /// Unicode folding, lower case, punctuation to spaces, single spaces, trimmed.
 pub fn fold(raw: &str) -> String {
-    let ascii = deunicode::deunicode(raw);
+    // `deunicode`'s own placeholder for characters it cannot spell, without a copy of a name
+    // that is ASCII already (most).
+    let ascii = deunicode::deunicode_with_tofu_cow(raw, "[?]");
     let mut out = String::with_capacity(ascii.len());
     let mut pending_space = false;
     for c in ascii.chars() {
@@ -447,6 +449,24 @@ mod tests {
         );
         assert_eq!(aliases.canonical(NameKind::Player, "spurs"), None);
         assert_eq!(aliases.len(), 1);
+    }
+
+    #[test]
+    fn folding_transliterates_as_deunicode_does() {
+        // The borrowed transliteration gives what `deunicode` gives, placeholder included
+        // (U+E000 is private use: no spelling).
+        for c in (0..0x3100u32)
+            .chain([0xe000, 0x1f600])
+            .filter_map(char::from_u32)
+        {
+            let s = format!("Kess{c}é {c}");
+            assert_eq!(
+                deunicode::deunicode_with_tofu_cow(&s, "[?]"),
+                deunicode::deunicode(&s),
+                "{s:?}"
+            );
+        }
+        assert_eq!(fold("Kessi\u{e000}é"), "kessi e");
     }
 
     #[test]
