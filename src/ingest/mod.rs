@@ -230,6 +230,9 @@ pub fn ingest(
     files.push(stats);
     let (transfers, stats) = transfers?.merge(&mut names, &mut log)?;
     files.push(stats);
+    // Reading is done: the interning indexes go before the renumbering, which would
+    // otherwise renumber them too (at ten million claims, 1.5 million player keys).
+    names.release_indexes();
     // Ids in key order: nothing downstream depends on the order of input rows.
     let players = names.players.canonical_order();
     let clubs = names.clubs.canonical_order();
@@ -245,7 +248,6 @@ pub fn ingest(
     };
     let claims = claims.finish(canonical)?;
     let transfers = transfers.finish(canonical)?;
-    names.release_indexes();
     let (claims, dup_rejects) = reject_duplicate_claim_ids(claims)?;
     for r in dup_rejects {
         log.push(&paths.claims, r.0, r.1)?;
