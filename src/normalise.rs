@@ -283,7 +283,7 @@ impl NameTable {
     }
 
     /// Renumbers ids in the order of their keys and returns `old id → new id`. Apply it to
-    /// every id column with [`remapped`].
+    /// every id column with [`remap_ids`].
     pub fn canonical_order(&mut self) -> Vec<u32> {
         let mut order: Vec<u32> = (0..self.keys.len() as u32).collect();
         // Keys are unique: an unstable sort gives the one order, on any number of threads
@@ -419,13 +419,14 @@ fn id_of_key(
     }
 }
 
-/// The `UInt32` column `column` of `df` through an `old → new` id map (same name).
-pub fn remapped(df: &DataFrame, column: &str, old_to_new: &[u32]) -> PolarsResult<Column> {
+/// Applies an `old → new` id map to a `UInt32` column of `df` in place.
+pub fn remap_ids(df: &mut DataFrame, column: &str, old_to_new: &[u32]) -> PolarsResult<()> {
     let ca = df.column(column)?.u32()?;
     // Slots under a null hold arbitrary values: map what is in range, leave the rest.
     let mapped: UInt32Chunked =
         ca.apply_values(|v| old_to_new.get(v as usize).copied().unwrap_or(v));
-    Ok(mapped.with_name(column.into()).into_column())
+    df.with_column(mapped.with_name(column.into()).into_column())?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -162,36 +162,19 @@ pub(super) struct ChunkedFrame {
 
 impl ChunkedFrame {
     /// Renumbers every id column through the chunk's map and then `then` (merged id →
-    /// final id), in one pass per column (the columns of a chunk on every thread), and
-    /// stacks the chunks in file order.
-    pub(super) fn finish<'a>(
-        self,
-        then: impl Fn(NameKind) -> &'a [u32] + Sync,
-    ) -> Result<DataFrame> {
-        use rayon::prelude::*;
+    /// final id), in one pass per column, and stacks the chunks in file order.
+    pub(super) fn finish<'a>(self, then: impl Fn(NameKind) -> &'a [u32]) -> Result<DataFrame> {
         let mut frame: Option<DataFrame> = None;
         for (mut df, maps) in self.chunks {
-            let composed: Vec<(NameKind, Vec<u32>)> = maps
-                .par_iter()
-                .map(|(kind, map)| {
-                    let last = then(*kind);
-                    let ids = map
-                        .iter()
-                        .map(|m| last.get(*m as usize).copied().unwrap_or(*m))
-                        .collect();
-                    (*kind, ids)
-                })
-                .collect();
-            let renumbered: Vec<Column> = self
-                .id_columns
-                .par_iter()
-                .filter_map(|(column, kind)| {
-                    let (_, ids) = composed.iter().find(|(k, _)| k == kind)?;
-                    Some(crate::normalise::remapped(&df, column, ids))
-                })
-                .collect::<PolarsResult<_>>()?;
-            for column in renumbered {
-                df.with_column(column)?;
+            for (kind, map) in &maps {
+                let last = then(*kind);
+                let composed: Vec<u32> = map
+                    .iter()
+                    .map(|m| last.get(*m as usize).copied().unwrap_or(*m))
+                    .collect();
+                for (column, _) in self.id_columns.iter().filter(|(_, k)| k == kind) {
+                    crate::normalise::remap_ids(&mut df, column, &composed)?;
+                }
             }
             match frame.as_mut() {
                 None => frame = Some(df),
