@@ -346,12 +346,23 @@ fn fit_chains(
         .par_iter()
         .zip(&counts)
         .map(|(f, days)| {
-            let mut previous: Option<(f64, f64)> = None;
+            // The last day's counts, centre and prior.
+            let mut previous: Option<(&GroupCounts, Option<f64>, BetaPrior)> = None;
             days.iter()
                 .zip(times)
                 .zip(&centres)
                 .map(|((day, t), centres)| {
                     let centre = centres.and_then(|c| c.get(*f as usize).copied());
+                    // Nothing resolved since the last day (most snapshot days: outcomes
+                    // become known at the windows' settling days): the same counts and
+                    // centre are the same fit. Refitting from its optimum would only move
+                    // it by the last step's rounding.
+                    if let Some((_, _, prior)) = previous
+                        .as_ref()
+                        .filter(|(counts, c, _)| *counts == day && *c == centre)
+                    {
+                        return prior.clone();
+                    }
                     // The groups in key order, for a start by the method of moments.
                     let data = || {
                         let records: Vec<(f64, f64)> = members(f)
@@ -360,8 +371,9 @@ fn fit_chains(
                             .collect();
                         usable(&records)
                     };
-                    let prior = fit_counts(day, opts, previous, centre, &data);
-                    previous = Some((prior.alpha, prior.beta));
+                    let start = previous.as_ref().map(|(_, _, p)| (p.alpha, p.beta));
+                    let prior = fit_counts(day, opts, start, centre, &data);
+                    previous = Some((day, centre, prior.clone()));
                     prior
                 })
                 .collect()
@@ -451,6 +463,7 @@ mod tests {
     use super::*;
     use crate::schema::outcome;
     use crate::settings::ReliabilityConfig;
+    use crate::stats::beta_binomial::PriorMethod;
 
     #[test]
     fn counts_only_what_was_resolved_by_each_day() {
@@ -524,6 +537,47 @@ mod tests {
     }
 
     #[test]
+    fn a_day_with_nothing_newly_resolved_keeps_the_fitted_prior_to_the_bit() {
+        // Twelve sources of varied records resolved on day 10, one more story on day 30.
+        let (mut source, mut out, mut day) = (Vec::new(), Vec::new(), Vec::new());
+        for s in 0..12u32 {
+            for i in 0..(3 + s % 5) {
+                source.push(s);
+                out.push(if (i + s) % 3 == 0 {
+                    outcome::CONFIRMED
+                } else {
+                    outcome::REFUTED
+                });
+                day.push(Some(10i32));
+            }
+        }
+        source.push(0);
+        out.push(outcome::CONFIRMED);
+        day.push(Some(30));
+        let items = df!("source" => source, "outcome" => out, "resolved_on" => day).expect("df");
+        let r = rates_at(
+            items.lazy(),
+            &["source"],
+            None,
+            col("outcome").eq(lit(outcome::CONFIRMED)),
+            &[15, 20, 25, 35],
+            &ReliabilityConfig::default(),
+        )
+        .expect("rates");
+        let prior = |t: i32| r.prior_at(t, 0).cloned().expect("prior");
+        assert!(
+            matches!(prior(15).method, PriorMethod::Fitted { .. }),
+            "{:?}",
+            prior(15)
+        );
+        // Days 20 and 25 have the counts of day 15: its prior, not a refit from it.
+        assert_eq!(prior(20), prior(15));
+        assert_eq!(prior(25), prior(15));
+        // Day 35 has one more story: fitted again.
+        assert_ne!(prior(35), prior(15));
+    }
+
+    #[test]
     fn one_prior_per_stage_and_two_keys_packed() {
         // Sources 1 and 2 at stages 2 and 5.
         let items = df!(
@@ -573,8 +627,9 @@ mod tests {
                 })
                 .unwrap_or_default()
         };
-        let mut chains = vec![Vec::new(); families.len()];
-        let mut previous: Vec<Option<(f64, f64)>> = vec![None; families.len()];
+        let mut chains: Vec<Vec<BetaPrior>> = vec![Vec::new(); families.len()];
+        // Per family, the last day's counts and centre.
+        let mut seen: Vec<Option<(GroupCounts, Option<f64>)>> = vec![None; families.len()];
         for &t in times {
             let centres = stages.map(|st| {
                 let all: Vec<(u32, f64, f64)> = families
@@ -585,8 +640,19 @@ mod tests {
             });
             for (i, f) in families.iter().enumerate() {
                 let centre = centres.and_then(|c| c.get(*f as usize).copied());
-                let prior = fit_prior_towards(&data(f, t), opts, previous[i], centre);
-                previous[i] = Some((prior.alpha, prior.beta));
+                let counts = GroupCounts::of(&usable(&data(f, t)));
+                let last = chains[i].last().cloned();
+                let prior = match (&seen[i], last) {
+                    // The same counts and centre as the day before: the same prior.
+                    (Some((c, ce)), Some(p)) if *c == counts && *ce == centre => p,
+                    (_, last) => fit_prior_towards(
+                        &data(f, t),
+                        opts,
+                        last.map(|p| (p.alpha, p.beta)),
+                        centre,
+                    ),
+                };
+                seen[i] = Some((counts, centre));
                 chains[i].push(prior);
             }
         }
