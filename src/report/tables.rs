@@ -571,7 +571,17 @@ pub fn open_deal_sources(
         "player",
         open_rows,
     )?;
-    let lists = claims
+    // Each source's place in name order: the deals' sources are put in that order by one
+    // sort of every (deal, source) by integers, not a sort of text within each deal.
+    let by_name = sources
+        .clone()
+        .lazy()
+        .sort(["name"], SortMultipleOptions::default())
+        .with_row_index("__by_name", None)
+        .select([col("id"), col("name"), col("__by_name")]);
+    let mut order = deal.clone();
+    order.push(col("__by_name"));
+    claims
         .lazy()
         .join(
             open_rows.clone().lazy().select(deal.clone()),
@@ -579,14 +589,16 @@ pub fn open_deal_sources(
             deal.clone(),
             JoinArgs::new(JoinType::Semi),
         )
-        .unique(None, UniqueKeepStrategy::Any);
-    with_names(lists, "source", sources)
-        .group_by(deal)
-        .agg([col("source")
-            .sort(SortOptions::default())
-            .str()
-            .join(";", true)
-            .alias("source_list")])
+        .unique(None, UniqueKeepStrategy::Any)
+        .join(
+            by_name,
+            [col("source")],
+            [col("id")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .sort_by_exprs(order, SortMultipleOptions::default())
+        .group_by_stable(deal)
+        .agg([col("name").str().join(";", true).alias("source_list")])
         .collect()
 }
 
@@ -740,6 +752,41 @@ fn deals_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_lists_name_each_open_deals_sources_once_in_name_order() {
+        use crate::report::labels::id_name_frame;
+        // Ids not in name order: 0 "Zeta", 1 "alpha" (after the capitals), 2 "Beta".
+        let sources =
+            id_name_frame(&["Zeta".into(), "alpha".into(), "Beta".into()]).expect("names");
+        // Deal (7, 1, 30) by sources 0, 1, 2 and 0 again; deal (7, 2, 30) by 1; deal
+        // (8, 1, 30) is not open; player 9's deal has no claims.
+        let claims = df!(
+            "player" => [7u32, 7, 7, 7, 7, 8],
+            "to_club" => [1u32, 1, 1, 1, 2, 1],
+            "window" => [30i32, 30, 30, 30, 30, 30],
+            "source" => [0u32, 1, 2, 0, 1, 2],
+        )
+        .expect("claims");
+        let open = df!(
+            "player" => [7u32, 7, 9],
+            "to_club" => [2u32, 1, 1],
+            "window" => [30i32, 30, 30],
+        )
+        .expect("open");
+        let lists = open_deal_sources(&claims, &open, &sources)
+            .expect("lists")
+            .sort(["to_club"], SortMultipleOptions::default())
+            .expect("sorted");
+        let expected = df!(
+            "player" => [7u32, 7],
+            "to_club" => [1u32, 2],
+            "window" => [30i32, 30],
+            "source_list" => ["Beta;Zeta;alpha", "alpha"],
+        )
+        .expect("expected");
+        assert!(lists.equals(&expected), "{lists:?}");
+    }
 
     #[test]
     fn gathering_column_by_column_gives_the_sorted_table() {
