@@ -744,7 +744,6 @@ pub fn predict(
     band: f64,
     names: &Namer,
 ) -> PolarsResult<Vec<Prediction>> {
-    let n = rows.height();
     let explain = Explain::read(rows)?;
     let z = Normal::new(0.0, 1.0)
         .map(|d| d.inverse_cdf(0.5 + band / 2.0))
@@ -763,10 +762,12 @@ pub fn predict(
             lead_unseen,
             ..
         } => {
+            use rayon::prelude::*;
             let (columns, mut notes) =
                 held_inputs(rows, inputs, sds, ranges, constant, *lead_unseen)?;
-            let mut out = Vec::with_capacity(n);
-            for (i, notes) in notes.iter_mut().enumerate() {
+            // Each deal on its own (its reasons' text is most of the work), in parallel; in
+            // row order whatever the thread count.
+            let out = notes.par_iter_mut().enumerate().map(|(i, notes)| {
                 let row = design(&columns, means, sds, &[i]);
                 let eta = fit.linear(&row.x);
                 let se = fit.linear_se(&row.x);
@@ -791,16 +792,16 @@ pub fn predict(
                     .take(3)
                     .map(|(g, c)| format!("{} {}", sign(*c), explain.words(g, i, names)))
                     .collect();
-                out.push(Prediction {
+                Prediction {
                     model: model.name(),
                     likelihood: p,
                     low: low.min(p),
                     high: high.max(p),
                     reasons,
                     notes: std::mem::take(notes),
-                });
-            }
-            Ok(out)
+                }
+            });
+            Ok(out.collect())
         }
     }
 }
