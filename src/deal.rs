@@ -90,21 +90,24 @@ impl DealKey {
         [player, to_club, window]
     }
 
+    /// The window ordinal of a packed deal.
+    pub fn window_of(&self, deal: u64) -> i32 {
+        ((deal % self.shift_club()) as i64 + self.window_min as i64) as i32
+    }
+
     /// [`DealKey::unpack`] on a materialised `deal` column: the three columns made one at a
     /// time, each straight into its own type. The expressions hold a `UInt64` temporary per
     /// step, all three at once (at ten million stories, a peak 0.27 GiB higher).
     pub fn unpack_columns(&self, deal: &UInt64Chunked) -> [Column; 3] {
         let (player_shift, club_shift) = (self.shift_player(), self.shift_club());
         let club_mask = (1u64 << self.club_bits) - 1;
-        let window_min = self.window_min as i64;
         let player: UInt32Chunked =
             deal.apply_nonnull_values_generic(DataType::UInt32, |d| (d / player_shift) as u32);
         let to_club: UInt32Chunked = deal.apply_nonnull_values_generic(DataType::UInt32, |d| {
             ((d / club_shift) & club_mask) as u32
         });
-        let window: Int32Chunked = deal.apply_nonnull_values_generic(DataType::Int32, |d| {
-            ((d % club_shift) as i64 + window_min) as i32
-        });
+        let window: Int32Chunked =
+            deal.apply_nonnull_values_generic(DataType::Int32, |d| self.window_of(d));
         [
             player.with_name("player".into()).into_column(),
             to_club.with_name("to_club".into()).into_column(),
@@ -225,6 +228,19 @@ mod tests {
             .expect("collect");
         assert!(out.equals(&df), "{out:?}");
         assert!(DealKey::new(u32::MAX, u32::MAX, 0, 10).is_err());
+        // The window of one packed deal, as the walk over sorted claims reads it.
+        let deals = df
+            .lazy()
+            .select([key.pack(col("player"), col("to_club"), col("window"))])
+            .collect()
+            .expect("packed");
+        let windows: Vec<i32> = deals.columns()[0]
+            .u64()
+            .expect("u64")
+            .into_no_null_iter()
+            .map(|d| key.window_of(d))
+            .collect();
+        assert_eq!(windows, vec![4000, 4100, 4050]);
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub fn stories_and_deals(
         by_source,
         by_author,
         deals,
-    } = group_claims(claims)?;
+    } = group_claims(claims, &key)?;
     let deals = unpack(deals)?;
     // The facts each deal's outcome is read from, in the deals' order: the deals take them
     // side by side and the stories by their deal's row, instead of each joining the moves
@@ -167,7 +167,7 @@ struct Grouped {
 ///
 /// The walk runs in parts split at deal boundaries, in parallel; every table comes out in
 /// (deal, reporter) order whatever the thread count.
-fn group_claims(claims: &DataFrame) -> PolarsResult<Grouped> {
+fn group_claims(claims: &DataFrame, key: &DealKey) -> PolarsResult<Grouped> {
     use rayon::prelude::*;
 
     let deal = claims.column("deal")?.u64()?.rechunk();
@@ -176,14 +176,12 @@ fn group_claims(claims: &DataFrame) -> PolarsResult<Grouped> {
     let from_club = claims.column("from_club")?.u32()?.rechunk();
     let published = claims.column("published")?.i32()?.rechunk();
     let stage = claims.column("stage")?.u32()?.rechunk();
-    let window = claims.column("window")?.i32()?.rechunk();
     let n = claims.height();
     let (deal, source) = (no_nulls(&deal, "deal", n)?, no_nulls(&source, "source", n)?);
     let (published, stage) = (
         no_nulls(&published, "published", n)?,
         no_nulls(&stage, "stage", n)?,
     );
-    let window = no_nulls(&window, "window", n)?;
     // One chunk each (or none when there are no claims); `get` reads the validity.
     let author = author.downcast_iter().next();
     let from_club = from_club.downcast_iter().next();
@@ -234,7 +232,7 @@ fn group_claims(claims: &DataFrame) -> PolarsResult<Grouped> {
     let denied = Stage::Denied.rank();
     let mut walked: Vec<Walked> = bounds
         .par_windows(2)
-        .map(|span| walk(&order[span[0]..span[1]], window, denied))
+        .map(|span| walk(&order[span[0]..span[1]], key, denied))
         .collect();
     drop(order);
     // The parts' deal rows, made rows of the whole deals table.
@@ -266,7 +264,7 @@ const DEAL_ROW: &str = "__deal_row";
 
 /// The three tables of the sorted claims of whole deals (one part of [`group_claims`]' walk);
 /// `deal_row` counts this part's deals.
-fn walk(order: &[SortedClaim], window: &[i32], denied: u32) -> Walked {
+fn walk(order: &[SortedClaim], key: &DealKey, denied: u32) -> Walked {
     let n = order.len();
     let mut out = Walked::default();
     // Room for a story and a deal per claim, the most there can be: reserved, not touched
@@ -282,7 +280,8 @@ fn walk(order: &[SortedClaim], window: &[i32], denied: u32) -> Walked {
         while j < n && order[j].deal == d {
             j += 1;
         }
-        let w = window[order[i].row as usize];
+        // The window is part of the deal's key (no read of the claim's row).
+        let w = key.window_of(d);
         // The deal's row in this part's deals (`group_claims` makes it a row of the whole table).
         let deal_row = out.deals.deal.len() as u32;
         let mut whole = Story::default();
@@ -815,7 +814,9 @@ mod tests {
             "window" => [4051i32, 4050, 4050, 4050, 4050],
         )
         .expect("df");
-        let g = group_claims(&claims).expect("grouped");
+        // Windows 4050 and 4051 take one bit of the key: deal 10 is in 4050, 11 in 4051.
+        let key = DealKey::new(100, 100, 4050, 4051).expect("key");
+        let g = group_claims(&claims, &key).expect("grouped");
         let stories = |reporter: &str| {
             df!(
                 "window" => [4050i32, 4050, 4051],
@@ -858,7 +859,7 @@ mod tests {
         .expect("df");
         assert!(g.deals.equals_missing(&deals), "{:?}", g.deals);
         // No claims: three empty tables with the same columns.
-        let none = group_claims(&claims.head(Some(0))).expect("empty");
+        let none = group_claims(&claims.head(Some(0)), &key).expect("empty");
         assert_eq!(none.by_source.height(), 0);
         assert_eq!(
             none.by_source.get_column_names(),
@@ -893,10 +894,12 @@ mod tests {
                 "from_club" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
                 "published" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
                 "stage" => rows.iter().map(|r| r.5).collect::<Vec<_>>(),
-                "window" => rows.iter().map(|r| 4000 + (r.0 % 3) as i32).collect::<Vec<_>>(),
+                "window" => rows.iter().map(|r| 4000 + (r.0 % 4) as i32).collect::<Vec<_>>(),
             )
             .expect("df");
-            let g = group_claims(&claims).expect("grouped");
+            // Windows 4000-4003: the key's two lowest bits.
+            let key = DealKey::new(100, 100, 4000, 4003).expect("key");
+            let g = group_claims(&claims, &key).expect("grouped");
             let aggs = || {
                 let mut a = vec![col("window").first()];
                 a.extend(claim_aggregates());
