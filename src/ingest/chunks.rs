@@ -161,6 +161,17 @@ pub(super) struct ChunkedFrame {
 }
 
 impl ChunkedFrame {
+    /// The `UInt64` column `name` of every chunk, in file order, as one column of their
+    /// chunks (the values are not copied; empty without chunks). For a column that is not an
+    /// id (ids are renumbered only in [`ChunkedFrame::finish`]).
+    pub(super) fn stacked_u64(&self, name: &str) -> Result<UInt64Chunked> {
+        let mut stacked = UInt64Chunked::from_vec(name.into(), Vec::new());
+        for (df, _) in &self.chunks {
+            stacked.append(df.column(name)?.u64()?)?;
+        }
+        Ok(stacked)
+    }
+
     /// Renumbers every id column through the chunk's map and then `then` (merged id →
     /// final id), in one pass per column, and stacks the chunks in file order.
     pub(super) fn finish<'a>(self, then: impl Fn(NameKind) -> &'a [u32]) -> Result<DataFrame> {

@@ -409,18 +409,24 @@ pub(super) fn parse_claim<'a>(
     })
 }
 
+/// Whether any of the claims' id hashes repeats: the usual case, none, is settled by a sort
+/// (neighbours equal?), several times faster than a hash table of ten million ids.
+pub(super) fn hashes_repeat(hashes: &UInt64Chunked) -> bool {
+    let hashes = hashes.sort(false);
+    let n = hashes.len();
+    n >= 2 && hashes.slice(1, n - 1).equal(&hashes.slice(0, n - 1)).any()
+}
+
 /// Rejects the second and later rows that reuse a `claim_id` (the first, by line, is kept).
 ///
 /// Candidates are found on a 64-bit hash of the id (an integer group-by); only rows whose
-/// hash repeats are compared as text, so a file without duplicates costs one cheap pass.
+/// hash repeats are compared as text. `repeat` is [`hashes_repeat`] of the `id_hash` column,
+/// found beforehand: without a repeated hash the column is only dropped.
 pub(super) fn reject_duplicate_claim_ids(
     claims: DataFrame,
+    repeat: bool,
 ) -> Result<(DataFrame, Vec<(u64, RowProblem)>)> {
-    // The usual case, no repeated id, is settled by a sort (neighbours equal?), several times
-    // faster than a hash table of ten million ids.
-    let hashes = claims.column("id_hash")?.u64()?.sort(false);
-    let n = hashes.len();
-    if n < 2 || !hashes.slice(1, n - 1).equal(&hashes.slice(0, n - 1)).any() {
+    if !repeat {
         return Ok((claims.drop("id_hash")?, Vec::new()));
     }
     let repeated = claims
@@ -482,4 +488,24 @@ pub(super) fn reject_duplicate_claim_ids(
         .drop(cols(["id_hash"]))
         .collect()?;
     Ok((kept, problems))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_hash_is_found_wherever_it_lies_and_across_chunks() {
+        let ca = |v: &[u64]| UInt64Chunked::from_slice("id_hash".into(), v);
+        assert!(!hashes_repeat(&ca(&[])));
+        assert!(!hashes_repeat(&ca(&[7])));
+        assert!(!hashes_repeat(&ca(&[3, 1, 2, u64::MAX])));
+        assert!(hashes_repeat(&ca(&[3, 1, 2, 3])));
+        assert!(hashes_repeat(&ca(&[u64::MAX, 0, u64::MAX])));
+        // Two chunks, the repeat split between them.
+        let mut stacked = ca(&[5, 9]);
+        stacked.append(&ca(&[1, 9])).expect("append");
+        assert_eq!(stacked.chunks().len(), 2);
+        assert!(hashes_repeat(&stacked));
+    }
 }

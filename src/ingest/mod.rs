@@ -47,7 +47,7 @@ pub use rejects::Reject;
 pub use transfers::TRANSFER_COLUMNS;
 
 use aliases::read_aliases;
-use claims::{parse_claims, reject_duplicate_claim_ids};
+use claims::{hashes_repeat, parse_claims, reject_duplicate_claim_ids};
 use reader::CsvTable;
 use rejects::RejectLog;
 use transfers::parse_transfers;
@@ -228,16 +228,30 @@ pub fn ingest(
     });
     let (claims, stats) = claims?;
     files.push(stats);
-    let (transfers, stats) = transfers?.merge(&mut names, &mut log)?;
-    files.push(stats);
-    // Reading is done: the interning indexes go before the renumbering, which would
-    // otherwise renumber them too (at ten million claims, 1.5 million player keys).
-    names.release_indexes();
-    // Ids in key order: nothing downstream depends on the order of input rows.
-    let players = names.players.canonical_order();
-    let clubs = names.clubs.canonical_order();
-    let sources = names.sources.canonical_order();
-    let authors = names.authors.canonical_order();
+    // Whether a claim id repeats is read off the ids' hashes alone: on another thread, beside
+    // the merging of the transfers' names and the ordering of every name, which take one
+    // (at ten million claims, 0.2 s of sorting beside 0.4 s).
+    let hashes = claims.stacked_u64("id_hash")?;
+    let (transfers, repeat, [players, clubs, sources, authors]) =
+        std::thread::scope(|scope| -> Result<_> {
+            let repeat = scope.spawn(|| hashes_repeat(&hashes));
+            let (transfers, stats) = transfers?.merge(&mut names, &mut log)?;
+            files.push(stats);
+            // Reading is done: the interning indexes go before the renumbering, which would
+            // otherwise renumber them too (at ten million claims, 1.5 million player keys).
+            names.release_indexes();
+            // Ids in key order: nothing downstream depends on the order of input rows.
+            let orders = [
+                names.players.canonical_order(),
+                names.clubs.canonical_order(),
+                names.sources.canonical_order(),
+                names.authors.canonical_order(),
+            ];
+            let repeat = repeat
+                .join()
+                .map_err(|_| Error::Internal("a checking thread panicked".into()))?;
+            Ok((transfers, repeat, orders))
+        })?;
     let canonical = |kind: NameKind| -> &[u32] {
         match kind {
             NameKind::Player => &players,
@@ -248,7 +262,7 @@ pub fn ingest(
     };
     let claims = claims.finish(canonical)?;
     let transfers = transfers.finish(canonical)?;
-    let (claims, dup_rejects) = reject_duplicate_claim_ids(claims)?;
+    let (claims, dup_rejects) = reject_duplicate_claim_ids(claims, repeat)?;
     for r in dup_rejects {
         log.push(&paths.claims, r.0, r.1)?;
         if let Some(s) = files
