@@ -213,8 +213,11 @@ fn group_claims(claims: &DataFrame, key: &DealKey) -> PolarsResult<Grouped> {
             }
         })
         .collect();
-    // (deal, source, row) is unique: one order whatever the thread count.
-    order.par_sort_unstable_by_key(|c| (c.deal, c.source, c.row));
+    // (deal, source, row) is unique: one order whatever the thread count. Compared as one
+    // `u128` (deal, then source, then row), which orders exactly like the triple.
+    order.par_sort_unstable_by_key(|c| {
+        (u128::from(c.deal) << 64) | (u128::from(c.source) << 32) | u128::from(c.row)
+    });
 
     // Parts of about equal size, each starting at the first claim of a deal.
     let parts = (rayon::current_num_threads() * 4).max(1);
