@@ -63,11 +63,50 @@ impl DealKey {
         1u64 << (self.window_bits + self.club_bits)
     }
 
-    /// The packed key (`UInt64`) of three columns.
+    /// The packed key (`UInt64`) of three columns, as an expression: the reference
+    /// [`DealKey::pack_columns`] is tested against.
+    #[cfg(test)]
     pub fn pack(&self, player: Expr, to_club: Expr, window: Expr) -> Expr {
         player.cast(DataType::UInt64) * lit(self.shift_player())
             + to_club.cast(DataType::UInt64) * lit(self.shift_club())
             + (window.cast(DataType::Int64) - lit(self.window_min as i64)).cast(DataType::UInt64)
+    }
+
+    /// [`DealKey::pack`] on materialised columns, in one pass (at ten million claims, 0.19 s
+    /// as an expression of casts and sums); a row with a null is null.
+    pub fn pack_columns(
+        &self,
+        player: &UInt32Chunked,
+        to_club: &UInt32Chunked,
+        window: &Int32Chunked,
+    ) -> UInt64Chunked {
+        let (sp, sc, min) = (
+            self.shift_player(),
+            self.shift_club(),
+            self.window_min as i64,
+        );
+        let one = |p: u32, c: u32, w: i32| {
+            u64::from(p) * sp + u64::from(c) * sc + (i64::from(w) - min) as u64
+        };
+        let name = PlSmallStr::from_static("deal");
+        let (p, c, w) = (player.rechunk(), to_club.rechunk(), window.rechunk());
+        match (p.cont_slice(), c.cont_slice(), w.cont_slice()) {
+            (Ok(p), Ok(c), Ok(w)) => UInt64Chunked::from_vec(
+                name,
+                p.iter()
+                    .zip(c)
+                    .zip(w)
+                    .map(|((p, c), w)| one(*p, *c, *w))
+                    .collect(),
+            ),
+            _ => p
+                .iter()
+                .zip(c.iter())
+                .zip(w.iter())
+                .map(|((p, c), w)| Some(one(p?, c?, w?)))
+                .collect::<UInt64Chunked>()
+                .with_name(name),
+        }
     }
 
     /// `player` (`UInt32`), `to_club` (`UInt32`) and `window` (`Int32`) of a packed key, as
@@ -241,6 +280,38 @@ mod tests {
             .map(|d| key.window_of(d))
             .collect();
         assert_eq!(windows, vec![4000, 4100, 4050]);
+    }
+
+    #[test]
+    fn packed_columns_equal_the_packing_expression_nulls_kept() {
+        let key = DealKey::new(1_000_000, 700, 4000, 4100).expect("fits");
+        let df = df!(
+            "player" => [Some(0u32), Some(1_000_000), None, Some(17), Some(5)],
+            "to_club" => [Some(700u32), Some(0), Some(1), Some(3), None],
+            "window" => [Some(4000i32), Some(4100), Some(4001), Some(4050), Some(4002)],
+        )
+        .expect("df");
+        for rows in [df.clone(), df.slice(0, 2)] {
+            let by_expr = rows
+                .clone()
+                .lazy()
+                .select([key
+                    .pack(col("player"), col("to_club"), col("window"))
+                    .alias("deal")])
+                .collect()
+                .expect("collect");
+            let u = |c: &str| rows.column(c).expect("c").u32().expect("u32").clone();
+            let w = rows.column("window").expect("w").i32().expect("i32");
+            let packed = key.pack_columns(&u("player"), &u("to_club"), w);
+            assert!(
+                by_expr
+                    .column("deal")
+                    .expect("deal")
+                    .as_materialized_series()
+                    .equals_missing(&packed.into_series()),
+                "{by_expr:?}"
+            );
+        }
     }
 
     #[test]

@@ -31,14 +31,12 @@ pub fn prepare_claims(mut claims: DataFrame, config: &Config) -> PolarsResult<Da
     // As the column expressions did: `stage` replaced where it is, the other two appended.
     claims.with_column(stage.into_column())?;
     claims.with_column(inferred.into_column())?;
-    let deal = claims
-        .clone()
-        .lazy()
-        .select([key
-            .pack(col("player"), col("to_club"), col("window"))
-            .alias("deal")])
-        .collect()?;
-    claims.with_column(deal.column("deal")?.clone())?;
+    let deal = key.pack_columns(
+        claims.column("player")?.u32()?,
+        claims.column("to_club")?.u32()?,
+        claims.column("window")?.i32()?,
+    );
+    claims.with_column(deal.into_column())?;
     Ok(claims)
 }
 

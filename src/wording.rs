@@ -220,16 +220,27 @@ impl StageInference {
     /// where `stage` is missing). The rows to infer are matched in parallel, in a fixed order.
     pub fn fill(&self, stage: &UInt32Chunked, text: &StringChunked) -> UInt32Chunked {
         use rayon::prelude::*;
-        let mut ranks: Vec<Option<u32>> = stage.iter().collect();
-        let missing: Vec<usize> = (0..ranks.len()).filter(|&i| ranks[i].is_none()).collect();
+        // Every row gets a stage: the given ones copied, the missing ones (null, 0 here)
+        // written over, with no validity to build.
+        let mut ranks: Vec<u32> = Vec::with_capacity(stage.len());
+        let mut missing: Vec<usize> = Vec::new();
+        for (i, r) in stage.iter().enumerate() {
+            match r {
+                Some(r) => ranks.push(r),
+                None => {
+                    ranks.push(0);
+                    missing.push(i);
+                }
+            }
+        }
         let inferred: Vec<u32> = missing
             .par_iter()
             .map(|&i| self.rank(text.get(i)))
             .collect();
         for (i, rank) in missing.into_iter().zip(inferred) {
-            ranks[i] = Some(rank);
+            ranks[i] = rank;
         }
-        UInt32Chunked::from_iter_options(stage.name().clone(), ranks.into_iter())
+        UInt32Chunked::from_vec(stage.name().clone(), ranks)
     }
 }
 
