@@ -256,23 +256,15 @@ mod tests {
             "window" => [4000i32, 4100, 4050],
         )
         .expect("df");
-        let out = df
-            .clone()
+        let out = packed_by_expression(&key, &df)
             .lazy()
-            .select([key
-                .pack(col("player"), col("to_club"), col("window"))
-                .alias("deal")])
             .select(key.unpack(col("deal")))
             .collect()
             .expect("collect");
         assert!(out.equals(&df), "{out:?}");
         assert!(DealKey::new(u32::MAX, u32::MAX, 0, 10).is_err());
         // The window of one packed deal, as the walk over sorted claims reads it.
-        let deals = df
-            .lazy()
-            .select([key.pack(col("player"), col("to_club"), col("window"))])
-            .collect()
-            .expect("packed");
+        let deals = packed_by_expression(&key, &df);
         let windows: Vec<i32> = deals.columns()[0]
             .u64()
             .expect("u64")
@@ -280,6 +272,17 @@ mod tests {
             .map(|d| key.window_of(d))
             .collect();
         assert_eq!(windows, vec![4000, 4100, 4050]);
+    }
+
+    /// `deal`, the packed key of `df`'s `player`, `to_club` and `window` by [`DealKey::pack`].
+    fn packed_by_expression(key: &DealKey, df: &DataFrame) -> DataFrame {
+        df.clone()
+            .lazy()
+            .select([key
+                .pack(col("player"), col("to_club"), col("window"))
+                .alias("deal")])
+            .collect()
+            .expect("packed")
     }
 
     #[test]
@@ -292,14 +295,7 @@ mod tests {
         )
         .expect("df");
         for rows in [df.clone(), df.slice(0, 2)] {
-            let by_expr = rows
-                .clone()
-                .lazy()
-                .select([key
-                    .pack(col("player"), col("to_club"), col("window"))
-                    .alias("deal")])
-                .collect()
-                .expect("collect");
+            let by_expr = packed_by_expression(&key, &rows);
             let u = |c: &str| rows.column(c).expect("c").u32().expect("u32").clone();
             let w = rows.column("window").expect("w").i32().expect("i32");
             let packed = key.pack_columns(&u("player"), &u("to_club"), w);
@@ -323,13 +319,7 @@ mod tests {
             "window" => [Some(4000i32), Some(4100), None, Some(4050)],
         )
         .expect("df");
-        let deal = df
-            .lazy()
-            .select([key
-                .pack(col("player"), col("to_club"), col("window"))
-                .alias("deal")])
-            .collect()
-            .expect("collect");
+        let deal = packed_by_expression(&key, &df);
         let by_expr = deal
             .clone()
             .lazy()
