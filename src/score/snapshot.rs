@@ -7,7 +7,8 @@
 //! Nothing is computed per group and day. Each group keeps its resolved items as sorted
 //! cumulative counts — one point per day on which some of its items resolved — so the record
 //! of a group on any day is an as-of lookup (a binary search). The empirical-Bayes priors
-//! ([`crate::score::reliability`]) are fitted once per snapshot day, and a rate (with its
+//! ([`crate::score::reliability`]) are fitted once per snapshot day on which some counts
+//! changed (a day with nothing newly resolved keeps the day before's), and a rate (with its
 //! credible interval only when asked) is computed only for the (group, day) pairs a query
 //! asks for: the cost grows with the items and the lookups, not with groups × days.
 
@@ -315,7 +316,8 @@ fn family_counts(times: &[i32], members: &[&Record]) -> Vec<GroupCounts> {
 /// the days (counts only grow from one day to the next: each fit starts from the previous
 /// day's); the families' chains are independent, so they run in parallel and give the same
 /// numbers whatever the thread count. With `stages`, each day's stage centres are read from
-/// every family's totals that day.
+/// every family's totals that day. A day whose counts and centre equal the day before's keeps
+/// that day's prior (the same data, the same prior; no refit).
 fn fit_chains(
     times: &[i32],
     families: &[u32],
