@@ -13,14 +13,35 @@
 
 use std::collections::BTreeMap;
 
-use hashbrown::hash_map::{Entry, EntryRef};
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::hash_table::Entry;
+use hashbrown::{HashMap, HashTable};
 use polars::prelude::*;
 use rayon::slice::ParallelSliceMut;
 
-/// `hashbrown`'s map (the one `std` wraps) for its `entry_ref`: a spelling seen for the first
-/// time is hashed and probed once, and copied only when it is inserted.
+/// `hashbrown`'s map (the one `std` wraps), with a fixed hasher.
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+
+/// The hash of a spelling or a key: the one hasher of every name table, so that a hash
+/// computed in one table (a chunk's) holds in another (the file's).
+fn name_hash(text: &str) -> u64 {
+    foldhash::fast::FixedState::default().hash_one(text)
+}
+
+/// A raw spelling in a [`NameTable`], with its hash: a table that grows moves its entries by
+/// the stored hash, without reading (or hashing again) a single spelling, and a chunk's
+/// spellings merge into the file's table the same way.
+#[derive(Debug, Clone)]
+struct Spelling {
+    hash: u64,
+    /// Spellings up to 24 bytes are stored inline (`PlSmallStr`), so a lookup — one per name
+    /// field of every row — compares them without following a pointer.
+    text: PlSmallStr,
+    id: u32,
+    /// How often it was seen (saturating).
+    count: u32,
+}
 
 /// What a name names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,19 +88,28 @@ const CLUB_NOISE: &[&str] = &["fc", "afc", "cf", "club", "calcio", "de", "the", 
 
 /// Unicode folding, lower case, punctuation to spaces, single spaces, trimmed.
 pub fn fold(raw: &str) -> String {
-    // `deunicode`'s own placeholder for characters it cannot spell, without a copy of a name
-    // that is ASCII already (most).
-    let ascii = deunicode::deunicode_with_tofu_cow(raw, "[?]");
+    // `deunicode`'s own placeholder for characters it cannot spell; a name that is ASCII
+    // already (most) is not given to it at all.
+    if raw.is_ascii() {
+        return fold_ascii(raw);
+    }
+    fold_ascii(&deunicode::deunicode_with_tofu_cow(raw, "[?]"))
+}
+
+/// [`fold`] of an ASCII name: letters and digits in lower case, runs of anything else one
+/// space (none at the ends), apostrophes dropped. (A byte outside ASCII, were there one,
+/// would be a separator as its character is.)
+fn fold_ascii(ascii: &str) -> String {
     let mut out = String::with_capacity(ascii.len());
     let mut pending_space = false;
-    for c in ascii.chars() {
-        if c.is_ascii_alphanumeric() {
+    for b in ascii.bytes() {
+        if b.is_ascii_alphanumeric() {
             if pending_space && !out.is_empty() {
                 out.push(' ');
             }
             pending_space = false;
-            out.push(c.to_ascii_lowercase());
-        } else if c == '\'' {
+            out.push(char::from(b.to_ascii_lowercase()));
+        } else if b == b'\'' {
             // "N'Golo" and "Ngolo", "St. Mirren's": apostrophes join.
         } else {
             pending_space = true;
@@ -177,16 +207,14 @@ impl Aliases {
 #[derive(Debug, Clone)]
 pub struct NameTable {
     kind: NameKind,
-    /// Raw spelling (trimmed) → its id and how often it was seen (saturating). Spellings up
-    /// to 24 bytes are stored inline in the table (`PlSmallStr`), so a lookup — one per name
-    /// field of every row — compares them without following a pointer.
-    raw: FastMap<PlSmallStr, (u32, u32)>,
+    /// Every raw spelling (trimmed) seen, with its id and count.
+    raw: HashTable<Spelling>,
     /// Per id: the key.
-    /// (Keys up to 24 bytes are inline: a copy of one is not an allocation.)
     keys: Vec<PlSmallStr>,
-    /// Key → id, for interning. Emptied by [`NameTable::release_index`] once reading is done
-    /// (rebuilt from `keys` if a name is interned after that).
-    key_ids: FastMap<PlSmallStr, u32>,
+    /// Key → id, for interning: `(hash of the key, id)`, the key itself read from `keys`.
+    /// Emptied by [`NameTable::release_index`] once reading is done (rebuilt from `keys` if a
+    /// name is interned after that).
+    key_ids: HashTable<(u64, u32)>,
     /// The canonical name from the alias table of the ids that have one (few: a map, not a
     /// slot per id, which at five million players was 120 MB of `None`).
     aliased: BTreeMap<u32, String>,
@@ -196,9 +224,9 @@ impl NameTable {
     pub fn new(kind: NameKind) -> NameTable {
         NameTable {
             kind,
-            raw: FastMap::default(),
+            raw: HashTable::new(),
             keys: Vec::new(),
-            key_ids: FastMap::default(),
+            key_ids: HashTable::new(),
             aliased: BTreeMap::new(),
         }
     }
@@ -210,23 +238,53 @@ impl NameTable {
     /// The id of a raw name (non-empty after trimming). Folding runs once per distinct
     /// spelling.
     pub fn intern(&mut self, raw: &str, aliases: &Aliases) -> u32 {
-        match self.raw.entry_ref(raw) {
-            EntryRef::Occupied(mut seen) => {
+        self.intern_hashed(raw, name_hash(raw), aliases)
+    }
+
+    /// The ids of a batch of raw names, in order: the same ids and counts as [`NameTable::intern`]
+    /// of each in turn. The spellings' places in the table are looked up for the whole batch
+    /// first, one after another: in a table of millions of spellings each lookup waits for
+    /// memory, and a tight loop of independent lookups lets the processor wait for many at
+    /// once, where lookups between the parsing of rows wait one at a time.
+    pub fn intern_batch(&mut self, batch: &NameBatch, aliases: &Aliases, ids: &mut Vec<u32>) {
+        let hashes: Vec<u64> = batch.names().map(name_hash).collect();
+        for hash in &hashes {
+            // Only the memory traffic matters here; the second pass finds the same entry.
+            std::hint::black_box(self.raw.find(*hash, |s| s.hash == *hash).map(|s| s.id));
+        }
+        ids.extend(
+            batch
+                .names()
+                .zip(hashes)
+                .map(|(raw, hash)| self.intern_hashed(raw, hash, aliases)),
+        );
+    }
+
+    /// [`NameTable::intern`] of a spelling whose [`name_hash`] is `hash`.
+    fn intern_hashed(&mut self, raw: &str, hash: u64, aliases: &Aliases) -> u32 {
+        let same = |s: &Spelling| s.hash == hash && s.text == raw;
+        match self.raw.entry(hash, same, |s| s.hash) {
+            Entry::Occupied(mut seen) => {
                 let entry = seen.get_mut();
-                entry.1 = entry.1.saturating_add(1);
-                entry.0
+                entry.count = entry.count.saturating_add(1);
+                entry.id
             }
-            EntryRef::Vacant(new) => {
+            Entry::Vacant(new) => {
                 let mut k = key(self.kind, raw);
                 let canonical = aliases.canonical(self.kind, &k);
                 if let Some(c) = canonical {
                     k = key(self.kind, c);
                 }
-                let id = id_of_key(&mut self.keys, &mut self.key_ids, k.into());
+                let id = id_of_key(&mut self.keys, &mut self.key_ids, k.into(), None);
                 if let Some(c) = canonical {
                     self.aliased.insert(id, c.to_string());
                 }
-                new.insert_with_key(raw.into(), (id, 1));
+                new.insert(Spelling {
+                    hash,
+                    text: raw.into(),
+                    id,
+                    count: 1,
+                });
                 id
             }
         }
@@ -245,27 +303,44 @@ impl NameTable {
             return ids.collect();
         }
         // No `reserve` for `other`'s sizes: chunks of one file mostly share their names, and
-        // growing for the sum would rehash every entry into a table twice the size it needs.
+        // growing for the sum would make a table twice the size it needs.
+        // The hashes `other` stored for its keys, by id (none when its index was released).
+        let mut hashes = vec![None; other.keys.len()];
+        for (hash, id) in &other.key_ids {
+            hashes[*id as usize] = Some(*hash);
+        }
         let map: Vec<u32> = other
             .keys
             .into_iter()
-            .map(|key| id_of_key(&mut self.keys, &mut self.key_ids, key))
+            .zip(hashes)
+            .map(|(key, hash)| id_of_key(&mut self.keys, &mut self.key_ids, key, hash))
             .collect();
         for (id, canonical) in other.aliased {
             self.aliased.insert(map[id as usize], canonical);
         }
-        for (spelling, (id, count)) in other.raw {
-            let entry = self.raw.entry(spelling).or_insert((map[id as usize], 0));
-            entry.1 = entry.1.saturating_add(count);
+        for spelling in other.raw {
+            let same = |s: &Spelling| s.hash == spelling.hash && s.text == spelling.text;
+            match self.raw.entry(spelling.hash, same, |s| s.hash) {
+                Entry::Occupied(mut seen) => {
+                    let entry = seen.get_mut();
+                    entry.count = entry.count.saturating_add(spelling.count);
+                }
+                Entry::Vacant(new) => {
+                    new.insert(Spelling {
+                        id: map[spelling.id as usize],
+                        ..spelling
+                    });
+                }
+            }
         }
         map
     }
 
-    /// Frees the key → id index that interning uses (at five million players, about 200 MB)
+    /// Frees the key → id index that interning uses (at five million players, over 100 MB)
     /// once every file is read. Ids, keys, spellings and display names are unchanged; a later
     /// [`NameTable::intern`] rebuilds the index first.
     pub fn release_index(&mut self) {
-        self.key_ids = FastMap::default();
+        self.key_ids = HashTable::new();
     }
 
     /// Number of distinct keys.
@@ -298,8 +373,8 @@ impl NameTable {
             .iter()
             .map(|o| std::mem::take(&mut self.keys[*o as usize]))
             .collect();
-        // The key → id map keeps its entries; only the ids change.
-        for id in self.key_ids.values_mut() {
+        // The key → id index keeps its entries; only the ids change.
+        for (_, id) in self.key_ids.iter_mut() {
             *id = old_to_new[*id as usize];
         }
         self.aliased = std::mem::take(&mut self.aliased)
@@ -307,8 +382,8 @@ impl NameTable {
             .map(|(old, canonical)| (old_to_new[old as usize], canonical))
             .collect();
         self.keys = keys;
-        for entry in self.raw.values_mut() {
-            entry.0 = old_to_new[entry.0 as usize];
+        for entry in self.raw.iter_mut() {
+            entry.id = old_to_new[entry.id as usize];
         }
         old_to_new
     }
@@ -317,14 +392,17 @@ impl NameTable {
     /// spelling (ties: the smallest in byte order).
     pub fn display_names(&self) -> Vec<String> {
         let mut best: Vec<Option<(&str, u32)>> = vec![None; self.keys.len()];
-        for (spelling, (id, count)) in &self.raw {
+        for Spelling {
+            text, id, count, ..
+        } in &self.raw
+        {
             let slot = &mut best[*id as usize];
             let better = match slot {
                 None => true,
-                Some((s, c)) => *count > *c || (*count == *c && spelling.as_str() < *s),
+                Some((s, c)) => *count > *c || (*count == *c && text.as_str() < *s),
             };
             if better {
-                *slot = Some((spelling.as_str(), *count));
+                *slot = Some((text.as_str(), *count));
             }
         }
         best.iter()
@@ -352,7 +430,7 @@ impl NameTable {
         let slot_of = |id: u32| slot.get(id as usize).copied().filter(|s| *s != NONE);
         // Counts per id, then each id's range of the flat list.
         let mut starts = vec![0usize; ids.len() + 1];
-        for (id, _) in self.raw.values() {
+        for Spelling { id, .. } in &self.raw {
             if let Some(i) = slot_of(*id) {
                 starts[i as usize + 1] += 1;
             }
@@ -362,9 +440,12 @@ impl NameTable {
         }
         let mut next = starts.clone();
         let mut all: Vec<(&str, u32)> = vec![("", 0); starts[ids.len()]];
-        for (spelling, (id, count)) in &self.raw {
+        for Spelling {
+            text, id, count, ..
+        } in &self.raw
+        {
             if let Some(i) = slot_of(*id) {
-                all[next[i as usize]] = (spelling.as_str(), *count);
+                all[next[i as usize]] = (text.as_str(), *count);
                 next[i as usize] += 1;
             }
         }
@@ -375,6 +456,43 @@ impl NameTable {
             starts,
             all: all.into_iter().map(|(s, _)| s).collect(),
         }
+    }
+}
+
+/// Raw names waiting to be interned together ([`NameTable::intern_batch`]), copied out of the
+/// rows they were read from.
+#[derive(Debug, Default)]
+pub struct NameBatch {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl NameBatch {
+    /// Names held.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn push(&mut self, name: &str) {
+        self.text.push_str(name);
+        self.ends.push(self.text.len());
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    /// The names, in the order pushed.
+    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(&self.ends)
+            .map(|(start, end)| &self.text[start..*end])
     }
 }
 
@@ -392,28 +510,31 @@ impl<'a> Spellings<'a> {
     }
 }
 
-/// The id of key `k` in `keys`, added at the end when new. `key_ids` indexes `keys`; when it
-/// was released after reading ([`NameTable::release_index`]) it is rebuilt first, so that ids
-/// stay the same.
+/// The id of key `k` (whose hash is `hash`, when known) in `keys`, added at the end when new.
+/// `key_ids` indexes `keys`; when it was released after reading
+/// ([`NameTable::release_index`]) it is rebuilt first, so that ids stay the same.
 fn id_of_key(
     keys: &mut Vec<PlSmallStr>,
-    key_ids: &mut FastMap<PlSmallStr, u32>,
+    key_ids: &mut HashTable<(u64, u32)>,
     k: PlSmallStr,
+    hash: Option<u64>,
 ) -> u32 {
     if key_ids.is_empty() && !keys.is_empty() {
-        *key_ids = keys
-            .iter()
-            .enumerate()
-            .map(|(id, key)| (key.clone(), id as u32))
-            .collect();
+        key_ids.reserve(keys.len(), |e| e.0);
+        for (id, key) in keys.iter().enumerate() {
+            let hash = name_hash(key);
+            key_ids.insert_unique(hash, (hash, id as u32), |e| e.0);
+        }
     }
+    let hash = hash.unwrap_or_else(|| name_hash(&k));
     // One probe of the index whether the key is new or not.
-    match key_ids.entry(k) {
-        Entry::Occupied(e) => *e.get(),
+    let same = |e: &(u64, u32)| e.0 == hash && keys[e.1 as usize] == k;
+    match key_ids.entry(hash, same, |e| e.0) {
+        Entry::Occupied(e) => e.get().1,
         Entry::Vacant(e) => {
             let id = keys.len() as u32;
-            keys.push(e.key().clone());
-            e.insert(id);
+            e.insert((hash, id));
+            keys.push(k);
             id
         }
     }
@@ -600,5 +721,108 @@ mod tests {
         assert!(merged.spellings_of(&[]).all.is_empty());
         // Interning after the merge finds the merged ids.
         assert_eq!(merged.intern("Chelsea FC", &aliases), 2);
+    }
+
+    #[test]
+    fn a_chunk_whose_index_was_released_is_absorbed_by_its_keys() {
+        let aliases = Aliases::default();
+        let mut merged = NameTable::new(NameKind::Player);
+        merged.intern("Jude Bellingham", &aliases);
+        let mut other = NameTable::new(NameKind::Player);
+        other.intern("Erling Haaland", &aliases);
+        other.intern("jude bellingham", &aliases);
+        other.release_index();
+        assert_eq!(merged.absorb(other), vec![1, 0]);
+        assert_eq!(merged.intern("ERLING HAALAND", &aliases), 1);
+        assert_eq!(
+            merged.spellings_of(&[0]).of(0),
+            ["Jude Bellingham", "jude bellingham"]
+        );
+    }
+
+    /// What a table says of names interned: their ids, the display names, the spellings.
+    type Interned = (Vec<u32>, Vec<String>, Vec<Vec<String>>);
+
+    /// [`Interned`] of `names` interned one by one and in batches of `batch` (repeats within
+    /// a batch, aliases and spellings of one key included).
+    fn one_by_one_and_batched(names: &[&str], batch: usize) -> [Interned; 2] {
+        let mut aliases = Aliases::default();
+        aliases.insert(NameKind::Player, "Vini Jr", "Vinícius Júnior");
+        let seen = |t: &NameTable, ids: Vec<u32>| {
+            let all: Vec<u32> = (0..t.len() as u32).collect();
+            let spellings = t.spellings_of(&all);
+            let spellings = (0..all.len())
+                .map(|i| spellings.of(i).iter().map(|s| s.to_string()).collect())
+                .collect();
+            (ids, t.display_names(), spellings)
+        };
+        let mut one = NameTable::new(NameKind::Player);
+        let ids = names.iter().map(|n| one.intern(n, &aliases)).collect();
+        let single = seen(&one, ids);
+        let mut batched = NameTable::new(NameKind::Player);
+        let (mut ids, mut pending) = (Vec::new(), NameBatch::default());
+        for n in names {
+            pending.push(n);
+            if pending.len() == batch {
+                batched.intern_batch(&pending, &aliases, &mut ids);
+                pending.clear();
+            }
+        }
+        batched.intern_batch(&pending, &aliases, &mut ids);
+        [single, seen(&batched, ids)]
+    }
+
+    #[test]
+    fn a_batch_interns_as_names_one_by_one_do() {
+        let names = [
+            "Vini Jr",
+            "Erling Haaland",
+            "erling haaland",
+            "Vinícius Júnior",
+            "Erling Haaland",
+            "Jude Bellingham",
+            "Vini Jr",
+            "VINI JR",
+            "Jude Bellingham",
+            "Kylian Mbappé",
+        ];
+        for batch in [1, 2, 3, 64] {
+            let [single, batched] = one_by_one_and_batched(&names, batch);
+            assert_eq!(single, batched, "batches of {batch}");
+        }
+        let [single, _] = one_by_one_and_batched(&names, 3);
+        assert_eq!(single.0, vec![0, 1, 1, 0, 1, 2, 0, 0, 2, 3]);
+        assert_eq!(single.1[0], "Vinícius Júnior");
+        assert_eq!(single.2[1], ["Erling Haaland", "erling haaland"]);
+        let mut empty = NameTable::new(NameKind::Player);
+        let mut ids = Vec::new();
+        empty.intern_batch(&NameBatch::default(), &Aliases::default(), &mut ids);
+        assert!(ids.is_empty() && empty.is_empty());
+    }
+
+    /// `fold` as it was written before its ASCII path: every character of deunicode's text.
+    fn fold_by_chars(raw: &str) -> String {
+        let ascii = deunicode::deunicode_with_tofu_cow(raw, "[?]");
+        let mut out = String::new();
+        let mut pending_space = false;
+        for c in ascii.chars() {
+            if c.is_ascii_alphanumeric() {
+                if pending_space && !out.is_empty() {
+                    out.push(' ');
+                }
+                pending_space = false;
+                out.push(c.to_ascii_lowercase());
+            } else if c != '\'' {
+                pending_space = true;
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn folding_by_bytes_is_folding_by_characters(raw in "[ -~éøßÆ\u{e000}\u{1f600}]{0,30}") {
+            proptest::prop_assert_eq!(fold(&raw), fold_by_chars(&raw));
+        }
     }
 }

@@ -12,7 +12,7 @@ use super::reader::{ColumnSpec, CsvTable, Row, RowProblem};
 use super::IngestOptions;
 use super::{extra_column, Names, ReadContext};
 use crate::error::{Error, InputError, Result};
-use crate::normalise::{Aliases, NameKind};
+use crate::normalise::{Aliases, NameBatch, NameKind};
 use crate::progress::Progress;
 use crate::windows::{days_since_epoch, WindowCalendar};
 
@@ -152,6 +152,8 @@ pub(super) fn claims_chunk(
     let cap = (table.progress().1 / 128).min(1 << 26) as usize;
     let mut names = Names::default();
     let mut columns = ClaimColumns::new(cap, table.extra_columns().len());
+    // Player names are interned a batch at a time ([`NameTable::intern_batch`]).
+    let mut players = NameBatch::default();
     let pass = read_rows(&mut table, opts.strict, bar, |row| {
         let line = row.line;
         let claim = match parse_claim(row, calendar, opts, limits, date_format) {
@@ -172,8 +174,13 @@ pub(super) fn claims_chunk(
         for (k, b) in columns.extra.iter_mut().enumerate() {
             b.append_option(row.extra(k));
         }
+        players.push(claim.player);
+        if players.len() == PLAYER_BATCH {
+            columns.intern_players(&mut players, &mut names, aliases);
+        }
         Ok(Ok(()))
     })?;
+    columns.intern_players(&mut players, &mut names, aliases);
     let frame = DataFrame::new_infer_height(columns.finish())?;
     Ok(Chunk {
         frame,
@@ -184,6 +191,10 @@ pub(super) fn claims_chunk(
     })
 }
 
+/// Player names interned together: enough lookups to wait for memory at once, few enough to
+/// stay in the first-level cache.
+const PLAYER_BATCH: usize = 64;
+
 /// The claims table of one chunk, column by column, as its rows are read.
 pub(super) struct ClaimColumns {
     pub(super) line: PrimitiveChunkedBuilder<UInt32Type>,
@@ -192,7 +203,8 @@ pub(super) struct ClaimColumns {
     pub(super) published: PrimitiveChunkedBuilder<Int32Type>,
     pub(super) source: PrimitiveChunkedBuilder<UInt32Type>,
     pub(super) author: PrimitiveChunkedBuilder<UInt32Type>,
-    pub(super) player: PrimitiveChunkedBuilder<UInt32Type>,
+    /// Filled a batch of rows at a time ([`ClaimColumns::intern_players`]).
+    pub(super) player: Vec<u32>,
     pub(super) from: PrimitiveChunkedBuilder<UInt32Type>,
     pub(super) to: PrimitiveChunkedBuilder<UInt32Type>,
     pub(super) stage: PrimitiveChunkedBuilder<UInt32Type>,
@@ -223,7 +235,7 @@ impl ClaimColumns {
             published: i32b("published"),
             source: u32b("source"),
             author: u32b("author"),
-            player: u32b("player"),
+            player: Vec::with_capacity(cap),
             from: u32b("from_club"),
             to: u32b("to_club"),
             stage: u32b("stage"),
@@ -272,8 +284,6 @@ impl ClaimColumns {
             .append_value(names.sources.intern(claim.source, aliases));
         self.author
             .append_option(claim.author.map(|a| names.authors.intern(a, aliases)));
-        self.player
-            .append_value(names.players.intern(claim.player, aliases));
         self.from.append_option(from);
         self.to.append_value(to);
         self.stage.append_option(claim.stage.map(|s| s.rank()));
@@ -300,6 +310,13 @@ impl ClaimColumns {
         self.fee.append_option(claim.fee);
     }
 
+    /// Interns the players of the rows pushed since the last call, in order, and empties
+    /// `batch`.
+    fn intern_players(&mut self, batch: &mut NameBatch, names: &mut Names, aliases: &Aliases) {
+        names.players.intern_batch(batch, aliases, &mut self.player);
+        batch.clear();
+    }
+
     /// The columns, in the claims table's order.
     fn finish(self) -> Vec<Column> {
         let mut columns = vec![
@@ -309,7 +326,7 @@ impl ClaimColumns {
             self.published.finish().into_column(),
             self.source.finish().into_column(),
             self.author.finish().into_column(),
-            self.player.finish().into_column(),
+            UInt32Chunked::from_vec("player".into(), self.player).into_column(),
             self.from.finish().into_column(),
             self.to.finish().into_column(),
             self.stage.finish().into_column(),
