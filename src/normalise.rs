@@ -468,6 +468,10 @@ pub struct NameBatch {
 }
 
 impl NameBatch {
+    /// Names interned together: enough lookups to wait for memory at once, few enough for
+    /// their entries to stay in the first-level cache until they are read again.
+    pub const SIZE: usize = 64;
+
     /// Names held.
     pub fn len(&self) -> usize {
         self.ends.len()
@@ -475,6 +479,11 @@ impl NameBatch {
 
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
+    }
+
+    /// Whether the batch holds [`NameBatch::SIZE`] names: time to intern them.
+    pub fn is_full(&self) -> bool {
+        self.ends.len() >= NameBatch::SIZE
     }
 
     pub fn push(&mut self, name: &str) {

@@ -175,7 +175,7 @@ pub(super) fn claims_chunk(
             b.append_option(row.extra(k));
         }
         players.push(claim.player);
-        if players.len() == PLAYER_BATCH {
+        if players.is_full() {
             columns.intern_players(&mut players, &mut names, aliases);
         }
         Ok(Ok(()))
@@ -190,10 +190,6 @@ pub(super) fn claims_chunk(
         used: pass.used,
     })
 }
-
-/// Player names interned together: enough lookups to wait for memory at once, few enough to
-/// stay in the first-level cache.
-const PLAYER_BATCH: usize = 64;
 
 /// The claims table of one chunk, column by column, as its rows are read.
 pub(super) struct ClaimColumns {

@@ -12,7 +12,7 @@ use super::reader::{ColumnSpec, CsvTable, Row, RowProblem};
 use super::IngestOptions;
 use super::{Names, ReadContext};
 use crate::error::{Error, InputError, Result};
-use crate::normalise::NameKind;
+use crate::normalise::{NameBatch, NameKind};
 use crate::progress::Progress;
 use crate::windows::{days_since_epoch, WindowCalendar};
 
@@ -109,9 +109,10 @@ pub(super) fn transfers_chunk(
     let mut names = Names::default();
     let u32b = |n: &str| PrimitiveChunkedBuilder::<UInt32Type>::new(n.into(), cap);
     let i32b = |n: &str| PrimitiveChunkedBuilder::<Int32Type>::new(n.into(), cap);
-    let (mut line_b, mut player_b, mut from_b, mut to_b, mut kind_b) = (
+    // Player names are interned a batch at a time ([`crate::normalise::NameTable::intern_batch`]).
+    let (mut players, mut player_ids) = (NameBatch::default(), Vec::with_capacity(cap));
+    let (mut line_b, mut from_b, mut to_b, mut kind_b) = (
         u32b("line"),
-        u32b("player"),
         u32b("from_club"),
         u32b("to_club"),
         u32b("kind"),
@@ -139,7 +140,13 @@ pub(super) fn transfers_chunk(
             )));
         }
         line_b.append_value(line_u32(&path, row.line)?);
-        player_b.append_value(names.players.intern(t.player, aliases));
+        players.push(t.player);
+        if players.is_full() {
+            names
+                .players
+                .intern_batch(&players, aliases, &mut player_ids);
+            players.clear();
+        }
         from_b.append_value(f);
         to_b.append_value(tc);
         date_b.append_option(opt_date(t.date));
@@ -149,9 +156,12 @@ pub(super) fn transfers_chunk(
         fee_b.append_option(t.fee);
         Ok(Ok(()))
     })?;
+    names
+        .players
+        .intern_batch(&players, aliases, &mut player_ids);
     let frame = DataFrame::new_infer_height(vec![
         line_b.finish().into_column(),
-        player_b.finish().into_column(),
+        UInt32Chunked::from_vec("player".into(), player_ids).into_column(),
         from_b.finish().into_column(),
         to_b.finish().into_column(),
         date_b.finish().into_column(),
