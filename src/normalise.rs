@@ -360,11 +360,21 @@ impl NameTable {
     /// Renumbers ids in the order of their keys and returns `old id → new id`. Apply it to
     /// every id column with [`remap_ids`].
     pub fn canonical_order(&mut self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.keys.len() as u32).collect();
-        // Keys are unique: an unstable sort gives the one order, on any number of threads
-        // (at ten million claims of five million players, 1.2 s on one).
+        // Keys are unique: an unstable sort gives the one order, on any number of threads.
+        // Sorted by their first 16 bytes held beside the id, and only where those are the
+        // same by the whole key: most comparisons read no key (at ten million claims of
+        // 1.8 million players, 0.55 s of sorting by the keys alone).
         let keys = &self.keys;
-        order.par_sort_unstable_by(|a, b| keys[*a as usize].cmp(&keys[*b as usize]));
+        let mut order: Vec<(u128, u32)> = keys
+            .iter()
+            .enumerate()
+            .map(|(id, key)| (key_prefix(key), id as u32))
+            .collect();
+        order.par_sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| keys[a.1 as usize].cmp(&keys[b.1 as usize]))
+        });
+        let order: Vec<u32> = order.into_iter().map(|(_, id)| id).collect();
         let mut old_to_new = vec![0u32; order.len()];
         for (new, old) in order.iter().enumerate() {
             old_to_new[*old as usize] = new as u32;
@@ -457,6 +467,15 @@ impl NameTable {
             all: all.into_iter().map(|(s, _)| s).collect(),
         }
     }
+}
+
+/// The first 16 bytes of a key (zero after its end) as a number: of two keys, the one with the
+/// smaller prefix comes first in byte order; equal prefixes leave it to the rest.
+fn key_prefix(key: &str) -> u128 {
+    let mut first = [0u8; 16];
+    let n = key.len().min(16);
+    first[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u128::from_be_bytes(first)
 }
 
 /// Raw names waiting to be interned together ([`NameTable::intern_batch`]), copied out of the
@@ -807,6 +826,38 @@ mod tests {
         let mut ids = Vec::new();
         empty.intern_batch(&NameBatch::default(), &Aliases::default(), &mut ids);
         assert!(ids.is_empty() && empty.is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn key_prefixes_order_keys_as_bytes_do(a in "[a-c\\x00 ]{0,20}", b in "[a-c\\x00 ]{0,20}") {
+            // Where the prefixes differ they decide, and as the whole keys would.
+            let by_prefix = key_prefix(&a).cmp(&key_prefix(&b)).then_with(|| a.cmp(&b));
+            proptest::prop_assert_eq!(by_prefix, a.cmp(&b));
+        }
+    }
+
+    #[test]
+    fn canonical_order_sorts_keys_longer_than_their_prefix() {
+        let aliases = Aliases::default();
+        let mut t = NameTable::new(NameKind::Player);
+        let names = [
+            "Youssef Son Kolo Muani 2",
+            "Youssef Son Kolo Muani 10",
+            "Youssef Son Kolo",
+            "Youssef Son Kolo Muani",
+            "Abel",
+            "Youssef Son Kolo Muani 1",
+        ];
+        for n in names {
+            t.intern(n, &aliases);
+        }
+        let old_to_new = t.canonical_order();
+        assert_eq!(old_to_new, vec![5, 4, 1, 2, 0, 3]);
+        let keys: Vec<&str> = (0..t.len() as u32).map(|id| t.key_of(id)).collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert_eq!(keys, sorted);
     }
 
     /// `fold` as it was written before its ASCII path: every character of deunicode's text.
