@@ -309,29 +309,46 @@ impl NameTable {
         for (hash, id) in &other.key_ids {
             hashes[*id as usize] = Some(*hash);
         }
-        let map: Vec<u32> = other
-            .keys
-            .into_iter()
-            .zip(hashes)
-            .map(|(key, hash)| id_of_key(&mut self.keys, &mut self.key_ids, key, hash))
-            .collect();
+        let NameTable {
+            raw, keys, key_ids, ..
+        } = self;
+        // Keys and spellings are merged side by side: the spellings already here add their
+        // counts meanwhile, and those new here wait for the keys' ids.
+        let (map, (raw, new_spellings)) = std::thread::scope(|scope| {
+            let spellings = scope.spawn(move || {
+                let mut new_spellings = Vec::new();
+                for spelling in other.raw {
+                    let same = |s: &Spelling| s.hash == spelling.hash && s.text == spelling.text;
+                    match raw.find_mut(spelling.hash, same) {
+                        Some(seen) => seen.count = seen.count.saturating_add(spelling.count),
+                        None => new_spellings.push(spelling),
+                    }
+                }
+                (raw, new_spellings)
+            });
+            let map: Vec<u32> = other
+                .keys
+                .into_iter()
+                .zip(hashes)
+                .map(|(key, hash)| id_of_key(keys, key_ids, key, hash))
+                .collect();
+            let spellings = spellings
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (map, spellings)
+        });
+        for spelling in new_spellings {
+            raw.insert_unique(
+                spelling.hash,
+                Spelling {
+                    id: map[spelling.id as usize],
+                    ..spelling
+                },
+                |s| s.hash,
+            );
+        }
         for (id, canonical) in other.aliased {
             self.aliased.insert(map[id as usize], canonical);
-        }
-        for spelling in other.raw {
-            let same = |s: &Spelling| s.hash == spelling.hash && s.text == spelling.text;
-            match self.raw.entry(spelling.hash, same, |s| s.hash) {
-                Entry::Occupied(mut seen) => {
-                    let entry = seen.get_mut();
-                    entry.count = entry.count.saturating_add(spelling.count);
-                }
-                Entry::Vacant(new) => {
-                    new.insert(Spelling {
-                        id: map[spelling.id as usize],
-                        ..spelling
-                    });
-                }
-            }
         }
         map
     }
