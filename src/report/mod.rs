@@ -64,7 +64,7 @@ impl ScoreRun {
             set.table(name, df, format)?;
         }
         let (stories, rows) = (&self.stories, self.stories.height());
-        let batch = 1 << 20;
+        let batch = 1 << 18;
         let cells = (format == Format::Csv)
             .then(|| stories.csv_cells(set.guards_formulas()))
             .flatten();
