@@ -42,25 +42,35 @@ pub fn opt_f64(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
         .collect())
 }
 
+// The `*_or` variants read a column without nulls as its values, chunk by chunk, and only
+// go value by value where there are nulls to replace.
+
 pub fn u32_or(df: &DataFrame, name: &str, null: u32) -> PolarsResult<Vec<u32>> {
-    Ok(opt_u32(df, name)?
-        .into_iter()
-        .map(|v| v.unwrap_or(null))
-        .collect())
+    let column = df.column(name)?.cast(&DataType::UInt32)?;
+    Ok(values_or(column.u32()?, null))
 }
 
 pub fn i32_or(df: &DataFrame, name: &str, null: i32) -> PolarsResult<Vec<i32>> {
-    Ok(opt_i32(df, name)?
-        .into_iter()
-        .map(|v| v.unwrap_or(null))
-        .collect())
+    let column = df.column(name)?.cast(&DataType::Int32)?;
+    Ok(values_or(column.i32()?, null))
 }
 
 pub fn f64_or(df: &DataFrame, name: &str, null: f64) -> PolarsResult<Vec<f64>> {
-    Ok(opt_f64(df, name)?
-        .into_iter()
-        .map(|v| v.unwrap_or(null))
-        .collect())
+    let column = df.column(name)?.cast(&DataType::Float64)?;
+    Ok(values_or(column.f64()?, null))
+}
+
+/// The values of `ca`, `null` where there are none.
+fn values_or<T: PolarsNumericType>(ca: &ChunkedArray<T>, null: T::Native) -> Vec<T::Native> {
+    let mut out = Vec::with_capacity(ca.len());
+    for chunk in ca.downcast_iter() {
+        if chunk.validity().is_none_or(|v| v.unset_bits() == 0) {
+            out.extend_from_slice(chunk.values());
+        } else {
+            out.extend(chunk.iter().map(|v| v.copied().unwrap_or(null)));
+        }
+    }
+    out
 }
 
 pub fn bool_or(df: &DataFrame, name: &str, null: bool) -> PolarsResult<Vec<bool>> {
@@ -150,4 +160,29 @@ where
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_read_chunk_by_chunk_with_nulls_replaced() {
+        // Two chunks: one without nulls (read as a slice), one with (value by value).
+        let mut df = df!("x" => [1i64, 2, 3]).expect("df");
+        let more = df!("x" => [None, Some(5i64)]).expect("df");
+        df.vstack_mut(&more).expect("stack");
+        assert_eq!(df.column("x").expect("x").n_chunks(), 2);
+        assert_eq!(u32_or(&df, "x", 9).expect("u32"), vec![1, 2, 3, 9, 5]);
+        assert_eq!(i32_or(&df, "x", -1).expect("i32"), vec![1, 2, 3, -1, 5]);
+        assert_eq!(
+            f64_or(&df, "x", 0.5).expect("f64"),
+            vec![1.0, 2.0, 3.0, 0.5, 5.0]
+        );
+        assert_eq!(
+            opt_f64(&df, "x").expect("opt"),
+            vec![Some(1.0), Some(2.0), Some(3.0), None, Some(5.0)]
+        );
+        assert!(f64_or(&df, "missing", 0.0).is_err());
+    }
 }
