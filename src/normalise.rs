@@ -6,8 +6,11 @@
 //! alias table maps the key to its canonical name's key. A leading `www.` is dropped from
 //! sources, which are often domains.
 //!
-//! Ingest calls [`NameTable::intern`] once per field; the folding work is done once per
-//! distinct raw spelling, and tables carry `u32` ids. [`NameTable::canonical_order`] then
+//! Ingest calls [`NameTable::intern`] once per field (players, of which there are millions,
+//! [`NameTable::intern_batch`] once per 64 rows); the folding work is done once per distinct
+//! raw spelling, and tables carry `u32` ids. Each reading thread interns into a table of its
+//! own, merged into the file's in file order ([`NameTable::absorb`]), by the hashes the
+//! tables store. [`NameTable::canonical_order`] then
 //! renumbers ids in key order, so that ids — and everything sorted or tied by them — do not
 //! depend on the order of input rows.
 
