@@ -245,12 +245,12 @@ impl NameTable {
         self.intern_hashed(raw, name_hash(raw), aliases)
     }
 
-    /// The ids of a batch of raw names, in order: the same ids and counts as [`NameTable::intern`]
-    /// of each in turn. The spellings' places in the table are looked up for the whole batch
+    /// The ids of a batch of raw names, in order, added to `ids`, and the batch emptied: the
+    /// same ids and counts as [`NameTable::intern`] of each in turn. The spellings' places in the table are looked up for the whole batch
     /// first, one after another: in a table of millions of spellings each lookup waits for
     /// memory, and a tight loop of independent lookups lets the processor wait for many at
     /// once, where lookups between the parsing of rows wait one at a time.
-    pub fn intern_batch(&mut self, batch: &NameBatch, aliases: &Aliases, ids: &mut Vec<u32>) {
+    pub fn intern_batch(&mut self, batch: &mut NameBatch, aliases: &Aliases, ids: &mut Vec<u32>) {
         let hashes: Vec<u64> = batch.names().map(name_hash).collect();
         for hash in &hashes {
             // Only the memory traffic matters here; the second pass finds the same entry.
@@ -262,6 +262,7 @@ impl NameTable {
                 .zip(hashes)
                 .map(|(raw, hash)| self.intern_hashed(raw, hash, aliases)),
         );
+        batch.clear();
     }
 
     /// [`NameTable::intern`] of a spelling whose [`name_hash`] is `hash`.
@@ -814,11 +815,11 @@ mod tests {
         for n in names {
             pending.push(n);
             if pending.len() == batch {
-                batched.intern_batch(&pending, &aliases, &mut ids);
-                pending.clear();
+                batched.intern_batch(&mut pending, &aliases, &mut ids);
+                assert!(pending.is_empty());
             }
         }
-        batched.intern_batch(&pending, &aliases, &mut ids);
+        batched.intern_batch(&mut pending, &aliases, &mut ids);
         [single, seen(&batched, ids)]
     }
 
@@ -846,7 +847,7 @@ mod tests {
         assert_eq!(single.2[1], ["Erling Haaland", "erling haaland"]);
         let mut empty = NameTable::new(NameKind::Player);
         let mut ids = Vec::new();
-        empty.intern_batch(&NameBatch::default(), &Aliases::default(), &mut ids);
+        empty.intern_batch(&mut NameBatch::default(), &Aliases::default(), &mut ids);
         assert!(ids.is_empty() && empty.is_empty());
     }
 

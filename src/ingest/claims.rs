@@ -176,11 +176,15 @@ pub(super) fn claims_chunk(
         }
         players.push(claim.player);
         if players.is_full() {
-            columns.intern_players(&mut players, &mut names, aliases);
+            names
+                .players
+                .intern_batch(&mut players, aliases, &mut columns.player);
         }
         Ok(Ok(()))
     })?;
-    columns.intern_players(&mut players, &mut names, aliases);
+    names
+        .players
+        .intern_batch(&mut players, aliases, &mut columns.player);
     let frame = DataFrame::new_infer_height(columns.finish())?;
     Ok(Chunk {
         frame,
@@ -199,7 +203,7 @@ pub(super) struct ClaimColumns {
     pub(super) published: PrimitiveChunkedBuilder<Int32Type>,
     pub(super) source: PrimitiveChunkedBuilder<UInt32Type>,
     pub(super) author: PrimitiveChunkedBuilder<UInt32Type>,
-    /// Filled a batch of rows at a time ([`ClaimColumns::intern_players`]).
+    /// Filled a batch of rows at a time ([`crate::normalise::NameTable::intern_batch`]).
     pub(super) player: Vec<u32>,
     pub(super) from: PrimitiveChunkedBuilder<UInt32Type>,
     pub(super) to: PrimitiveChunkedBuilder<UInt32Type>,
@@ -304,13 +308,6 @@ impl ClaimColumns {
         self.contract.append_option(opt_date(claim.contract_until));
         self.age.append_option(claim.age);
         self.fee.append_option(claim.fee);
-    }
-
-    /// Interns the players of the rows pushed since the last call, in order, and empties
-    /// `batch`.
-    fn intern_players(&mut self, batch: &mut NameBatch, names: &mut Names, aliases: &Aliases) {
-        names.players.intern_batch(batch, aliases, &mut self.player);
-        batch.clear();
     }
 
     /// The columns, in the claims table's order.

@@ -144,8 +144,7 @@ pub(super) fn transfers_chunk(
         if players.is_full() {
             names
                 .players
-                .intern_batch(&players, aliases, &mut player_ids);
-            players.clear();
+                .intern_batch(&mut players, aliases, &mut player_ids);
         }
         from_b.append_value(f);
         to_b.append_value(tc);
@@ -158,7 +157,7 @@ pub(super) fn transfers_chunk(
     })?;
     names
         .players
-        .intern_batch(&players, aliases, &mut player_ids);
+        .intern_batch(&mut players, aliases, &mut player_ids);
     let frame = DataFrame::new_infer_height(vec![
         line_b.finish().into_column(),
         UInt32Chunked::from_vec("player".into(), player_ids).into_column(),
