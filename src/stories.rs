@@ -632,7 +632,8 @@ fn rechunked(mut df: DataFrame) -> PolarsResult<DataFrame> {
 /// For each group of `keys` in `counts` (`keys…, value, n`), the `value` (a `UInt32` id) with
 /// the largest `n`, ties to the smaller id. One maximum of `n · 2^32 + (2^32 − 1 − value)` per
 /// group, instead of a sort per group (which cost a second per million deals) or a maximum, a
-/// join back and a minimum.
+/// join back and a minimum. The oracle of the tests' modes (the features count by hand).
+#[cfg(test)]
 fn most_counted(counts: LazyFrame, keys: Vec<Expr>, value: &str) -> LazyFrame {
     let low = lit(u32::MAX as u64);
     counts
@@ -765,6 +766,7 @@ fn judge_before_outcome(
 
 /// For each group of `keys`, the most frequent non-null `value` (a `UInt32` id; ties: the
 /// smallest id).
+#[cfg(test)]
 pub fn mode_by(lf: LazyFrame, keys: &[&str], value: &str) -> LazyFrame {
     let key_exprs: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
     let mut with_value = key_exprs.clone();

@@ -29,8 +29,8 @@ use crate::schema::Stage;
 use crate::schema::{outcome, DEAL};
 use crate::score::reliability::{deal_hit, story_hit};
 use crate::score::snapshot::{rates_at, RatesAt, StagePriors};
+use crate::score::{per_deal, per_player};
 use crate::settings::Config;
-use crate::stories::mode_by;
 
 /// Everything known at each snapshot day.
 #[derive(Debug, Clone)]
@@ -141,36 +141,6 @@ pub fn lookups(
 pub fn logit_expr(p: Expr) -> Expr {
     let p = p.clip(lit(1e-4), lit(1.0 - 1e-4));
     (p.clone() / (lit(1.0) - p)).log(lit(std::f64::consts::E))
-}
-
-/// Sum of floats that does not depend on row order: terms are rounded to 1e-9 and summed as
-/// integers.
-fn fixed_sum(e: Expr) -> Expr {
-    (e * lit(1e9))
-        .round(0, RoundMode::HalfToEven)
-        .cast(DataType::Int64)
-        .sum()
-        .cast(DataType::Float64)
-        / lit(1e9)
-}
-
-/// Within a deal, the value of the most informative origin: the first row of the deal's
-/// group once the origins are sorted by [`key_order`].
-fn key_first(e: Expr) -> Expr {
-    e.first()
-}
-
-/// Sorts origin rows by deal (`keys`), then the most informative first: the largest `|ev|`,
-/// ties to the smaller origin id. One sort of the table instead of one per deal and column.
-fn key_order(lf: LazyFrame, keys: &[Expr]) -> LazyFrame {
-    let mut by: Vec<Expr> = keys.to_vec();
-    by.extend([col("ev").abs(), col("origin")]);
-    let mut descending = vec![false; keys.len()];
-    descending.extend([true, false]);
-    lf.sort_by_exprs(
-        by,
-        SortMultipleOptions::default().with_order_descending_multi(descending),
-    )
 }
 
 /// The number of an eligible row (a deal at a snapshot), carried by its claims.
@@ -294,32 +264,49 @@ pub fn deal_features(
     // and the per-deal aggregates group and join on that one column instead of four.
     let eligible = eligible.with_row_index(ROW.into(), None)?;
     let claims = claims_of_players(claims, &eligible, claim_ids)?;
-    let c = claims_by_snapshot(&claims, &eligible, requests)?;
-    let c = with_origins(c, lc.copy_window_days as i32)?;
-    let by_origin = evidence_by_origin(&c, lookups, claim_ids)?;
-    let per_deal = claim_aggregates(&c, lc.momentum_days as i32, claim_ids);
-    let player_keys = [col("snap"), col("player"), col("window")];
-    let (links, mobility) = player_context(&claims, &eligible, requests, lookups);
-    let seller = mode_by(c.lazy(), &[ROW], "from_club");
+    let n = eligible.height();
+    // The claims' side (each deal's claims at its snapshot) and the players' side (their
+    // links and moves) are independent: each on a thread of its own.
+    let (per_row, players) = rayon::join(
+        || -> PolarsResult<_> {
+            let c = claims_by_snapshot(&claims, &eligible, requests)?;
+            let c = with_origins(c, lc.copy_window_days as i32)?;
+            let groups = per_deal::Groups::by(&c, ROW, n)?;
+            let m = lc.momentum_days as i32;
+            let (by_origin, rest) = rayon::join(
+                || evidence_by_origin(&c, &groups, n, lookups, claim_ids),
+                || -> PolarsResult<_> {
+                    Ok((
+                        per_deal::claim_aggregates(&c, &groups, ROW, m, claim_ids)?,
+                        per_deal::sellers(&c, &groups, ROW)?,
+                    ))
+                },
+            );
+            let (aggregates, seller) = rest?;
+            Ok((by_origin?, aggregates, seller))
+        },
+        || -> PolarsResult<_> { player_context(&claims, &eligible, requests, lookups) },
+    );
+    let (by_origin, aggregates, seller) = per_row?;
+    let players = players?;
     let row = || [col(ROW)];
 
     let lf = eligible
         .lazy()
-        .join(per_deal, row(), row(), JoinArgs::new(JoinType::Inner))
-        .join(by_origin, row(), row(), JoinArgs::new(JoinType::Left))
-        .join(seller, row(), row(), JoinArgs::new(JoinType::Left))
         .join(
-            links,
-            player_keys.clone(),
-            player_keys.clone(),
-            JoinArgs::new(JoinType::Left),
+            aggregates.lazy(),
+            row(),
+            row(),
+            JoinArgs::new(JoinType::Inner),
         )
         .join(
-            mobility,
-            player_keys.clone(),
-            player_keys,
+            by_origin.lazy(),
+            row(),
+            row(),
             JoinArgs::new(JoinType::Left),
         )
+        .join(seller.lazy(), row(), row(), JoinArgs::new(JoinType::Left))
+        .join(players.lazy(), row(), row(), JoinArgs::new(JoinType::Left))
         .join(
             windows.clone().lazy().select([
                 col("window"),
@@ -481,20 +468,15 @@ fn with_origins(mut c: DataFrame, copy_window_days: i32) -> PolarsResult<DataFra
 
 /// Per deal and snapshot, the evidence of its independent origins: each origin's record at
 /// the strongest stage it reported (a denial's turned round) against the base rate, summed;
-/// and the most informative origin's record (`key_*`).
+/// and the most informative origin's record (`key_*`). See [`per_deal::evidence`].
 fn evidence_by_origin(
     c: &DataFrame,
+    groups: &per_deal::Groups,
+    n: usize,
     lookups: &Lookups,
     claim_ids: bool,
-) -> PolarsResult<LazyFrame> {
-    let deal = [col(ROW)];
-    let origin_keys = [col(ROW), col("origin")];
-    let per_origin = c
-        .clone()
-        .lazy()
-        .group_by(origin_keys)
-        .agg([col("stage").max().alias("o_stage"), col("t").first()])
-        .collect()?;
+) -> PolarsResult<DataFrame> {
+    let per_origin = per_deal::origins(c, groups, ROW)?;
     // Credible intervals are only needed for today's deals (the prior model's band).
     let per_origin = join_rate(
         per_origin,
@@ -505,148 +487,40 @@ fn evidence_by_origin(
         claim_ids,
     )?;
     let per_origin = join_rate(per_origin, &lookups.base, &[], None, "base_rate", false)?;
-    let (rel_low, rel_high) = if claim_ids {
-        (col("rel_low"), col("rel_high"))
-    } else {
-        (col("rel"), col("rel"))
-    };
-    let denial = col("o_stage").eq(lit(Stage::Denied.rank()));
-    let flip = |e: Expr| when(denial.clone()).then(lit(1.0) - e.clone()).otherwise(e);
-    let by_origin = per_origin
-        .lazy()
-        .with_columns([
-            flip(col("rel")).alias("h"),
-            when(denial.clone())
-                .then(lit(1.0) - rel_high.clone())
-                .otherwise(rel_low.clone())
-                .alias("h_low"),
-            when(denial.clone())
-                .then(lit(1.0) - rel_low)
-                .otherwise(rel_high)
-                .alias("h_high"),
-        ])
-        .with_columns([
-            // The origin's record against the crowd's at the same stage on the same day: a
-            // source with no record has skill 0 whatever the day, so the input means the same
-            // in training and at scoring.
-            (logit_expr(flip(col("rel"))) - logit_expr(flip(col("rel_prior")))).alias("skill"),
-            (logit_expr(col("h")) - logit_expr(col("base_rate"))).alias("ev"),
-        ]);
-    // Groups keep the rows' order, so each deal's first row is its most informative origin.
-    Ok(key_order(by_origin, &deal).group_by_stable(deal).agg([
-        fixed_sum(col("ev")).alias("evidence"),
-        len().cast(DataType::UInt32).alias("origins"),
-        fixed_sum(col("skill")).alias("skill"),
-        key_first(col("skill")).alias("key_skill"),
-        key_first(col("h")).alias("key_rate"),
-        key_first(col("h_low")).alias("key_rate_low"),
-        key_first(col("h_high")).alias("key_rate_high"),
-        key_first(col("origin")).alias("key_origin"),
-        key_first(col("o_stage")).alias("key_stage"),
-    ]))
+    // The origin's record is read against the crowd's at the same stage on the same day
+    // (`rel_prior`): a source with no record has skill 0 whatever the day, so the input
+    // means the same in training and at scoring.
+    per_deal::evidence(&per_origin, ROW, n, claim_ids)
 }
 
-/// Per deal and snapshot ([`ROW`]): reports, sources, strongest stage, denials, dates,
-/// momentum (reports in the last `m` days against the `m` before) and the player's details.
-fn claim_aggregates(c: &DataFrame, m: i32, claim_ids: bool) -> LazyFrame {
-    let mut aggs = vec![
-        len().cast(DataType::UInt32).alias("reports"),
-        col("source")
-            .n_unique()
-            .cast(DataType::UInt32)
-            .alias("n_sources"),
-        col("stage").max().alias("stage_max"),
-        col("stage")
-            .eq(lit(Stage::Denied.rank()))
-            .any(true)
-            .alias("any_denial"),
-        col("published").min().alias("first_report"),
-        col("published").max().alias("last_report"),
-        col("published")
-            .gt(col("t") - lit(m))
-            .cast(DataType::UInt32)
-            .sum()
-            .alias("recent"),
-        (col("published")
-            .gt(col("t") - lit(2 * m))
-            .and(col("published").lt_eq(col("t") - lit(m))))
-        .cast(DataType::UInt32)
-        .sum()
-        .alias("previous"),
-        col("market_value_eur").max().alias("market_value_eur"),
-        col("contract_until").max().alias("contract_until"),
-        col("player_age").max().alias("player_age"),
-        col("t").first(),
-    ];
-    if claim_ids {
-        aggs.push(
-            col("claim_id")
-                .sort(SortOptions::default())
-                .str()
-                .join(";", true)
-                .alias("claim_ids"),
-        );
-    }
-    c.clone().lazy().group_by([col(ROW)]).agg(aggs)
-}
-
-/// Per player, window and snapshot: the clubs linked with the player by `t` (competition),
-/// and the moves known by `t` with the day the latest became known (mobility).
+/// Per eligible row ([`ROW`]): the clubs linked with the player in the window by `t`
+/// (competition), and the moves known by `t` with the day the latest became known
+/// (mobility). See [`per_player`].
 fn player_context(
     claims: &DataFrame,
     eligible: &DataFrame,
     requests: &DataFrame,
     lookups: &Lookups,
-) -> (LazyFrame, LazyFrame) {
-    let player_keys = [col("snap"), col("player"), col("window")];
-    let snap_players = eligible
-        .clone()
-        .lazy()
-        .select(player_keys.clone())
-        .unique(None, UniqueKeepStrategy::Any)
-        .join(
-            requests.clone().lazy().select([col("snap"), col("t")]),
-            [col("snap")],
-            [col("snap")],
-            JoinArgs::new(JoinType::Inner),
-        );
-    // Competition for the player: the clubs linked with them in the window by `t`.
-    let links = claims
-        .clone()
-        .lazy()
-        .select([
-            col("player"),
-            col("window"),
-            col("to_club"),
-            col("published"),
-        ])
-        .join(
-            snap_players.clone(),
-            [col("player"), col("window")],
-            [col("player"), col("window")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("published").lt_eq(col("t")))
-        .group_by(player_keys.clone())
-        .agg([col("to_club")
-            .n_unique()
-            .cast(DataType::UInt32)
-            .alias("player_links")]);
-    // The player's mobility: moves known by `t`, and the day the latest became known.
-    let mobility = snap_players
-        .join(
-            lookups.player_moves.clone().lazy(),
-            [col("player")],
-            [col("player")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("known_on").lt_eq(col("t")))
-        .group_by(player_keys.clone())
-        .agg([
-            len().cast(DataType::UInt32).alias("player_moves"),
-            col("known_on").max().alias("last_move_known"),
-        ]);
-    (links, mobility)
+) -> PolarsResult<DataFrame> {
+    use crate::column_values::{opt_i32, opt_u32};
+    let day: std::collections::HashMap<Option<u32>, Option<i32>> = opt_u32(requests, "snap")?
+        .into_iter()
+        .zip(opt_i32(requests, "t")?)
+        .collect();
+    let t: Vec<Option<i32>> = opt_u32(eligible, "snap")?
+        .iter()
+        .map(|s| s.and_then(|s| day.get(&Some(s)).copied().flatten()))
+        .collect();
+    let mut rows = eligible.select([ROW, "player", "window"])?;
+    rows.with_column(Column::new("t".into(), t))?;
+    let links = per_player::links(claims, &rows)?;
+    let (moves, last) = per_player::mobility(&lookups.player_moves, &rows)?;
+    DataFrame::new_infer_height(vec![
+        rows.column(ROW)?.clone(),
+        Column::new("player_links".into(), links),
+        Column::new("player_moves".into(), moves),
+        Column::new("last_move_known".into(), last),
+    ])
 }
 
 /// A model input: its column and the reason group its contribution is reported under.
