@@ -154,89 +154,47 @@ fn deal_keys(extra_first: &[&str]) -> Vec<Expr> {
         .collect()
 }
 
-/// Joins a point-in-time rate onto `df` (which has `t`): the rate of the group whose keys
-/// are the columns `on` (in the order of the lookup's keys) on day `t`, falling back to the
-/// prior of that day (per stage: `prior_on` names the local stage column). Adds `<name>`,
+/// Adds a point-in-time rate to `df` (which has `t`): the rate of the group whose keys are
+/// the columns `on` (in the order of the lookup's keys) on day `t`, falling back to the prior
+/// of that day (per stage: `prior_on` names the local stage column). Adds `<name>`,
 /// `<name>_prior` (the value a group with no record gets on that day), `<name>_known` (the
 /// group has a record) and, when `bounds`, `<name>_low`, `<name>_high` (credible interval).
+/// Row by row, in place of a join of the distinct `(t, keys)` rates and one of the priors
+/// (the same values; BENCHMARKS.md).
 fn join_rate(
-    df: DataFrame,
+    mut df: DataFrame,
     at: &RatesAt,
     on: &[&str],
     prior_on: Option<&str>,
     name: &str,
     bounds: bool,
 ) -> PolarsResult<DataFrame> {
-    // Keys are plain, identically named columns on both sides, so that the join coalesces them.
-    let mut keys = vec![col("t")];
-    let mut temp: Vec<String> = Vec::new();
-    let mut lf = df.lazy();
-    for o in on {
-        let tmp = format!("__k_{o}");
-        lf = lf.with_column(col(*o).cast(DataType::UInt32).alias(tmp.as_str()));
-        keys.push(col(tmp.as_str()));
-        temp.push(tmp);
-    }
-    let df = lf.collect()?;
-    let key_columns: Vec<&str> = temp.iter().map(String::as_str).collect();
-    let rates = at.rates_for(&df, &key_columns, bounds)?;
-    let lf = df.lazy().join(
-        rates.lazy(),
-        keys.clone(),
-        keys,
-        JoinArgs::new(JoinType::Left),
-    );
-    let prior_columns = [
-        col("prior_rate").alias("__prior"),
-        col("prior_low").alias("__prior_low"),
-        col("prior_high").alias("__prior_high"),
-    ];
-    let (lf, prior_keys, prior) = match prior_on {
-        Some(local) => {
-            let stage = at.key_names().last().cloned().unwrap_or_default();
-            let mut select = vec![col("t"), col(stage.as_str()).alias("__k_prior")];
-            select.extend(prior_columns);
-            (
-                lf.with_column(col(local).cast(DataType::UInt32).alias("__k_prior")),
-                vec![col("t"), col("__k_prior")],
-                at.priors.clone().lazy().select(select),
-            )
-        }
-        None => {
-            let mut select = vec![col("t")];
-            select.extend(prior_columns);
-            (lf, vec![col("t")], at.priors.clone().lazy().select(select))
-        }
+    use crate::column_values::{opt_i32, opt_u32};
+    let t = opt_i32(&df, "t")?;
+    let keys = on
+        .iter()
+        .map(|o| opt_u32(&df, o))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let family = prior_on.map(|p| opt_u32(&df, p)).transpose()?;
+    let r = at.rates_of_rows(&t, &keys, family.as_deref(), bounds)?;
+    let or = |a: &[Option<f64>], b: &[Option<f64>]| -> Vec<Option<f64>> {
+        a.iter().zip(b).map(|(a, b)| a.or(*b)).collect()
     };
-    if prior_on.is_some() {
-        temp.push("__k_prior".into());
-    }
-    let mut lf = lf
-        .join(
-            prior,
-            prior_keys.clone(),
-            prior_keys,
-            JoinArgs::new(JoinType::Left),
-        )
-        .with_columns([
-            coalesce(&[col("__rate"), col("__prior")]).alias(name),
-            col("__prior").alias(format!("{name}_prior")),
-            col("__rate").is_not_null().alias(format!("{name}_known")),
-        ]);
+    let known: Vec<bool> = r.rate.iter().map(Option::is_some).collect();
+    df.with_column(Column::new(name.into(), or(&r.rate, &r.prior)))?;
+    df.with_column(Column::new(format!("{name}_prior").into(), r.prior))?;
+    df.with_column(Column::new(format!("{name}_known").into(), known))?;
     if bounds {
-        lf = lf.with_columns([
-            coalesce(&[col("__rate_low"), col("__prior_low")]).alias(format!("{name}_low")),
-            coalesce(&[col("__rate_high"), col("__prior_high")]).alias(format!("{name}_high")),
-        ]);
-        temp.extend(["__rate_low".into(), "__rate_high".into()]);
+        df.with_column(Column::new(
+            format!("{name}_low").into(),
+            or(&r.low, &r.prior_low),
+        ))?;
+        df.with_column(Column::new(
+            format!("{name}_high").into(),
+            or(&r.high, &r.prior_high),
+        ))?;
     }
-    temp.extend([
-        "__rate".into(),
-        "__prior".into(),
-        "__prior_low".into(),
-        "__prior_high".into(),
-    ]);
-    lf.drop(cols(temp)).collect()
+    Ok(df)
 }
 
 /// Features of the deals in `eligible` (`snap, player, to_club, window` and any passthrough

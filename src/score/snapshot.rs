@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use polars::prelude::*;
 
-use crate::column_values::{per_piece, sum_maps, KeyPairs};
+use crate::column_values::{opt_f64, opt_i32, opt_u32, per_piece, sum_maps, KeyPairs};
 use crate::schema::Stage;
 use crate::score::reliability::stage_centres;
 use crate::settings::ReliabilityConfig;
@@ -59,6 +59,50 @@ pub struct RatesAt {
     pub priors: DataFrame,
 }
 
+/// A rate's mean and credible interval.
+type RateValues = (f64, f64, f64);
+
+/// A prior's mean and credible interval (for a group with no record).
+type PriorValues = (Option<f64>, Option<f64>, Option<f64>);
+
+/// Per row, a group's rate on a day and the prior for a group without a record
+/// ([`RatesAt::rates_of_rows`]). `low` and `high` are empty unless bounds were asked.
+#[derive(Debug, Default, PartialEq)]
+pub struct RowRates {
+    pub rate: Vec<Option<f64>>,
+    pub low: Vec<Option<f64>>,
+    pub high: Vec<Option<f64>>,
+    pub prior: Vec<Option<f64>>,
+    pub prior_low: Vec<Option<f64>>,
+    pub prior_high: Vec<Option<f64>>,
+}
+
+impl RowRates {
+    fn with_capacity(n: usize, bounds: bool) -> RowRates {
+        let bounded = if bounds { n } else { 0 };
+        RowRates {
+            rate: Vec::with_capacity(n),
+            low: Vec::with_capacity(bounded),
+            high: Vec::with_capacity(bounded),
+            prior: Vec::with_capacity(n),
+            prior_low: Vec::with_capacity(n),
+            prior_high: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, rate: Option<RateValues>, prior: Option<PriorValues>, bounds: bool) {
+        self.rate.push(rate.map(|r| r.0));
+        if bounds {
+            self.low.push(rate.map(|r| r.1));
+            self.high.push(rate.map(|r| r.2));
+        }
+        let (p, low, high) = prior.unwrap_or((None, None, None));
+        self.prior.push(p);
+        self.prior_low.push(low);
+        self.prior_high.push(high);
+    }
+}
+
 impl RatesAt {
     /// Hits and trials of group `key` resolved by day `t` (`None`: no record by then).
     pub fn record_at(&self, key: &[u32], t: i32) -> Option<(f64, f64)> {
@@ -75,66 +119,88 @@ impl RatesAt {
             .map(|(_, p)| p)
     }
 
-    /// Rates of the distinct `(t, keys…)` rows of `requests` (columns `t` and `key_columns`,
-    /// castable to `i32` and `u32`) for groups with a record by `t`: `t`, the key columns,
-    /// `__rate` and, with `bounds`, `__rate_low`, `__rate_high`.
-    pub fn rates_for(
+    /// For each row `i` (day `t[i]`, group `keys[…][i]`, stage `family[i]` for the prior):
+    /// the group's rate on that day (`None` without a record by then, or with a null key),
+    /// with its credible interval when `bounds`, and the prior in force that day for a group
+    /// with no record (per stage when `family` is given; `None` for a day or stage without
+    /// one). Each distinct `(day, group)` is computed once.
+    ///
+    /// # Errors
+    /// A key column count other than the lookup's, or an unreadable prior table.
+    pub fn rates_of_rows(
         &self,
-        requests: &DataFrame,
-        key_columns: &[&str],
+        t: &[Option<i32>],
+        keys: &[Vec<Option<u32>>],
+        family: Option<&[Option<u32>]>,
         bounds: bool,
-    ) -> PolarsResult<DataFrame> {
-        let mut select = vec![col("t").cast(DataType::Int32)];
-        select.extend(key_columns.iter().map(|k| col(*k).cast(DataType::UInt32)));
-        let pairs = requests
-            .clone()
-            .lazy()
-            .select(select)
-            .unique_stable(None, UniqueKeepStrategy::First)
-            .collect()?;
-        let t = pairs.column("t")?.i32()?;
-        let keys: Vec<&UInt32Chunked> = key_columns
-            .iter()
-            .map(|k| pairs.column(k).and_then(|c| c.u32()))
-            .collect::<PolarsResult<_>>()?;
-        let mut keep = Vec::with_capacity(pairs.height());
-        let (mut rate, mut low, mut high) = (Vec::new(), Vec::new(), Vec::new());
+    ) -> PolarsResult<RowRates> {
+        let width = self.key_names.len();
+        // The overall lookup is asked with no key and keeps its one group under key 0.
+        polars_ensure!(
+            keys.len() == width || (keys.is_empty() && width == 1),
+            ComputeError: "{} key columns for a lookup by {:?}", keys.len(), self.key_names
+        );
+        let priors = self.prior_table()?;
+        let mut cache: HashMap<(i32, GroupKey), Option<RateValues>, foldhash::fast::FixedState> =
+            HashMap::with_hasher(foldhash::fast::FixedState::default());
+        let mut out = RowRates::with_capacity(t.len(), bounds);
         let mut key = vec![0u32; keys.len()];
-        for i in 0..pairs.height() {
-            let Some(day) = t.get(i) else {
-                keep.push(false);
-                continue;
-            };
-            for (j, c) in keys.iter().enumerate() {
-                key[j] = c.get(i).unwrap_or(u32::MAX);
-            }
-            let family = self.family.map_or(0, |f| key[f]);
-            let found = self
-                .record_at(&key, day)
-                .filter(|(_, n)| *n > 0.0)
-                .zip(self.prior_at(day, family));
-            let Some(((hits, trials), prior)) = found else {
-                keep.push(false);
-                continue;
-            };
-            keep.push(true);
-            if bounds {
-                let post = posterior(prior, hits, trials, self.interval);
-                rate.push(post.mean);
-                low.push(post.low);
-                high.push(post.high);
-            } else {
-                rate.push(posterior_mean(prior, hits, trials));
-            }
-        }
-        let mask = BooleanChunked::from_slice("keep".into(), &keep);
-        let mut out = pairs.filter(&mask)?;
-        out.with_column(Column::new("__rate".into(), rate))?;
-        if bounds {
-            out.with_column(Column::new("__rate_low".into(), low))?;
-            out.with_column(Column::new("__rate_high".into(), high))?;
+        for (i, day) in t.iter().enumerate() {
+            let rate = day.and_then(|day| {
+                for (k, column) in key.iter_mut().zip(keys) {
+                    *k = column[i]?;
+                }
+                *cache
+                    .entry((day, pack(&key)))
+                    .or_insert_with(|| self.rate(&key, day, bounds))
+            });
+            let prior = day.and_then(|day| {
+                let f = match family {
+                    Some(f) => f[i]?,
+                    None => 0,
+                };
+                priors.get(&(day, f)).copied()
+            });
+            out.push(rate, prior, bounds);
         }
         Ok(out)
+    }
+
+    /// The rate of the group `key` on day `t` (mean, low, high; the interval only when
+    /// `bounds`, else the mean thrice): `None` without a record by then or a prior that day.
+    fn rate(&self, key: &[u32], t: i32, bounds: bool) -> Option<RateValues> {
+        let family = self
+            .family
+            .map_or(0, |f| key.get(f).copied().unwrap_or(u32::MAX));
+        let ((hits, trials), prior) = self
+            .record_at(key, t)
+            .filter(|(_, n)| *n > 0.0)
+            .zip(self.prior_at(t, family))?;
+        Some(if bounds {
+            let post = posterior(prior, hits, trials, self.interval);
+            (post.mean, post.low, post.high)
+        } else {
+            let mean = posterior_mean(prior, hits, trials);
+            (mean, mean, mean)
+        })
+    }
+
+    /// The prior table ([`RatesAt::priors`]) by `(t, stage rank or 0)`: rate, low, high.
+    fn prior_table(&self) -> PolarsResult<HashMap<(i32, u32), PriorValues>> {
+        let p = &self.priors;
+        let t = opt_i32(p, "t")?;
+        let family = match self.family {
+            Some(f) => opt_u32(p, &self.key_names[f])?,
+            None => vec![Some(0); p.height()],
+        };
+        let (rate, low, high) = (
+            opt_f64(p, "prior_rate")?,
+            opt_f64(p, "prior_low")?,
+            opt_f64(p, "prior_high")?,
+        );
+        Ok((0..p.height())
+            .filter_map(|i| Some(((t[i]?, family[i]?), (rate[i], low[i], high[i]))))
+            .collect())
     }
 
     /// The names of the key columns, in order.
@@ -498,43 +564,47 @@ mod tests {
         assert_eq!(r.record_at(&[8], 1000), None);
         // Day 5: nothing resolved. Day 15: 1/1. Day 25: 1/2. Day 35: 2/3.
         // One group only: fallback prior, mean (k + 0.5) / (n + 1), strength 2.
-        let requests = df!(
-            "t" => [5i32, 15, 25, 35, 35],
-            "source" => [7u32, 7, 7, 7, 7],
-        )
-        .expect("df");
-        let rates = r.rates_for(&requests, &["source"], true).expect("rates");
-        let t: Vec<i32> = rates
-            .column("t")
-            .expect("t")
-            .i32()
-            .expect("i")
-            .into_no_null_iter()
-            .collect();
-        // Asked twice for day 35, answered once; day 5 has no record.
-        assert_eq!(t, vec![15, 25, 35]);
-        let rate: Vec<f64> = rates
-            .column("__rate")
-            .expect("r")
-            .f64()
-            .expect("f")
-            .into_no_null_iter()
-            .collect();
+        let t = [Some(5), Some(15), Some(25), Some(35), Some(35), None];
+        let keys = vec![vec![
+            Some(7u32),
+            Some(7),
+            Some(7),
+            Some(7),
+            Some(7),
+            Some(7),
+        ]];
+        let rates = r.rates_of_rows(&t, &keys, None, true).expect("rates");
+        // Day 5 has no record (nor a day-less row); day 35, asked twice, the same twice.
+        assert_eq!(rates.rate[0], None);
+        assert_eq!(rates.rate[5], None);
+        assert_eq!(rates.rate[3], rates.rate[4]);
+        let rate: Vec<f64> = rates.rate[1..4].iter().flatten().copied().collect();
         // Day 15: prior mean 0.75, Beta(1.5, 0.5) + 1/1 -> 2.5/3.
         assert!((rate[0] - 2.5 / 3.0).abs() < 1e-12, "{rate:?}");
         // Day 25: prior mean 1.5/3 = 0.5 -> Beta(1,1) + 1/2 -> 2/4.
         assert!((rate[1] - 0.5).abs() < 1e-12, "{rate:?}");
         // Day 35: prior mean 2.5/4 -> Beta(1.25, 0.75) + 2/3 -> 3.25/5.
         assert!((rate[2] - 3.25 / 5.0).abs() < 1e-12, "{rate:?}");
-        let low = rates.column("__rate_low").expect("l").f64().expect("f");
-        assert!(low.get(2).is_some_and(|l| l < rate[2]));
-        // Without bounds: the same means, no interval columns.
-        let plain = r.rates_for(&requests, &["source"], false).expect("rates");
-        assert!(plain.column("__rate_low").is_err());
-        assert_eq!(
-            plain.column("__rate").expect("r").f64().expect("f").get(2),
-            Some(rate[2])
-        );
+        assert!(rates.low[3].is_some_and(|l| l < rate[2]));
+        assert!(rates.high[3].is_some_and(|h| h > rate[2]));
+        // The prior of day 5 (nothing resolved: the fallback, mean 0.5) for the group without
+        // a record; none for the day-less row.
+        assert_eq!(rates.prior[0], Some(0.5));
+        assert!(rates.prior_low[0].is_some_and(|l| l < 0.5));
+        assert_eq!(rates.prior[5], None);
+        // Without bounds: the same means, no interval.
+        let plain = r.rates_of_rows(&t, &keys, None, false).expect("rates");
+        assert!(plain.low.is_empty() && plain.high.is_empty());
+        assert_eq!(plain.rate, rates.rate);
+        // A null key has no rate, but the day's prior.
+        let null = r
+            .rates_of_rows(&[Some(35)], &[vec![None]], None, false)
+            .expect("rates");
+        assert_eq!(null.rate, vec![None]);
+        assert!(null.prior[0].is_some());
+        // Two key columns for a lookup by one: refused.
+        let two = vec![vec![Some(7u32)], vec![Some(1u32)]];
+        assert!(r.rates_of_rows(&[Some(35)], &two, None, false).is_err());
         assert_eq!(r.priors.height(), 4);
     }
 
