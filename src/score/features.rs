@@ -223,11 +223,12 @@ pub fn deal_features(
     let eligible = eligible.with_row_index(ROW.into(), None)?;
     let claims = claims_of_players(claims, &eligible, claim_ids)?;
     let n = eligible.height();
+    let rows = eligible_rows(&eligible, requests)?;
     // The claims' side (each deal's claims at its snapshot) and the players' side (their
     // links and moves) are independent: each on a thread of its own.
     let (per_row, players) = rayon::join(
         || -> PolarsResult<_> {
-            let c = claims_by_snapshot(&claims, &eligible, requests)?;
+            let c = claims_by_snapshot(&claims, &eligible, &rows)?;
             let c = with_origins(c, lc.copy_window_days as i32)?;
             let groups = per_deal::Groups::by(&c, ROW, n)?;
             let m = lc.momentum_days as i32;
@@ -243,7 +244,7 @@ pub fn deal_features(
             let (aggregates, seller) = rest?;
             Ok((by_origin?, aggregates, seller))
         },
-        || -> PolarsResult<_> { player_context(&claims, &eligible, requests, lookups) },
+        || -> PolarsResult<_> { player_context(&claims, &rows, lookups) },
     );
     let (by_origin, aggregates, seller) = per_row?;
     let players = players?;
@@ -343,31 +344,49 @@ fn claims_of_players(
 }
 
 /// The claims of each eligible deal as known at each snapshot (`published <= t`), with the
-/// number of the eligible row ([`ROW`]) and the source they cite (or their own) as `cited`.
-/// `claims` are those of the eligible deals' players ([`claims_of_players`]).
+/// snapshot (`snap`, `t`), the number of the eligible row ([`ROW`]) and the source they cite
+/// (or their own) as `cited`. `claims` are those of the eligible deals' players
+/// ([`claims_of_players`]); `rows` are the eligible rows' deals and days ([`eligible_rows`]).
+/// The pairs are found by [`per_deal::claims_at_rows`] and the claims gathered once, where
+/// two joins on four columns did the same (BENCHMARKS.md).
 fn claims_by_snapshot(
     claims: &DataFrame,
     eligible: &DataFrame,
-    requests: &DataFrame,
+    rows: &DataFrame,
 ) -> PolarsResult<DataFrame> {
-    claims
-        .clone()
-        .lazy()
-        .join(
-            eligible.clone().lazy().select(deal_keys(&["snap", ROW])),
-            deal_keys(&[]),
-            deal_keys(&[]),
-            JoinArgs::new(JoinType::Inner),
-        )
-        .join(
-            requests.clone().lazy().select([col("snap"), col("t")]),
-            [col("snap")],
-            [col("snap")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("published").lt_eq(col("t")))
-        .with_column(coalesce(&[col("cites"), col("source")]).alias("cited"))
-        .collect()
+    let (claim, row) = per_deal::claims_at_rows(claims, rows)?;
+    let row = IdxCa::from_vec("row".into(), row);
+    let mut c = claims.take(&IdxCa::from_vec("claim".into(), claim))?;
+    for name in ["snap", ROW] {
+        c.with_column(eligible.column(name)?.take(&row)?)?;
+    }
+    c.with_column(rows.column("t")?.take(&row)?)?;
+    let cited: UInt32Chunked = c
+        .column("cites")?
+        .u32()?
+        .iter()
+        .zip(c.column("source")?.u32()?.iter())
+        .map(|(cites, source)| cites.or(source))
+        .collect();
+    c.with_column(cited.with_name("cited".into()).into_column())?;
+    Ok(c)
+}
+
+/// Each eligible row's deal and snapshot day: `ROW, player, to_club, window, t` (`t` of its
+/// `snap` in `requests`).
+fn eligible_rows(eligible: &DataFrame, requests: &DataFrame) -> PolarsResult<DataFrame> {
+    use crate::column_values::{opt_i32, opt_u32};
+    let day: std::collections::HashMap<Option<u32>, Option<i32>> = opt_u32(requests, "snap")?
+        .into_iter()
+        .zip(opt_i32(requests, "t")?)
+        .collect();
+    let t: Vec<Option<i32>> = opt_u32(eligible, "snap")?
+        .iter()
+        .map(|s| s.and_then(|s| day.get(&Some(s)).copied().flatten()))
+        .collect();
+    let mut rows = eligible.select([ROW, "player", "to_club", "window"])?;
+    rows.with_column(Column::new("t".into(), t))?;
+    Ok(rows)
 }
 
 /// Each claim's `origin`: the source first to use the same wording about the same deal
@@ -456,23 +475,11 @@ fn evidence_by_origin(
 /// (mobility). See [`per_player`].
 fn player_context(
     claims: &DataFrame,
-    eligible: &DataFrame,
-    requests: &DataFrame,
+    rows: &DataFrame,
     lookups: &Lookups,
 ) -> PolarsResult<DataFrame> {
-    use crate::column_values::{opt_i32, opt_u32};
-    let day: std::collections::HashMap<Option<u32>, Option<i32>> = opt_u32(requests, "snap")?
-        .into_iter()
-        .zip(opt_i32(requests, "t")?)
-        .collect();
-    let t: Vec<Option<i32>> = opt_u32(eligible, "snap")?
-        .iter()
-        .map(|s| s.and_then(|s| day.get(&Some(s)).copied().flatten()))
-        .collect();
-    let mut rows = eligible.select([ROW, "player", "window"])?;
-    rows.with_column(Column::new("t".into(), t))?;
-    let links = per_player::links(claims, &rows)?;
-    let (moves, last) = per_player::mobility(&lookups.player_moves, &rows)?;
+    let links = per_player::links(claims, rows)?;
+    let (moves, last) = per_player::mobility(&lookups.player_moves, rows)?;
     DataFrame::new_infer_height(vec![
         rows.column(ROW)?.clone(),
         Column::new("player_links".into(), links),

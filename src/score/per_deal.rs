@@ -14,8 +14,8 @@ use polars::prelude::*;
 use crate::column_values::{opt_f64, opt_i32, opt_u32, u32_or};
 use crate::schema::Stage;
 
-/// The rows of a table grouped by a dense row number below `n`: the rows of group `g` are
-/// `order[starts[g]..starts[g + 1]]`, in table order.
+/// The rows of a table grouped by a dense id (a row number, a player): the rows of id `g`
+/// are `order[starts[g]..starts[g + 1]]`, in table order. A counting sort: two passes.
 pub struct Groups {
     starts: Vec<usize>,
     order: Vec<u32>,
@@ -28,23 +28,39 @@ impl Groups {
     /// A null or a number not below `n`, or a missing column.
     pub fn by(df: &DataFrame, row: &str, n: usize) -> PolarsResult<Groups> {
         let rows = u32_or(df, row, u32::MAX)?;
+        if let Some(r) = rows.iter().find(|r| **r as usize >= n) {
+            polars_bail!(ComputeError: "row number {r} of `{row}` outside 0..{n}");
+        }
+        Ok(Groups::of(rows.iter().map(|r| Some(*r)), n))
+    }
+
+    /// Groups rows by their `ids` (a null id, or one not below `n`, in no group).
+    pub fn of(ids: impl Iterator<Item = Option<u32>> + Clone, n: usize) -> Groups {
+        let valid = move |id: Option<u32>| id.map(|id| id as usize).filter(|id| *id < n);
         let mut starts = vec![0usize; n + 1];
-        for r in &rows {
-            let r = *r as usize;
-            polars_ensure!(r < n, ComputeError: "row number {r} of `{row}` outside 0..{n}");
-            starts[r + 1] += 1;
+        for id in ids.clone().filter_map(valid) {
+            starts[id + 1] += 1;
         }
         for g in 0..n {
             starts[g + 1] += starts[g];
         }
         let mut next = starts.clone();
-        let mut order = vec![0u32; rows.len()];
-        for (i, r) in rows.iter().enumerate() {
-            let at = &mut next[*r as usize];
-            order[*at] = i as u32;
-            *at += 1;
+        let mut order = vec![0u32; starts[n]];
+        for (i, id) in ids.enumerate() {
+            if let Some(id) = valid(id) {
+                order[next[id]] = i as u32;
+                next[id] += 1;
+            }
         }
-        Ok(Groups { starts, order })
+        Groups { starts, order }
+    }
+
+    /// The rows of id `g` (none beyond the ids grouped).
+    pub fn rows(&self, g: u32) -> &[u32] {
+        match (self.starts.get(g as usize), self.starts.get(g as usize + 1)) {
+            (Some(from), Some(to)) => &self.order[*from..*to],
+            _ => &[],
+        }
     }
 
     /// The groups with at least one row, by number: `(number, rows)`.
@@ -60,6 +76,45 @@ impl Groups {
     pub fn count(&self) -> usize {
         self.starts.windows(2).filter(|w| w[1] > w[0]).count()
     }
+}
+
+/// One more than the largest id (0 for none): the ids [`Groups::of`] has room for.
+pub fn max_id(ids: &[Option<u32>]) -> usize {
+    ids.iter().flatten().max().map_or(0, |m| *m as usize + 1)
+}
+
+/// The claims of each row of `rows` (`player, to_club, window, t`; rows numbered by position)
+/// known on its day: the pairs `(claim, row)` of a claim (`player, to_club, window,
+/// published`) about the row's deal published by the row's `t` (a null matches nothing), in
+/// claim order, then row order. The rows are grouped by player, so each claim reads only the
+/// rows of its player.
+///
+/// # Errors
+/// Missing columns.
+pub fn claims_at_rows(
+    claims: &DataFrame,
+    rows: &DataFrame,
+) -> PolarsResult<(Vec<IdxSize>, Vec<IdxSize>)> {
+    let (player, club) = (opt_u32(claims, "player")?, opt_u32(claims, "to_club")?);
+    let (window, published) = (opt_i32(claims, "window")?, opt_i32(claims, "published")?);
+    let (r_player, r_club) = (opt_u32(rows, "player")?, opt_u32(rows, "to_club")?);
+    let (r_window, r_t) = (opt_i32(rows, "window")?, opt_i32(rows, "t")?);
+    let by_player = Groups::of(r_player.iter().copied(), max_id(&r_player));
+    let (mut claim_of, mut row_of) = (Vec::new(), Vec::new());
+    for i in 0..claims.height() {
+        let (Some(p), Some(c), Some(w), Some(d)) = (player[i], club[i], window[i], published[i])
+        else {
+            continue;
+        };
+        for r in by_player.rows(p) {
+            let r = *r as usize;
+            if r_club[r] == Some(c) && r_window[r] == Some(w) && r_t[r].is_some_and(|t| d <= t) {
+                claim_of.push(i as IdxSize);
+                row_of.push(r as IdxSize);
+            }
+        }
+    }
+    Ok((claim_of, row_of))
 }
 
 /// The values of `column` at `rows`.
@@ -695,6 +750,92 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn claims_pair_with_the_rows_of_their_deal_as_the_joins_did(
+            claims in proptest::collection::vec(
+                (
+                    proptest::option::weighted(0.95, 0u32..4),
+                    proptest::option::weighted(0.95, 0u32..3),
+                    proptest::option::weighted(0.95, 0i32..2),
+                    proptest::option::weighted(0.9, 0i32..40),
+                ),
+                0..40,
+            ),
+            rows in proptest::collection::vec(
+                (
+                    proptest::option::weighted(0.95, 0u32..5),
+                    proptest::option::weighted(0.95, 0u32..3),
+                    proptest::option::weighted(0.95, 0i32..2),
+                    proptest::option::weighted(0.95, 0i32..40),
+                ),
+                0..20,
+            ),
+        ) {
+            let claims = df!(
+                "player" => claims.iter().map(|c| c.0).collect::<Vec<_>>(),
+                "to_club" => claims.iter().map(|c| c.1).collect::<Vec<_>>(),
+                "window" => claims.iter().map(|c| c.2).collect::<Vec<_>>(),
+                "published" => claims.iter().map(|c| c.3).collect::<Vec<_>>(),
+            )
+            .expect("claims");
+            let rows = df!(
+                "player" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                "to_club" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                "window" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                "t" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            )
+            .expect("rows");
+            let (claim, row) = claims_at_rows(&claims, &rows).expect("pairs");
+            let got: Vec<(u32, u32)> = claim.into_iter().zip(row).collect();
+            let keys = || [col("player"), col("to_club"), col("window")];
+            let joined = claims
+                .clone()
+                .lazy()
+                .with_row_index("claim", None)
+                .join(
+                    rows.clone().lazy().with_row_index("row", None),
+                    keys(),
+                    keys(),
+                    JoinArgs::new(JoinType::Inner),
+                )
+                .filter(col("published").lt_eq(col("t")))
+                .sort(["claim", "row"], SortMultipleOptions::default())
+                .collect()
+                .expect("joined");
+            let want: Vec<(u32, u32)> = opt_u32(&joined, "claim")
+                .expect("claim")
+                .into_iter()
+                .zip(opt_u32(&joined, "row").expect("row"))
+                .map(|(c, r)| (c.unwrap_or(u32::MAX), r.unwrap_or(u32::MAX)))
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn claims_pair_with_the_rows_of_their_deal_known_by_the_rows_day() {
+        // Claims 0 and 1 about deal (1, 10, 5) on days 3 and 9; claim 2 about (1, 11, 5).
+        // Row 0: deal (1, 10, 5) on day 5 → claim 0. Row 1: the same deal on day 9 → 0 and
+        // 1. Row 2: (1, 11, 5) on day 2 → none (claim 2 came on day 4).
+        let claims = df!(
+            "player" => [1u32, 1, 1],
+            "to_club" => [10u32, 10, 11],
+            "window" => [5i32, 5, 5],
+            "published" => [3i32, 9, 4],
+        )
+        .expect("claims");
+        let rows = df!(
+            "player" => [1u32, 1, 1],
+            "to_club" => [10u32, 10, 11],
+            "window" => [5i32, 5, 5],
+            "t" => [5i32, 9, 2],
+        )
+        .expect("rows");
+        let (claim, row) = claims_at_rows(&claims, &rows).expect("pairs");
+        assert_eq!((claim, row), (vec![0, 0, 1], vec![0, 1, 1]));
+    }
+
     #[test]
     fn groups_list_each_rows_members_in_table_order() {
         let df = df!(ROW => [2u32, 0, 2, 2, 0]).expect("df");
@@ -705,6 +846,14 @@ mod tests {
         assert!(Groups::by(&df, ROW, 2).is_err());
         let null = df!(ROW => [Some(0u32), None]).expect("df");
         assert!(Groups::by(&null, ROW, 4).is_err());
+        // By ids: nulls and ids beyond the room left out; rows of any id, none beyond.
+        let ids = [Some(1u32), None, Some(1), Some(7), Some(0)];
+        let groups = Groups::of(ids.iter().copied(), 2);
+        assert_eq!(groups.rows(1), &[0, 2]);
+        assert_eq!(groups.rows(0), &[4]);
+        assert!(groups.rows(7).is_empty());
+        assert_eq!(max_id(&ids), 8);
+        assert_eq!(max_id(&[None]), 0);
     }
 
     #[test]

@@ -12,45 +12,7 @@
 use polars::prelude::*;
 
 use crate::column_values::{opt_i32, opt_u32};
-
-/// Row numbers grouped by a dense id: the rows of id `p` are `order[starts[p]..starts[p + 1]]`,
-/// in row order. Rows with a null id are left out.
-struct ById {
-    starts: Vec<usize>,
-    order: Vec<u32>,
-}
-
-impl ById {
-    fn new(ids: &[Option<u32>]) -> ById {
-        let n = ids.iter().flatten().max().map_or(0, |m| *m as usize + 1);
-        let mut starts = vec![0usize; n + 1];
-        for id in ids.iter().flatten() {
-            starts[*id as usize + 1] += 1;
-        }
-        for p in 0..n {
-            starts[p + 1] += starts[p];
-        }
-        let mut next = starts.clone();
-        let mut order = vec![0u32; starts[n]];
-        for (i, id) in ids.iter().enumerate() {
-            if let Some(id) = id {
-                let at = &mut next[*id as usize];
-                order[*at] = i as u32;
-                *at += 1;
-            }
-        }
-        ById { starts, order }
-    }
-
-    /// The rows of `id` (none for an id beyond the table).
-    fn rows(&self, id: u32) -> &[u32] {
-        let id = id as usize;
-        if id + 1 >= self.starts.len() {
-            return &[];
-        }
-        &self.order[self.starts[id]..self.starts[id + 1]]
-    }
-}
+use crate::score::per_deal::{max_id, Groups};
 
 /// Per row of `rows` (`player, window, t`): `player_links`, the distinct `to_club`s (a null
 /// counted as one) among the `claims` (`player, window, to_club, published`) of the player
@@ -62,7 +24,7 @@ pub fn links(claims: &DataFrame, rows: &DataFrame) -> PolarsResult<Vec<Option<u3
     let player = opt_u32(claims, "player")?;
     let (window, published) = (opt_i32(claims, "window")?, opt_i32(claims, "published")?);
     let to_club = opt_u32(claims, "to_club")?;
-    let by_player = ById::new(&player);
+    let by_player = Groups::of(player.iter().copied(), max_id(&player));
     let (r_player, r_window, t) = (
         opt_u32(rows, "player")?,
         opt_i32(rows, "window")?,
