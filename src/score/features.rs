@@ -161,7 +161,7 @@ fn deal_keys(extra_first: &[&str]) -> Vec<Expr> {
 /// group has a record) and, when `bounds`, `<name>_low`, `<name>_high` (credible interval).
 /// Row by row, in place of a join of the distinct `(t, keys)` rates and one of the priors
 /// (the same values; BENCHMARKS.md).
-fn join_rate(
+fn with_rate(
     mut df: DataFrame,
     at: &RatesAt,
     on: &[&str],
@@ -219,7 +219,7 @@ pub fn deal_features(
         .filter(|c| c != "snap" && !DEAL.contains(&c.as_str()))
         .collect();
     // Each eligible row (a deal at a snapshot) is numbered once: its claims carry the number,
-    // and the per-deal aggregates group and join on that one column instead of four.
+    // and the per-deal aggregates group by it and join on that one column instead of four.
     let eligible = eligible.with_row_index(ROW.into(), None)?;
     let claims = claims_of_players(claims, &eligible, claim_ids)?;
     let n = eligible.height();
@@ -278,8 +278,8 @@ pub fn deal_features(
         )
         .drop(cols([ROW]));
     let df = lf.collect()?;
-    let df = join_rate(df, &lookups.buyer, &["to_club"], None, "buyer_rate", false)?;
-    let df = join_rate(
+    let df = with_rate(df, &lookups.buyer, &["to_club"], None, "buyer_rate", false)?;
+    let df = with_rate(
         df,
         &lookups.seller,
         &["from_club"],
@@ -287,8 +287,8 @@ pub fn deal_features(
         "seller_rate",
         false,
     )?;
-    let df = join_rate(df, &lookups.season, &["summer"], None, "season_rate", false)?;
-    let lf = join_rate(df, &lookups.base, &[], None, "base_rate", false)?.lazy();
+    let df = with_rate(df, &lookups.season, &["summer"], None, "season_rate", false)?;
+    let lf = with_rate(df, &lookups.base, &[], None, "base_rate", false)?.lazy();
     let mut order = snap_deal;
     order.extend(passthrough.iter().map(|p| col(p.as_str())));
     lf.with_columns([
@@ -315,9 +315,9 @@ pub fn deal_features(
 
 /// The columns the features read of the claims of the eligible deals' players (with
 /// `claim_ids`, `claim_id` too), in file order ([`crate::deal::rows_with_ids_in`], once for
-/// both uses: the deals' claims and the players' links). The joins on three columns then run
-/// on a small share of the claims (at ten million wide claims, 0.1 GiB less live at the
-/// training history's peak, 0.45 GiB at the open deals').
+/// both uses: the deals' claims and the players' links). The pairing with the eligible rows
+/// then reads a small share of the claims (at ten million wide claims, 0.1 GiB less live at
+/// the training history's peak, 0.45 GiB at the open deals').
 fn claims_of_players(
     claims: &DataFrame,
     eligible: &DataFrame,
@@ -455,7 +455,7 @@ fn evidence_by_origin(
 ) -> PolarsResult<DataFrame> {
     let per_origin = per_deal::origins(c, groups, ROW)?;
     // Credible intervals are only needed for today's deals (the prior model's band).
-    let per_origin = join_rate(
+    let per_origin = with_rate(
         per_origin,
         &lookups.source_stage,
         &["origin", "o_stage"],
@@ -463,7 +463,7 @@ fn evidence_by_origin(
         "rel",
         claim_ids,
     )?;
-    let per_origin = join_rate(per_origin, &lookups.base, &[], None, "base_rate", false)?;
+    let per_origin = with_rate(per_origin, &lookups.base, &[], None, "base_rate", false)?;
     // The origin's record is read against the crowd's at the same stage on the same day
     // (`rel_prior`): a source with no record has skill 0 whatever the day, so the input
     // means the same in training and at scoring.
