@@ -36,6 +36,27 @@ pub struct ScoreRun {
     pub interval: f64,
 }
 
+/// Writes the stories report as `stories.<ext>`, in parts of 262,144 rows.
+fn write_stories(set: &OutputSet, stories: &StoriesReport, format: Format) -> Result<()> {
+    let rows = stories.height();
+    let batch = 1 << 18;
+    let cells = (format == Format::Csv)
+        .then(|| stories.csv_cells(set.guards_formulas()))
+        .flatten();
+    match cells {
+        // The largest report: its CSV text made straight from the codes.
+        Some(cells) => set.csv_lines_in_batches(
+            "stories",
+            &stories.render(0, 0)?,
+            rows.div_ceil(batch),
+            |i| stories.csv_rows(&cells, i * batch, batch),
+        ),
+        None => set.table_in_batches("stories", format, rows.div_ceil(batch).max(1), |i| {
+            stories.render(i * batch, batch)
+        }),
+    }
+}
+
 impl ScoreRun {
     /// Writes every report into `out` as one atomic set.
     ///
@@ -52,7 +73,10 @@ impl ScoreRun {
     /// # Errors
     /// [`Error::Output`] when a file cannot be written.
     pub fn write_into(&mut self, set: OutputSet, format: Format) -> Result<PathBuf> {
-        for (name, df) in [
+        // `stories` (by far the largest, its text made on other threads) is written beside the
+        // other tables: at ten million claims the two take 0.85 and 0.47 s one after the other.
+        let stories = &self.stories;
+        let tables = [
             ("sources", &mut self.sources),
             ("authors", &mut self.authors),
             ("clubs", &mut self.clubs),
@@ -60,26 +84,20 @@ impl ScoreRun {
             ("deals", &mut self.deals),
             ("rejects", &mut self.rejects),
             ("unmatched", &mut self.unmatched),
-        ] {
-            set.table(name, df, format)?;
-        }
-        let (stories, rows) = (&self.stories, self.stories.height());
-        let batch = 1 << 18;
-        let cells = (format == Format::Csv)
-            .then(|| stories.csv_cells(set.guards_formulas()))
-            .flatten();
-        match cells {
-            // The largest report: its CSV text made straight from the codes.
-            Some(cells) => set.csv_lines_in_batches(
-                "stories",
-                &stories.render(0, 0)?,
-                rows.div_ceil(batch),
-                |i| stories.csv_rows(&cells, i * batch, batch),
-            )?,
-            None => set.table_in_batches("stories", format, rows.div_ceil(batch).max(1), |i| {
-                stories.render(i * batch, batch)
-            })?,
-        }
+        ];
+        let (written, stories_written) = std::thread::scope(|scope| {
+            let set = &set;
+            let beside = scope.spawn(move || write_stories(set, stories, format));
+            let written = tables
+                .into_iter()
+                .try_for_each(|(name, df)| set.table(name, df, format));
+            let stories_written = beside
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (written, stories_written)
+        });
+        written?;
+        stories_written?;
         let json =
             serde_json::to_string_pretty(&self.summary).map_err(|e| Error::Usage(e.to_string()))?;
         set.bytes("summary.json", format!("{json}\n").as_bytes())?;
