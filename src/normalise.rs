@@ -494,7 +494,7 @@ impl NameTable {
 
 /// The first 16 bytes of a key (zero after its end) as a number: of two keys, the one with the
 /// smaller prefix comes first in byte order; equal prefixes leave it to the rest.
-fn key_prefix(key: &str) -> u128 {
+pub(crate) fn key_prefix(key: &str) -> u128 {
     let mut first = [0u8; 16];
     let n = key.len().min(16);
     first[..n].copy_from_slice(&key.as_bytes()[..n]);
