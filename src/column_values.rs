@@ -1,5 +1,6 @@
 //! Typed access to a column, for the few places where values leave polars for plain Rust
-//! (the model's matrices, the backtest's scores, small report tables).
+//! (the model's matrices, the backtest's scores, small report tables), and the groupings done
+//! by hand on such values (tables in pieces, key pairs, rows grouped by a dense id).
 //!
 //! Each function casts to the asked type first, so any integer or float column will do;
 //! `*_or` variants replace nulls with a default, `opt_*` keep them.
@@ -160,6 +161,75 @@ where
         }
     }
     total
+}
+
+/// The rows of a table grouped by a dense id (a row number, a player): the rows of id `g`
+/// are `order[starts[g]..starts[g + 1]]`, in table order. A counting sort: two passes.
+pub struct Groups {
+    starts: Vec<usize>,
+    order: Vec<u32>,
+}
+
+impl Groups {
+    /// Groups the rows of `df` by its column `row` (numbers below `n`, no nulls).
+    ///
+    /// # Errors
+    /// A null or a number not below `n`, or a missing column.
+    pub fn by(df: &DataFrame, row: &str, n: usize) -> PolarsResult<Groups> {
+        let rows = u32_or(df, row, u32::MAX)?;
+        if let Some(r) = rows.iter().find(|r| **r as usize >= n) {
+            polars_bail!(ComputeError: "row number {r} of `{row}` outside 0..{n}");
+        }
+        Ok(Groups::of(rows.iter().map(|r| Some(*r)), n))
+    }
+
+    /// Groups rows by their `ids` (a null id, or one not below `n`, in no group).
+    pub fn of(ids: impl Iterator<Item = Option<u32>> + Clone, n: usize) -> Groups {
+        let valid = move |id: Option<u32>| id.map(|id| id as usize).filter(|id| *id < n);
+        let mut starts = vec![0usize; n + 1];
+        for id in ids.clone().filter_map(valid) {
+            starts[id + 1] += 1;
+        }
+        for g in 0..n {
+            starts[g + 1] += starts[g];
+        }
+        let mut next = starts.clone();
+        let mut order = vec![0u32; starts[n]];
+        for (i, id) in ids.enumerate() {
+            if let Some(id) = valid(id) {
+                order[next[id]] = i as u32;
+                next[id] += 1;
+            }
+        }
+        Groups { starts, order }
+    }
+
+    /// The rows of id `g` (none beyond the ids grouped).
+    pub fn rows(&self, g: u32) -> &[u32] {
+        match (self.starts.get(g as usize), self.starts.get(g as usize + 1)) {
+            (Some(from), Some(to)) => &self.order[*from..*to],
+            _ => &[],
+        }
+    }
+
+    /// The groups with at least one row, by number: `(number, rows)`.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &[u32])> + '_ {
+        self.starts
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[1] > w[0])
+            .map(|(g, w)| (g as u32, &self.order[w[0]..w[1]]))
+    }
+
+    /// How many groups have at least one row.
+    pub fn count(&self) -> usize {
+        self.starts.windows(2).filter(|w| w[1] > w[0]).count()
+    }
+}
+
+/// One more than the largest id (0 for none): the ids [`Groups::of`] has room for.
+pub fn max_id(ids: &[Option<u32>]) -> usize {
+    ids.iter().flatten().max().map_or(0, |m| *m as usize + 1)
 }
 
 #[cfg(test)]

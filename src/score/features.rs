@@ -230,7 +230,7 @@ pub fn deal_features(
         || -> PolarsResult<_> {
             let c = claims_by_snapshot(&claims, &eligible, &rows)?;
             let c = with_origins(c, lc.copy_window_days as i32)?;
-            let groups = per_deal::Groups::by(&c, ROW, n)?;
+            let groups = crate::column_values::Groups::by(&c, ROW, n)?;
             let m = lc.momentum_days as i32;
             let (by_origin, rest) = rayon::join(
                 || evidence_by_origin(&c, &groups, n, lookups, claim_ids),
@@ -448,7 +448,7 @@ fn with_origins(mut c: DataFrame, copy_window_days: i32) -> PolarsResult<DataFra
 /// and the most informative origin's record (`key_*`). See [`per_deal::evidence`].
 fn evidence_by_origin(
     c: &DataFrame,
-    groups: &per_deal::Groups,
+    groups: &crate::column_values::Groups,
     n: usize,
     lookups: &Lookups,
     claim_ids: bool,

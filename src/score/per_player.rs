@@ -11,8 +11,7 @@
 
 use polars::prelude::*;
 
-use crate::column_values::{opt_i32, opt_u32};
-use crate::score::per_deal::{max_id, Groups};
+use crate::column_values::{max_id, opt_i32, opt_u32, Groups};
 
 /// Per row of `rows` (`player, window, t`): `player_links`, the distinct `to_club`s (a null
 /// counted as one) among the `claims` (`player, window, to_club, published`) of the player
