@@ -97,6 +97,21 @@ mod tests {
     // The join, filter and group-by these functions replaced, kept as their oracles: per row
     // of `rows` (numbered), the values for its player, window and day.
 
+    /// The per-row values `counted` (by row number `i`) beside every row of `numbered`, in
+    /// row order (null where a row has none).
+    fn in_row_order(numbered: LazyFrame, counted: LazyFrame) -> DataFrame {
+        numbered
+            .join(
+                counted,
+                [col("i")],
+                [col("i")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .sort(["i"], SortMultipleOptions::default())
+            .collect()
+            .expect("in row order")
+    }
+
     fn links_by_polars(claims: &DataFrame, rows: &DataFrame) -> Vec<Option<u32>> {
         let numbered = rows.clone().lazy().with_row_index("i", None);
         let counted = claims
@@ -111,16 +126,7 @@ mod tests {
             .filter(col("published").lt_eq(col("t")))
             .group_by([col("i")])
             .agg([col("to_club").n_unique().cast(DataType::UInt32).alias("n")]);
-        let out = numbered
-            .join(
-                counted,
-                [col("i")],
-                [col("i")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .sort(["i"], SortMultipleOptions::default())
-            .collect()
-            .expect("links");
+        let out = in_row_order(numbered, counted);
         opt_u32(&out, "n").expect("n")
     }
 
@@ -140,16 +146,7 @@ mod tests {
                 len().cast(DataType::UInt32).alias("n"),
                 col("known_on").max().alias("last"),
             ]);
-        let out = numbered
-            .join(
-                counted,
-                [col("i")],
-                [col("i")],
-                JoinArgs::new(JoinType::Left),
-            )
-            .sort(["i"], SortMultipleOptions::default())
-            .collect()
-            .expect("mobility");
+        let out = in_row_order(numbered, counted);
         (
             opt_u32(&out, "n").expect("n"),
             opt_i32(&out, "last").expect("last"),
