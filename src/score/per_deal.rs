@@ -348,13 +348,18 @@ pub fn evidence(
         opt_f64(per_origin, "rel_prior")?,
     );
     let base = opt_f64(per_origin, "base_rate")?;
-    let (rel_low, rel_high) = if bounds {
-        (
+    // Without bounds the interval is the rate itself: read, not copied.
+    let bounded = if bounds {
+        Some((
             opt_f64(per_origin, "rel_low")?,
             opt_f64(per_origin, "rel_high")?,
-        )
+        ))
     } else {
-        (rel.clone(), rel.clone())
+        None
+    };
+    let (rel_low, rel_high): (&[Option<f64>], &[Option<f64>]) = match &bounded {
+        Some((low, high)) => (low, high),
+        None => (&rel, &rel),
     };
     let denied = Some(Stage::Denied.rank());
     let read = |i: usize| -> OriginRow {
