@@ -13,7 +13,12 @@ use polars::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::report::tables::{build_reports, carried_extras, open_deal_sources, Scoring};
+use crate::report::summary::counts;
+use crate::report::tables::{
+    build_reports, carried_deal_extras, open_deal_sources, stories_report, ReportTables, Scoring,
+    StoriesInputs,
+};
+use crate::report::OutputSet;
 use crate::score::likelihood::score_open_deals;
 use crate::score::model::{Model, Namer};
 use crate::score::reliability::reliabilities;
@@ -161,6 +166,42 @@ pub fn prepare(opts: &ScoreOptions, settings: &Settings, progress: &Progress) ->
 /// # Errors
 /// [`Error::Input`] for unreadable inputs, [`Error::Usage`] for unusable options.
 pub fn score(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> Result<ScoreRun> {
+    score_with(opts, settings, progress, Ok)
+}
+
+/// Runs the whole batch and writes its reports into `set` (begun before the run, so that a
+/// bad `--out` fails at once), then commits it. The stories report, by far the largest, is made
+/// and written on a thread of its own as soon as the stories are known, beside the scoring
+/// stages (which leave part of the machine idle while they wait on each other); the other
+/// reports are written when scoring is done. Returns the run and the directory written.
+///
+/// # Errors
+/// As [`score`], and [`Error::Output`] when a report cannot be written.
+pub fn score_into(
+    opts: &ScoreOptions,
+    settings: &Settings,
+    progress: &Progress,
+    set: OutputSet,
+    format: Format,
+) -> Result<(ScoreRun, PathBuf)> {
+    let mut run = score_with(opts, settings, progress, |stories| {
+        progress.beside("write stories", || {
+            crate::report::write_stories(&set, &stories, format)
+        })?;
+        Ok(stories)
+    })?;
+    let out = progress.stage("write reports", || run.write_others_into(set, format))?;
+    Ok((run, out))
+}
+
+/// The batch, with `stories_made` called on the stories report (on a thread of its own) as
+/// soon as it is made.
+fn score_with(
+    opts: &ScoreOptions,
+    settings: &Settings,
+    progress: &Progress,
+    stories_made: impl FnOnce(StoriesReport) -> Result<StoriesReport> + Send,
+) -> Result<ScoreRun> {
     let config = settings.config();
     let mut s = prepare(opts, settings, progress)?;
     let reliabilities = progress.stage("reliability", || {
@@ -174,17 +215,62 @@ pub fn score(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> R
     })?;
     // Author stories have given their table; at ten million claims they are worth freeing.
     s.author_stories = DataFrame::empty();
-
-    let display = s.display.clone();
-    let namer = Namer {
-        sources: &display.sources,
-        clubs: &display.clubs,
-    };
     let hist = progress.stage("training history", || -> PolarsResult<_> {
         let mut leads = config.likelihood.training_leads_days.clone();
         leads.extend(open_leads(&s.deals, &s.windows, s.as_of)?);
         history(&s.tables(), config, &leads, s.as_of)
     })?;
+    // The stories have served every scoring stage: the stories report takes them (and their
+    // memory, as it goes), and is made beside the stages left, which leave part of the machine
+    // idle (one model fit is single-threaded; the reports wait on each other). Started any
+    // earlier, it slows the training history as much as it gains, and adds its sorted copy of
+    // the stories to the history's memory.
+    let story_counts = counts(&s.stories)?;
+    let stories_inputs = StoriesInputs::of(&s)?;
+    s.stories = DataFrame::empty();
+    std::thread::scope(|scope| {
+        let stories = scope.spawn(|| {
+            let report = progress.beside("stories report", || stories_report(stories_inputs))?;
+            stories_made(report)
+        });
+        let scoring = Scored {
+            reliabilities,
+            hist,
+            story_counts,
+        };
+        let tables = score_rest(&mut s, config, progress, scoring)?;
+        let stories = stories
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+        Ok(tables.with_stories(stories))
+    })
+}
+
+/// What the first scoring stages leave for the rest.
+struct Scored {
+    reliabilities: crate::score::reliability::Reliabilities,
+    hist: History,
+    story_counts: crate::report::summary::OutcomeCounts,
+}
+
+/// The models, the open deals and the report tables but `stories`; the claims are freed once
+/// used.
+fn score_rest(
+    s: &mut Prepared,
+    config: &crate::settings::Config,
+    progress: &Progress,
+    scored: Scored,
+) -> Result<ReportTables> {
+    let Scored {
+        reliabilities,
+        hist,
+        story_counts,
+    } = scored;
+    let display = s.display.clone();
+    let namer = Namer {
+        sources: &display.sources,
+        clubs: &display.clubs,
+    };
     // One model per distance from the close among the open deals.
     let models = progress.stage("model fit", || -> PolarsResult<BTreeMap<i64, Model>> {
         open_leads(&s.deals, &s.windows, s.as_of)?
@@ -214,7 +300,7 @@ pub fn score(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> R
         &open.rows,
         &crate::report::labels::id_name_frame(&display.sources)?,
     )?;
-    let carried = carried_extras(&s, &open.rows)?;
+    let carried_deals = carried_deal_extras(s, &open.rows)?;
     // The claims have served every stage; the reports need only what was derived from them.
     s.claims = DataFrame::empty();
 
@@ -224,10 +310,11 @@ pub fn score(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> R
         models,
         open,
         source_lists,
-        carried,
+        carried_deals,
+        story_counts,
     };
     progress
-        .stage("report tables", || build_reports(&mut s, scoring))
+        .stage("report tables", || build_reports(s, scoring))
         .map_err(Error::from)
 }
 
@@ -258,6 +345,40 @@ mod tests {
             "2026-11-24",
         )
         .expect("options")
+    }
+
+    #[test]
+    fn scoring_into_a_set_writes_the_bytes_of_scoring_then_writing() {
+        let settings = Settings::default();
+        let progress = Progress::hidden();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (first, second) = (dir.path().join("into"), dir.path().join("then"));
+        let set = OutputSet::begin(&first).expect("begin");
+        let (run, out) =
+            score_into(&tiny(), &settings, &progress, set, Format::Csv).expect("score into");
+        assert_eq!(out, first);
+        let mut then = score(&tiny(), &settings, &progress).expect("score");
+        then.write(&second, Format::Csv).expect("write");
+        assert_eq!(run.stories.height(), then.stories.height());
+        let names = |d: &std::path::Path| -> Vec<String> {
+            let mut n: Vec<String> = std::fs::read_dir(d)
+                .expect("read dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&first), names(&second));
+        assert!(names(&first).contains(&"stories.csv".to_string()));
+        for name in names(&first) {
+            let a = std::fs::read(first.join(&name)).expect("first");
+            let b = std::fs::read(second.join(&name)).expect("second");
+            assert!(a == b, "{name} differs");
+        }
+        // The stories report and its writing were timed, beside the other stages.
+        let stages: Vec<String> = progress.timings().into_iter().map(|(s, _)| s).collect();
+        assert!(stages.contains(&"stories report".to_string()));
+        assert!(stages.contains(&"write stories".to_string()));
     }
 
     #[test]

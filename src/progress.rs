@@ -67,6 +67,18 @@ impl Progress {
         out
     }
 
+    /// Runs a stage that goes on beside the others (on a thread of its own): timed like
+    /// [`Progress::stage`], without a spinner of its own.
+    pub fn beside<T>(&self, label: &str, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = f();
+        let elapsed = start.elapsed();
+        if let Ok(mut t) = self.timings.lock() {
+            t.push((label.to_string(), elapsed));
+        }
+        out
+    }
+
     /// `(stage, seconds)` in the order the stages ran.
     pub fn timings(&self) -> Vec<(String, f64)> {
         self.timings

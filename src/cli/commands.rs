@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::generate::{generate as generate_world, GenerateOptions, Shape};
 use crate::ingest::alias_table;
 use crate::normalise::Aliases;
-use crate::pipeline::{backtest as run_backtest, prepare, score as run_score, BacktestOptions};
+use crate::pipeline::{backtest as run_backtest, prepare, score_into, BacktestOptions};
 use crate::progress::Progress;
 use crate::settings::{Config, InputFormat};
 
@@ -25,10 +25,13 @@ pub(super) fn config() -> Result<()> {
 pub(super) fn score(args: &ScoreArgs, progress: &Progress, quiet: bool) -> Result<()> {
     let (opts, settings) = options(&args.inputs)?;
     let set = args.output.begin()?;
-    let mut run = run_score(&opts, &settings, progress)?;
-    let out = progress.stage("write reports", || {
-        run.write_into(set, format_of(args.output.format))
-    })?;
+    let (run, out) = score_into(
+        &opts,
+        &settings,
+        progress,
+        set,
+        format_of(args.output.format),
+    )?;
     if !quiet {
         print!("{}", screen::score(&run, progress, &out));
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use super::labels::{as_date, code_names, left_join_in_order, name_frames, with_names, NameFrames};
-use super::summary::{counts, summary, Unmatched};
+use super::summary::{summary, Unmatched};
 use super::{ScoreRun, StoriesReport};
 use crate::ingest::Reject;
 use crate::prepared::Prepared;
@@ -27,14 +27,49 @@ pub struct Scoring {
     pub open: OpenDeals,
     /// `player, to_club, window, source_list` of the open deals.
     pub source_lists: DataFrame,
-    pub carried: Carried,
+    /// The claims' extra columns per open deal ([`carried_deal_extras`]).
+    pub carried_deals: Option<DataFrame>,
+    /// The stories' outcome counts ([`counts`]), taken before the stories table is freed.
+    pub story_counts: super::summary::OutcomeCounts,
 }
 
-/// The report tables of a scored run.
+/// Every report table of a scored run but `stories`, which [`stories_report`] makes from its
+/// own share of the tables (on a thread of its own, see [`crate::pipeline::score_into`]).
+pub struct ReportTables {
+    pub sources: DataFrame,
+    pub authors: DataFrame,
+    pub clubs: DataFrame,
+    pub source_stages: DataFrame,
+    pub deals: DataFrame,
+    pub rejects: DataFrame,
+    pub unmatched: DataFrame,
+    pub summary: super::Summary,
+    pub interval: f64,
+}
+
+impl ReportTables {
+    /// The run's reports, with the stories report.
+    pub fn with_stories(self, stories: StoriesReport) -> ScoreRun {
+        ScoreRun {
+            sources: self.sources,
+            authors: self.authors,
+            clubs: self.clubs,
+            source_stages: self.source_stages,
+            stories,
+            deals: self.deals,
+            rejects: self.rejects,
+            unmatched: self.unmatched,
+            summary: self.summary,
+            interval: self.interval,
+        }
+    }
+}
+
+/// The report tables of a scored run but `stories`.
 ///
 /// # Errors
 /// Only from polars.
-pub fn build_reports(s: &mut Prepared, scoring: Scoring) -> PolarsResult<ScoreRun> {
+pub fn build_reports(s: &Prepared, scoring: Scoring) -> PolarsResult<ReportTables> {
     let nf = name_frames(&s.display)?;
     let Scoring {
         reliabilities,
@@ -42,47 +77,34 @@ pub fn build_reports(s: &mut Prepared, scoring: Scoring) -> PolarsResult<ScoreRu
         models,
         open,
         source_lists,
-        carried,
+        carried_deals,
+        story_counts,
     } = scoring;
-    let story_counts = counts(&s.stories)?;
-    // The stories table is taken apart column by column to make its report.
-    let story_table = std::mem::take(&mut s.stories);
-    let s: &Prepared = s;
-    // The stories report (a sort and gather of every story, the largest table) on one thread,
-    // the other tables on another: each is the same whatever runs beside it.
-    let (stories, others) = rayon::join(
-        || stories_report(story_table, s, carried.stories),
-        || -> PolarsResult<_> {
-            let reliability = reliability_reports(&reliabilities, &nf)?;
-            let (unmatched, players, clubs) = unmatched_names(s)?;
-            let summary = summary(
-                s,
-                &reliabilities,
-                &models,
-                sample_fraction,
-                &open.predictions,
-                Unmatched { players, clubs },
-                story_counts,
-            )?;
-            let deals = deals_report(
-                s,
-                &nf,
-                source_lists,
-                open.rows,
-                &open.predictions,
-                carried.deals,
-            )?;
-            let rejects = rejects_frame(&s.rejects)?;
-            Ok((reliability, unmatched, summary, deals, rejects))
-        },
-    );
-    let (reliability, unmatched, summary, deals, rejects) = others?;
-    Ok(ScoreRun {
+    let reliability = reliability_reports(&reliabilities, &nf)?;
+    let (unmatched, players, clubs) = unmatched_names(s)?;
+    let summary = summary(
+        s,
+        &reliabilities,
+        &models,
+        sample_fraction,
+        &open.predictions,
+        Unmatched { players, clubs },
+        story_counts,
+    )?;
+    let deals = deals_report(
+        s,
+        &nf,
+        source_lists,
+        open.rows,
+        &open.predictions,
+        carried_deals,
+    )?;
+    let rejects = rejects_frame(&s.rejects)?;
+    Ok(ReportTables {
         sources: reliability.sources,
         authors: reliability.authors,
         clubs: reliability.clubs,
         source_stages: reliability.source_stages,
-        stories: stories?,
         deals,
         rejects,
         unmatched,
@@ -163,13 +185,68 @@ fn reliability_reports(r: &Reliabilities, nf: &NameFrames) -> PolarsResult<Relia
     })
 }
 
-/// Stories, sorted by ids (key order: the order of the names' folded keys), rendered to names
-/// slice by slice when written. Takes the stories table apart as it goes.
-fn stories_report(
+/// What the stories report is made of: the prepared tables it reads, shared (polars columns
+/// are reference-counted, so this copies no data), so that it can be made on a thread of its
+/// own while the prepared tables are freed stage by stage.
+pub struct StoriesInputs {
     stories: DataFrame,
-    s: &Prepared,
-    carried_stories: Option<DataFrame>,
-) -> PolarsResult<StoriesReport> {
+    /// `source, player, to_club, window` and the extra columns of every claim, when the claims
+    /// file has extra columns.
+    claims: Option<DataFrame>,
+    display: std::sync::Arc<crate::prepared::Display>,
+    windows: DataFrame,
+    claim_extras: Vec<String>,
+}
+
+impl StoriesInputs {
+    /// The stories report's share of the prepared tables.
+    ///
+    /// # Errors
+    /// Only from polars (a missing column).
+    pub fn of(s: &Prepared) -> PolarsResult<StoriesInputs> {
+        let claims = if s.claim_extras.is_empty() {
+            None
+        } else {
+            let mut columns = vec!["source".to_string(), "player".into(), "to_club".into()];
+            columns.push("window".into());
+            columns.extend((0..s.claim_extras.len()).map(crate::ingest::extra_column));
+            Some(s.claims.select(columns)?)
+        };
+        Ok(StoriesInputs {
+            stories: s.stories.clone(),
+            claims,
+            display: s.display.clone(),
+            windows: s.windows.clone(),
+            claim_extras: s.claim_extras.clone(),
+        })
+    }
+}
+
+/// Stories, sorted by ids (key order: the order of the names' folded keys), with the claims'
+/// extra columns, rendered to names slice by slice when written. Takes the stories table apart
+/// as it goes.
+///
+/// # Errors
+/// Only from polars.
+pub fn stories_report(inputs: StoriesInputs) -> PolarsResult<StoriesReport> {
+    let StoriesInputs {
+        stories,
+        claims,
+        display,
+        windows,
+        claim_extras,
+    } = inputs;
+    let carried_stories = match claims {
+        Some(claims) => Some(
+            extra_values(
+                claims.lazy(),
+                &["source", "player", "to_club", "window"],
+                claim_extras.len(),
+            )
+            .collect()?,
+        ),
+        None => None,
+    };
     let resolved = crate::schema::is_resolved(col("outcome"));
     // `deal` orders like (player, to_club, window).
     let rows = match rows_by_source_from_deal_order(&stories)? {
@@ -205,12 +282,12 @@ fn stories_report(
         let mut df = story_ids
             .join(extras.lazy(), on.clone(), on, left_join_in_order())
             .collect()?;
-        name_extras(&mut df, &s.claim_extras)?;
+        name_extras(&mut df, &claim_extras)?;
         df
     } else {
         story_ids.collect()?
     };
-    StoriesReport::new(story_ids, &s.display, &s.windows)
+    StoriesReport::new(story_ids, &display, &windows)
 }
 
 /// The rows of `df` in the order of the sort key `by` (unique per row, so the order is total).
@@ -325,19 +402,12 @@ fn story_order(stories: &DataFrame) -> PolarsResult<Vec<Expr>> {
     )
 }
 
-/// The claims' extra columns gathered per story and per open deal (`None` without extras).
-#[derive(Default)]
-pub struct Carried {
-    /// `source, player, to_club, window` and the extras.
-    pub stories: Option<DataFrame>,
-    /// `player, to_club, window` and the extras.
-    pub deals: Option<DataFrame>,
-}
-
-pub fn carried_extras(s: &Prepared, open_rows: &DataFrame) -> PolarsResult<Carried> {
+/// The claims' extra columns gathered per open deal: `player, to_club, window` and the
+/// extras (`None` without extras).
+pub fn carried_deal_extras(s: &Prepared, open_rows: &DataFrame) -> PolarsResult<Option<DataFrame>> {
     let extras = s.claim_extras.len();
     if extras == 0 {
-        return Ok(Carried::default());
+        return Ok(None);
     }
     let deal = deal_cols();
     let open_claims = s.claims.clone().lazy().join(
@@ -346,17 +416,9 @@ pub fn carried_extras(s: &Prepared, open_rows: &DataFrame) -> PolarsResult<Carri
         deal,
         JoinArgs::new(JoinType::Semi),
     );
-    Ok(Carried {
-        stories: Some(
-            extra_values(
-                s.claims.clone().lazy(),
-                &["source", "player", "to_club", "window"],
-                extras,
-            )
-            .collect()?,
-        ),
-        deals: Some(extra_values(open_claims, &["player", "to_club", "window"], extras).collect()?),
-    })
+    Ok(Some(
+        extra_values(open_claims, &["player", "to_club", "window"], extras).collect()?,
+    ))
 }
 
 /// Renames the carried extra columns of a report to the file's header names; a name the
