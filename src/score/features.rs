@@ -376,10 +376,11 @@ fn claims_by_snapshot(
 /// `snap` in `requests`).
 fn eligible_rows(eligible: &DataFrame, requests: &DataFrame) -> PolarsResult<DataFrame> {
     use crate::column_values::{opt_i32, opt_u32};
-    let day: std::collections::HashMap<Option<u32>, Option<i32>> = opt_u32(requests, "snap")?
-        .into_iter()
-        .zip(opt_i32(requests, "t")?)
-        .collect();
+    let day: std::collections::HashMap<_, _, foldhash::fast::FixedState> =
+        opt_u32(requests, "snap")?
+            .into_iter()
+            .zip(opt_i32(requests, "t")?)
+            .collect();
     let t: Vec<Option<i32>> = opt_u32(eligible, "snap")?
         .iter()
         .map(|s| s.and_then(|s| day.get(&Some(s)).copied().flatten()))
@@ -760,7 +761,7 @@ pub fn training_eligible(resolved: LazyFrame, requests: &DataFrame) -> LazyFrame
 pub fn training_rows(resolved: &DataFrame, requests: &DataFrame) -> PolarsResult<usize> {
     use crate::column_values::opt_i32;
     use std::collections::HashMap;
-    let mut days: HashMap<i32, Vec<i32>> = HashMap::new();
+    let mut days: HashMap<i32, Vec<i32>, foldhash::fast::FixedState> = HashMap::default();
     for (w, t) in opt_i32(requests, "window")?
         .into_iter()
         .zip(opt_i32(requests, "t")?)

@@ -210,7 +210,7 @@ pub fn fit_model(
         None => vec![true; n],
     };
     let deals_where = |keep: &dyn Fn(usize) -> bool| -> (usize, usize) {
-        let set: HashSet<(u32, u32, i32)> = (0..n)
+        let set: HashSet<(u32, u32, i32), foldhash::fast::FixedState> = (0..n)
             .filter(|i| keep(*i))
             .map(|i| (players[i], clubs[i], windows[i]))
             .collect();

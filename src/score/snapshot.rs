@@ -65,6 +65,9 @@ type RateValues = (f64, f64, f64);
 /// A prior's mean and credible interval (for a group with no record).
 type PriorValues = (Option<f64>, Option<f64>, Option<f64>);
 
+/// Priors by `(t, stage rank or 0)`, looked up once per row (a fast hash, not SipHash).
+type PriorTable = HashMap<(i32, u32), PriorValues, foldhash::fast::FixedState>;
+
 /// Per row, a group's rate on a day and the prior for a group without a record
 /// ([`RatesAt::rates_of_rows`]). `low` and `high` are empty unless bounds were asked.
 #[derive(Debug, Default, PartialEq)]
@@ -186,7 +189,7 @@ impl RatesAt {
     }
 
     /// The prior table ([`RatesAt::priors`]) by `(t, stage rank or 0)`: rate, low, high.
-    fn prior_table(&self) -> PolarsResult<HashMap<(i32, u32), PriorValues>> {
+    fn prior_table(&self) -> PolarsResult<PriorTable> {
         let p = &self.priors;
         let t = opt_i32(p, "t")?;
         let family = match self.family {
