@@ -197,6 +197,26 @@ fn scoring_benches(
                 .height()
         })
     });
+    // What `rumour score` runs: the batch and every report written, the stories report made
+    // and written beside the stages after the training history.
+    let into = tempfile::tempdir().expect("tmp");
+    group.bench_function("score_and_write", |b| {
+        b.iter(|| {
+            let set =
+                rumour::pipeline::OutputSet::begin(&into.path().join("reports")).expect("set");
+            rumour::pipeline::score_into(
+                score_opts,
+                settings,
+                &progress,
+                set,
+                rumour::pipeline::Format::Csv,
+            )
+            .expect("score")
+            .0
+            .deals
+            .height()
+        })
+    });
     // Every report written as one atomic set (`stories.csv` is most of the bytes).
     let mut run = rumour::pipeline::score(score_opts, settings, &progress).expect("score");
     let out = tempfile::tempdir().expect("tmp");

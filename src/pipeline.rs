@@ -18,7 +18,6 @@ use crate::report::tables::{
     build_reports, carried_deal_extras, open_deal_sources, stories_report, ReportTables, Scoring,
     StoriesInputs,
 };
-use crate::report::OutputSet;
 use crate::score::likelihood::score_open_deals;
 use crate::score::model::{Model, Namer};
 use crate::score::reliability::reliabilities;
@@ -30,7 +29,7 @@ pub use crate::backtest::{BacktestOptions, BacktestRun, Scores};
 pub use crate::ingest::{ingest, AliasTable, FileStats, IngestOptions, InputPaths, Inputs};
 pub use crate::normalise::{key, Aliases, NameKind};
 pub use crate::prepared::{Display, Prepared};
-pub use crate::report::{Format, ScoreRun, StoriesReport, Summary};
+pub use crate::report::{Format, OutputSet, ScoreRun, StoriesReport, Summary};
 pub use crate::resolve::counted_moves;
 pub use crate::score::likelihood::{history, model_for_day, open_leads, History, PreparedTables};
 pub use crate::score::reliability::{reliability, story_hit, Reliability};
