@@ -256,7 +256,7 @@ impl OutputSet {
         })
     }
 
-    /// Writes CSV cells as they are, without the formula guard ([`neutralise_formulas`]).
+    /// Writes CSV cells as they are, without the formula guard (`neutralise_formulas`).
     pub fn with_raw_csv(mut self, raw: bool) -> OutputSet {
         self.raw_csv = raw;
         self
@@ -297,7 +297,7 @@ impl OutputSet {
         Ok(())
     }
 
-    /// Whether CSV text cells are guarded against formulas ([`csv_safe`]): unless `--raw-csv`.
+    /// Whether CSV text cells are guarded against formulas (`csv_safe`): unless `--raw-csv`.
     pub fn guards_formulas(&self) -> bool {
         !self.raw_csv
     }
