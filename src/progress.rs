@@ -12,6 +12,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub struct Progress {
     visible: bool,
     timings: std::sync::Mutex<Vec<(String, Duration)>>,
+    /// Stages run on a thread of their own beside the others ([`Progress::beside`]), kept
+    /// apart so that the stages' order does not depend on which finished first.
+    beside: std::sync::Mutex<Vec<(String, Duration)>>,
 }
 
 impl Progress {
@@ -20,6 +23,7 @@ impl Progress {
         Progress {
             visible: !quiet && std::io::stderr().is_terminal(),
             timings: Default::default(),
+            beside: Default::default(),
         }
     }
 
@@ -73,21 +77,30 @@ impl Progress {
         let start = Instant::now();
         let out = f();
         let elapsed = start.elapsed();
-        if let Ok(mut t) = self.timings.lock() {
+        if let Ok(mut t) = self.beside.lock() {
             t.push((label.to_string(), elapsed));
         }
         out
     }
 
-    /// `(stage, seconds)` in the order the stages ran.
+    /// `(stage, seconds)` in the order the stages ran (not those run beside them).
     pub fn timings(&self) -> Vec<(String, f64)> {
-        self.timings
-            .lock()
-            .map(|t| {
-                t.iter()
-                    .map(|(l, d)| (l.clone(), d.as_secs_f64()))
-                    .collect()
-            })
-            .unwrap_or_default()
+        seconds(&self.timings)
     }
+
+    /// `(stage, seconds)` of the stages run beside the others, in the order they ran.
+    pub fn beside_timings(&self) -> Vec<(String, f64)> {
+        seconds(&self.beside)
+    }
+}
+
+fn seconds(timings: &std::sync::Mutex<Vec<(String, Duration)>>) -> Vec<(String, f64)> {
+    timings
+        .lock()
+        .map(|t| {
+            t.iter()
+                .map(|(l, d)| (l.clone(), d.as_secs_f64()))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -92,12 +92,24 @@ pub(super) fn score(run: &ScoreRun, progress: &Progress, out: &Path) -> String {
             }
         }
     }
-    let timings: Vec<String> = progress
-        .timings()
-        .iter()
-        .map(|(l, s)| format!("{l} {s:.2}s"))
-        .collect();
-    let _ = writeln!(t, "  time: {}", timings.join(", "));
+    let list = |timings: Vec<(String, f64)>| -> String {
+        let timings: Vec<String> = timings
+            .iter()
+            .map(|(l, s)| format!("{l} {s:.2}s"))
+            .collect();
+        timings.join(", ")
+    };
+    let beside = progress.beside_timings();
+    if beside.is_empty() {
+        let _ = writeln!(t, "  time: {}", list(progress.timings()));
+    } else {
+        let _ = writeln!(
+            t,
+            "  time: {}; beside them: {}",
+            list(progress.timings()),
+            list(beside)
+        );
+    }
     let _ = writeln!(t, "  reports in {}", out.display());
     t
 }

@@ -420,6 +420,7 @@ fn config_columns_table_and_the_screen_summary() {
         "stories 10: 4 confirmed, 6 refuted",
         "no open deals to rate",
         "time: ingest",
+        "; beside them: stories report",
     ] {
         assert!(stdout.contains(line), "{line:?} in\n{stdout}");
     }
