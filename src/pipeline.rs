@@ -1,7 +1,8 @@
 //! The run, stage by stage: [`prepare`] (ingest → normalise → wording stages → stories and
 //! deals → outcomes), then [`score`] (reliabilities → training history → models → open deals
-//! → report tables) or [`backtest`]. Each stage is a function of typed tables; this module
-//! only calls them in order and times them.
+//! → report tables, with the stories report made beside the last three; [`score_into`] writes
+//! it there too) or [`backtest`]. Each stage is a function of typed tables; this module only
+//! calls them in order and times them.
 //!
 //! The stage functions are public here too, so that `benches/` can time each one.
 
@@ -170,8 +171,8 @@ pub fn score(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> R
 
 /// Runs the whole batch and writes its reports into `set` (begun before the run, so that a
 /// bad `--out` fails at once), then commits it. The stories report, by far the largest, is made
-/// and written on a thread of its own as soon as the stories are known, beside the scoring
-/// stages (which leave part of the machine idle while they wait on each other); the other
+/// and written on a thread of its own once the training history is built, beside the stages
+/// after it (which leave part of the machine idle while they wait on each other); the other
 /// reports are written when scoring is done. Returns the run and the directory written.
 ///
 /// # Errors
