@@ -11,39 +11,54 @@
 
 use polars::prelude::*;
 
-use crate::column_values::{max_id, opt_i32, opt_u32, Groups};
+use crate::column_values::{opt_i32, opt_u32};
 
 /// Per row of `rows` (`player, window, t`): `player_links`, the distinct `to_club`s (a null
 /// counted as one) among the `claims` (`player, window, to_club, published`) of the player
 /// in the window published by `t`; null when there are none.
 ///
+/// A club is among them when its first claim in the player's window was published by `t`:
+/// so each `(player, window)` keeps the sorted first days of its clubs, and a row counts those
+/// on or before its day with a binary search. The cost grows with the claims and the rows, not
+/// with their product (a player named in thousands of claims, with a row per deal and
+/// snapshot, would otherwise read every claim of theirs for every row).
+///
 /// # Errors
 /// Missing columns.
 pub fn links(claims: &DataFrame, rows: &DataFrame) -> PolarsResult<Vec<Option<u32>>> {
+    use rayon::prelude::*;
     let player = opt_u32(claims, "player")?;
     let (window, published) = (opt_i32(claims, "window")?, opt_i32(claims, "published")?);
     let to_club = opt_u32(claims, "to_club")?;
-    let by_player = Groups::of(player.iter().copied(), max_id(&player));
+    // `(player, window, club, day)` of every claim that can be counted, sorted: the first of
+    // each `(player, window, club)` is the day the club was first linked.
+    let mut named: Vec<(u32, i32, Option<u32>, i32)> = (0..claims.height())
+        .filter_map(|c| Some((player[c]?, window[c]?, to_club[c], published[c]?)))
+        .collect();
+    named.par_sort_unstable();
+    let mut first: Vec<(u32, i32, i32)> = Vec::new();
+    let group = |n: &(u32, i32, Option<u32>, i32)| (n.0, n.1, n.2);
+    for (i, n) in named.iter().enumerate() {
+        if i == 0 || group(&named[i - 1]) != group(n) {
+            first.push((n.0, n.1, n.3));
+        }
+    }
+    drop(named);
+    first.par_sort_unstable();
     let (r_player, r_window, t) = (
         opt_u32(rows, "player")?,
         opt_i32(rows, "window")?,
         opt_i32(rows, "t")?,
     );
-    let mut clubs: Vec<Option<u32>> = Vec::new();
-    let links = (0..rows.height())
+    Ok((0..rows.height())
+        .into_par_iter()
         .map(|i| {
             let (p, w, t) = (r_player[i]?, r_window[i]?, t[i]?);
-            clubs.clear();
-            clubs.extend(by_player.rows(p).iter().filter_map(|c| {
-                let c = *c as usize;
-                (window[c] == Some(w) && published[c].is_some_and(|d| d <= t)).then_some(to_club[c])
-            }));
-            clubs.sort_unstable();
-            clubs.dedup();
-            (!clubs.is_empty()).then_some(clubs.len() as u32)
+            let from = first.partition_point(|f| (f.0, f.1) < (p, w));
+            let linked = first[from..].partition_point(|f| (f.0, f.1) == (p, w) && f.2 <= t);
+            (linked > 0).then_some(linked as u32)
         })
-        .collect();
-    Ok(links)
+        .collect())
 }
 
 /// Per row: how many moves were known, and the day the latest became known.
