@@ -185,6 +185,9 @@ fn reliability_reports(r: &Reliabilities, nf: &NameFrames) -> PolarsResult<Relia
     })
 }
 
+/// The columns that name a story.
+const STORY_KEYS: [&str; 4] = ["source", "player", "to_club", "window"];
+
 /// What the stories report is made of: the prepared tables it reads, shared (polars columns
 /// are reference-counted, so this copies no data), so that it can be made on a thread of its
 /// own while the prepared tables are freed stage by stage.
@@ -207,8 +210,7 @@ impl StoriesInputs {
         let claims = if s.claim_extras.is_empty() {
             None
         } else {
-            let mut columns = vec!["source".to_string(), "player".into(), "to_club".into()];
-            columns.push("window".into());
+            let mut columns: Vec<String> = STORY_KEYS.iter().map(|k| k.to_string()).collect();
             columns.extend((0..s.claim_extras.len()).map(crate::ingest::extra_column));
             Some(s.claims.select(columns)?)
         };
@@ -237,14 +239,9 @@ pub fn stories_report(inputs: StoriesInputs) -> PolarsResult<StoriesReport> {
         claim_extras,
     } = inputs;
     let carried_stories = match claims {
-        Some(claims) => Some(
-            extra_values(
-                claims.lazy(),
-                &["source", "player", "to_club", "window"],
-                claim_extras.len(),
-            )
-            .collect()?,
-        ),
+        Some(claims) => {
+            Some(extra_values(claims.lazy(), &STORY_KEYS, claim_extras.len()).collect()?)
+        }
         None => None,
     };
     let resolved = crate::schema::is_resolved(col("outcome"));
@@ -277,8 +274,7 @@ pub fn stories_report(inputs: StoriesInputs) -> PolarsResult<StoriesReport> {
             .alias("correct"),
     );
     let story_ids = if let Some(extras) = carried_stories {
-        let keys = ["source", "player", "to_club", "window"];
-        let on: Vec<Expr> = keys.iter().map(|k| col(*k)).collect();
+        let on: Vec<Expr> = STORY_KEYS.iter().map(|k| col(*k)).collect();
         let mut df = story_ids
             .join(extras.lazy(), on.clone(), on, left_join_in_order())
             .collect()?;
