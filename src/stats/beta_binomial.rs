@@ -8,7 +8,7 @@
 
 use statrs::distribution::{Beta, ContinuousCDF};
 use statrs::function::beta::ln_beta;
-use statrs::function::gamma::digamma;
+use statrs::function::gamma::{digamma, ln_gamma};
 
 /// How the prior was obtained.
 #[derive(Debug, Clone, PartialEq)]
@@ -232,10 +232,7 @@ pub fn fit_counts(
             (u, v)
         }
     };
-    let marginal = Marginal {
-        distinct: &counts.distinct,
-        groups: counts.groups as f64,
-    };
+    let marginal = Marginal::new(&counts.distinct, counts.groups as f64);
     let (u, v, iterations) = maximise(&marginal, cap(a0.max(1e-3).ln(), b0.max(1e-3).ln()), &cap);
     let (a, b) = (u.exp(), v.exp());
     if !(a.is_finite() && b.is_finite() && a + b > 0.0) {
@@ -253,19 +250,78 @@ pub fn fit_counts(
 
 /// The log marginal likelihood of the groups under Beta(a, b), in log-parameters `u = ln a`,
 /// `v = ln b`: `Σ_g [ln B(k_g + a, n_g − k_g + b) − ln B(a, b)]` (constants dropped).
+///
+/// Distinct records share their `k`, `n − k` or `n` with many others (hundreds of sources
+/// with 0 hits, thousands of records over a few hundred values of each), so the special
+/// functions of `k + a`, `n − k + b` and `n + a + b` are computed once per value and read
+/// back per record: the same arguments give the same bits, and the terms are summed in the
+/// same order as one call per record would (the tests compare to the bit).
 struct Marginal<'a> {
-    /// Distinct `(k, n)` records with their counts ([`GroupCounts`]).
+    /// Distinct `(k, n, groups)` records ([`GroupCounts`]).
     distinct: &'a [(f64, f64, f64)],
     groups: f64,
+    /// The distinct values of `k`, `n − k` and `n` (by their bits), and each record's index
+    /// into each.
+    ks: Vec<f64>,
+    rests: Vec<f64>,
+    ns: Vec<f64>,
+    at: Vec<[usize; 3]>,
 }
 
-impl Marginal<'_> {
+/// The distinct values of `values` (equal when their bits are) in first-seen order, and the
+/// index of each value among them.
+fn distinct_values(values: impl Iterator<Item = f64>) -> (Vec<f64>, Vec<usize>) {
+    let mut seen: std::collections::HashMap<u64, usize, foldhash::fast::FixedState> =
+        Default::default();
+    let mut out = Vec::new();
+    let index = values
+        .map(|x| {
+            *seen.entry(x.to_bits()).or_insert_with(|| {
+                out.push(x);
+                out.len() - 1
+            })
+        })
+        .collect();
+    (out, index)
+}
+
+impl<'a> Marginal<'a> {
+    fn new(distinct: &'a [(f64, f64, f64)], groups: f64) -> Marginal<'a> {
+        let (ks, k_at) = distinct_values(distinct.iter().map(|r| r.0));
+        let (rests, rest_at) = distinct_values(distinct.iter().map(|r| r.1 - r.0));
+        let (ns, n_at) = distinct_values(distinct.iter().map(|r| r.1));
+        let at = (0..distinct.len())
+            .map(|i| [k_at[i], rest_at[i], n_at[i]])
+            .collect();
+        Marginal {
+            distinct,
+            groups,
+            ks,
+            rests,
+            ns,
+            at,
+        }
+    }
+
     fn value(&self, u: f64, v: f64) -> f64 {
         let (a, b) = (u.exp(), v.exp());
         let lb = ln_beta(a, b);
+        // `ln B(x, y) = ln Γ(x) + ln Γ(y) − ln Γ(x + y)`, as statrs' `ln_beta` computes it.
+        let lk: Vec<f64> = self.ks.iter().map(|k| ln_gamma(k + a)).collect();
+        let lr: Vec<f64> = self.rests.iter().map(|r| ln_gamma(r + b)).collect();
         self.distinct
             .iter()
-            .map(|(k, n, m)| m * ln_beta(k + a, n - k + b))
+            .zip(&self.at)
+            .map(|((k, n, m), [i, j, _])| {
+                let (x, y) = (k + a, n - k + b);
+                let term = if x > 0.0 && y > 0.0 {
+                    lk[*i] + lr[*j] - ln_gamma(x + y)
+                } else {
+                    // Out of its domain: whatever `ln_beta` does there (it panics).
+                    ln_beta(x, y)
+                };
+                m * term
+            })
             .sum::<f64>()
             - self.groups * lb
     }
@@ -273,8 +329,8 @@ impl Marginal<'_> {
     /// The gradient in `(u, v)` (`a ∂/∂a`, `b ∂/∂b` of the digamma sums) at the five points
     /// of the Hessian's central differences: `(u, v)`, `(u ± h, v)`, `(u, v ± h)`, in that
     /// order. Each is what a gradient at that one point gives, to the last bit (the same terms
-    /// summed in the same order), but the points share their `a` or `b`, so a term needs 11
-    /// digammas instead of 15.
+    /// summed in the same order), but the points share their `a` or `b`, and records their
+    /// `k`, `n − k` or `n`, so each digamma is computed once per distinct argument.
     fn gradients(&self, u: f64, v: f64, h: f64) -> [(f64, f64); 5] {
         let a = [u.exp(), (u + h).exp(), (u - h).exp()];
         let b = [v.exp(), (v + h).exp(), (v - h).exp()];
@@ -283,12 +339,18 @@ impl Marginal<'_> {
         let ab = AT.map(|(i, j)| a[i] + b[j]);
         let (pa, pb) = (a.map(digamma), b.map(digamma));
         let pab = ab.map(digamma);
+        let dk: Vec<[f64; 3]> = self.ks.iter().map(|k| a.map(|a| digamma(k + a))).collect();
+        let dr: Vec<[f64; 3]> = self
+            .rests
+            .iter()
+            .map(|r| b.map(|b| digamma(r + b)))
+            .collect();
+        let dn: Vec<[f64; 5]> = self.ns.iter().map(|n| ab.map(|s| digamma(n + s))).collect();
         let mut g = [(0.0, 0.0); 5];
-        for (k, n, m) in self.distinct {
-            let da = a.map(|a| digamma(k + a));
-            let db = b.map(|b| digamma(n - k + b));
+        for ((_, _, m), [ki, ri, ni]) in self.distinct.iter().zip(&self.at) {
+            let (da, db, dn) = (&dk[*ki], &dr[*ri], &dn[*ni]);
             for (p, &(i, j)) in AT.iter().enumerate() {
-                let common = pab[p] - digamma(n + ab[p]);
+                let common = pab[p] - dn[p];
                 g[p].0 += m * (da[i] - pa[i] + common);
                 g[p].1 += m * (db[j] - pb[j] + common);
             }
@@ -440,22 +502,32 @@ mod tests {
         (a * ga, b * gb)
     }
 
+    /// The value as the fit computed it before the per-value tables: `ln_beta` per record.
+    fn value_at(m: &Marginal, u: f64, v: f64) -> f64 {
+        let (a, b) = (u.exp(), v.exp());
+        m.distinct
+            .iter()
+            .map(|(k, n, w)| w * ln_beta(k + a, n - k + b))
+            .sum::<f64>()
+            - m.groups * ln_beta(a, b)
+    }
+
     #[test]
-    fn the_five_point_gradients_are_the_one_point_gradients_to_the_bit() {
-        let data = [
-            (1.0, 4.0),
-            (0.0, 3.0),
-            (7.0, 9.0),
-            (1.0, 4.0),
-            (2.0, 2.0),
-            (0.0, 1.0),
-        ];
+    fn values_and_gradients_from_shared_arguments_are_those_per_record_to_the_bit() {
+        // Records that share their k, their n − k or their n, whole and fractional (decayed)
+        // counts, and a -0.0 beside a 0.0.
+        let mut data = vec![(-0.0, 2.0), (0.0, 2.0), (0.5, 1.5), (2.25, 3.0)];
+        for n in 1..40 {
+            for k in 0..=n.min(6) {
+                data.push((k as f64, n as f64));
+                data.push((k as f64 * 0.75, n as f64 * 0.75));
+            }
+        }
         let counts = GroupCounts::of(&data);
-        let m = Marginal {
-            distinct: &counts.distinct,
-            groups: counts.groups as f64,
-        };
-        for (u, v) in [(0.3, 1.7), (-2.0, 0.1), (4.5, 3.9)] {
+        let m = Marginal::new(&counts.distinct, counts.groups as f64);
+        assert!(m.ks.len() < m.distinct.len() && m.ns.len() < m.distinct.len());
+        for (u, v) in [(0.3, 1.7), (-2.0, 0.1), (4.5, 3.9), (-6.0, 6.0)] {
+            assert_eq!(m.value(u, v).to_bits(), value_at(&m, u, v).to_bits());
             let h = 1e-4;
             let got = m.gradients(u, v, h);
             let want = [
