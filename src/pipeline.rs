@@ -166,14 +166,15 @@ pub fn prepare(opts: &ScoreOptions, settings: &Settings, progress: &Progress) ->
 /// # Errors
 /// [`Error::Input`] for unreadable inputs, [`Error::Usage`] for unusable options.
 pub fn score(opts: &ScoreOptions, settings: &Settings, progress: &Progress) -> Result<ScoreRun> {
-    score_with(opts, settings, progress, Ok)
+    score_with(opts, settings, progress, Ok, |_| Ok(()))
 }
 
 /// Runs the whole batch and writes its reports into `set` (begun before the run, so that a
 /// bad `--out` fails at once), then commits it. The stories report, by far the largest, is made
 /// and written on a thread of its own once the training history is built, beside the stages
 /// after it (which leave part of the machine idle while they wait on each other); the other
-/// reports are written when scoring is done. Returns the run and the directory written.
+/// reports are written as soon as scoring is done, while the stories may still be being
+/// written, and the set is committed once both are. Returns the run and the directory written.
 ///
 /// # Errors
 /// As [`score`], and [`Error::Output`] when a report cannot be written.
@@ -184,23 +185,31 @@ pub fn score_into(
     set: OutputSet,
     format: Format,
 ) -> Result<(ScoreRun, PathBuf)> {
-    let mut run = score_with(opts, settings, progress, |stories| {
-        progress.beside("write stories", || {
-            crate::report::write_stories(&set, &stories, format)
-        })?;
-        Ok(stories)
-    })?;
-    let out = progress.stage("write reports", || run.write_others_into(set, format))?;
+    let run = score_with(
+        opts,
+        settings,
+        progress,
+        |stories| {
+            progress.beside("write stories", || {
+                crate::report::write_stories(&set, &stories, format)
+            })?;
+            Ok(stories)
+        },
+        |tables| progress.stage("write reports", || tables.write_into(&set, format)),
+    )?;
+    let out = set.commit()?;
     Ok((run, out))
 }
 
 /// The batch, with `stories_made` called on the stories report (on a thread of its own) as
-/// soon as it is made.
+/// soon as it is made, and `others_made` on the other reports (on this thread) as soon as they
+/// are, before the stories report is waited for.
 fn score_with(
     opts: &ScoreOptions,
     settings: &Settings,
     progress: &Progress,
     stories_made: impl FnOnce(StoriesReport) -> Result<StoriesReport> + Send,
+    others_made: impl FnOnce(&mut ReportTables) -> Result<()>,
 ) -> Result<ScoreRun> {
     let config = settings.config();
     let mut s = prepare(opts, settings, progress)?;
@@ -238,7 +247,8 @@ fn score_with(
             hist,
             story_counts,
         };
-        let tables = score_rest(&mut s, config, progress, scoring)?;
+        let mut tables = score_rest(&mut s, config, progress, scoring)?;
+        others_made(&mut tables)?;
         let stories = stories
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;

@@ -21,6 +21,35 @@ pub use labels::StoriesReport;
 pub use output::{install_signal_handler, Format, OutputSet};
 pub use summary::Summary;
 
+/// Every table of a run but `stories`, by its file name, from a struct with the report
+/// tables' fields ([`ScoreRun`] or [`tables::ReportTables`]).
+macro_rules! named_tables {
+    ($run:expr) => {
+        [
+            ("sources", &mut $run.sources),
+            ("authors", &mut $run.authors),
+            ("clubs", &mut $run.clubs),
+            ("source_stages", &mut $run.source_stages),
+            ("deals", &mut $run.deals),
+            ("rejects", &mut $run.rejects),
+            ("unmatched", &mut $run.unmatched),
+        ]
+    };
+}
+
+/// The [`PageParts`] of a struct with the report tables' fields.
+macro_rules! page_parts {
+    ($run:expr) => {
+        PageParts {
+            sources: &$run.sources,
+            clubs: &$run.clubs,
+            deals: &$run.deals,
+            summary: &$run.summary,
+            interval: $run.interval,
+        }
+    };
+}
+
 /// Every report of a run, as tables.
 pub struct ScoreRun {
     pub sources: DataFrame,
@@ -104,40 +133,20 @@ impl ScoreRun {
         self.write_summary_and_commit(set)
     }
 
-    /// [`ScoreRun::write_into`] for a set that has its `stories` file already (see
-    /// [`crate::pipeline::score_into`]).
-    ///
-    /// # Errors
-    /// [`Error::Output`] when a file cannot be written.
-    pub fn write_others_into(&mut self, set: OutputSet, format: Format) -> Result<PathBuf> {
-        write_tables(&set, self.split().1, format)?;
-        self.write_summary_and_commit(set)
-    }
-
     /// The stories report, and every other table by its file name.
     fn split(&mut self) -> (&StoriesReport, [(&'static str, &mut DataFrame); 7]) {
-        (
-            &self.stories,
-            [
-                ("sources", &mut self.sources),
-                ("authors", &mut self.authors),
-                ("clubs", &mut self.clubs),
-                ("source_stages", &mut self.source_stages),
-                ("deals", &mut self.deals),
-                ("rejects", &mut self.rejects),
-                ("unmatched", &mut self.unmatched),
-            ],
-        )
+        (&self.stories, named_tables!(self))
     }
 
     /// `summary.json` and `report.html`, then the set committed.
     fn write_summary_and_commit(&self, set: OutputSet) -> Result<PathBuf> {
-        let json =
-            serde_json::to_string_pretty(&self.summary).map_err(|e| Error::Usage(e.to_string()))?;
-        set.bytes("summary.json", format!("{json}\n").as_bytes())?;
-        let page = self.page(set.previous_calibration().as_ref())?;
-        set.bytes("report.html", html::render(&page).as_bytes())?;
+        write_summary(&set, &self.parts())?;
         set.commit()
+    }
+
+    /// What `summary.json` and `report.html` read of the run.
+    fn parts(&self) -> PageParts<'_> {
+        page_parts!(self)
     }
 
     /// The run as `report.html` shows it, with the reliability diagram of `calibration` (a
@@ -146,9 +155,47 @@ impl ScoreRun {
     /// # Errors
     /// Only from polars.
     pub fn page(&self, calibration: Option<&DataFrame>) -> PolarsResult<html::Page> {
+        self.parts().page(calibration)
+    }
+}
+
+impl tables::ReportTables {
+    /// Writes every report of the run but `stories` into `set` (the tables, `summary.json`
+    /// and `report.html`), without committing it: the command line writes them while the
+    /// stories report is still being written beside, and commits the set once both are done
+    /// (see [`crate::pipeline::score_into`]).
+    ///
+    /// # Errors
+    /// [`Error::Output`] when a file cannot be written.
+    pub fn write_into(&mut self, set: &OutputSet, format: Format) -> Result<()> {
+        write_tables(set, named_tables!(self), format)?;
+        write_summary(set, &page_parts!(self))
+    }
+}
+
+/// What `summary.json` and `report.html` read of a run: its summary and three of its tables.
+struct PageParts<'a> {
+    sources: &'a DataFrame,
+    clubs: &'a DataFrame,
+    deals: &'a DataFrame,
+    summary: &'a Summary,
+    interval: f64,
+}
+
+/// Writes `summary.json` and `report.html` into `set`.
+fn write_summary(set: &OutputSet, parts: &PageParts) -> Result<()> {
+    let json =
+        serde_json::to_string_pretty(parts.summary).map_err(|e| Error::Usage(e.to_string()))?;
+    set.bytes("summary.json", format!("{json}\n").as_bytes())?;
+    let page = parts.page(set.previous_calibration().as_ref())?;
+    set.bytes("report.html", html::render(&page).as_bytes())
+}
+
+impl PageParts<'_> {
+    fn page(&self, calibration: Option<&DataFrame>) -> PolarsResult<html::Page> {
         use html::{FileRow, Page};
-        let s = &self.summary;
-        let mut page = Page::from_tables(&self.sources, &self.clubs, &self.deals, calibration)?;
+        let s = self.summary;
+        let mut page = Page::from_tables(self.sources, self.clubs, self.deals, calibration)?;
         page.as_of = s.as_of.clone();
         page.version = s.rumour_version.clone();
         page.interval = self.interval;
