@@ -6,6 +6,11 @@
 //! quoted, with each `"` doubled; an empty text is `""`; a null is nothing. Text cells are
 //! guarded against formulas first ([`csv_safe`]) unless the set is written raw. Code columns
 //! (names, windows, days, stages, outcomes) are encoded once per code, not once per row.
+//! A slice of rows is done a column at a time (each cell's place in its code table, or its
+//! number or text made), then copied out row by row: the kind of a column is matched once per
+//! column, not once per cell.
+
+use std::ops::Range;
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -65,11 +70,12 @@ impl CodeCells {
         CodeCells { first, bytes, ends }
     }
 
-    fn cell(&self, code: i64) -> Option<&[u8]> {
+    /// Where the cell of `code` is in `bytes`, `(start, end)`.
+    fn place(&self, code: i64) -> Option<(u32, u32)> {
         let i = usize::try_from(code - self.first).ok()?;
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(&self.bytes[start..end])
+        Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
     }
 }
 
@@ -168,45 +174,115 @@ pub fn encode_rows(df: &DataFrame, kinds: &[CellKind], guard: bool) -> PolarsRes
         .map(|b| {
             let rows = b * BLOCK..((b + 1) * BLOCK).min(df.height());
             let mut out = Vec::with_capacity(rows.len() * 96);
-            let mut number = itoa::Buffer::new();
-            for row in rows {
-                for (j, column) in columns.iter().enumerate() {
-                    if j > 0 {
-                        out.push(b',');
-                    }
-                    match column {
-                        Cells::Coded(table, codes) => {
-                            if let Some(code) = codes.get(row) {
-                                let cell = table.cell(code).ok_or_else(|| {
-                                    PolarsError::OutOfBounds(
-                                        format!("code {code} has no text").into(),
-                                    )
-                                })?;
-                                out.extend_from_slice(cell);
-                            }
-                        }
-                        Cells::Number(values) => {
-                            if let Some(v) = values.get(row) {
-                                out.extend_from_slice(number.format(v).as_bytes());
-                            }
-                        }
-                        Cells::Bool(values) => match values.get(row) {
-                            Some(true) => out.extend_from_slice(b"true"),
-                            Some(false) => out.extend_from_slice(b"false"),
-                            None => {}
-                        },
-                        Cells::Text(values) => {
-                            if let Some(t) = values.get(row) {
-                                push_text(&mut out, t, guard);
-                            }
-                        }
-                    }
-                }
-                out.push(b'\n');
+            let mut cells = BlockCells::new(columns.len());
+            let mut start = rows.start;
+            while start < rows.end {
+                let stop = (start + SLICE).min(rows.end);
+                cells.fill(&columns, start..stop, guard)?;
+                cells.write_rows(&columns, &mut out);
+                start = stop;
             }
             Ok(out)
         })
         .collect()
+}
+
+/// Rows encoded at a time: a column at a time into [`BlockCells`], then row by row into
+/// the text. Small enough for the cells' places to stay in the processor's cache.
+const SLICE: usize = 1 << 10;
+
+/// `true` and `false`, as the places `0..4` and `4..9`.
+const BOOLS: &[u8] = b"truefalse";
+
+/// The cells of a slice of rows, column by column: each column's bytes (its code table's, or
+/// the slice's own text) and each row's place in them.
+struct BlockCells {
+    /// Per column: the text made for this slice (numbers, plain text; empty for codes and
+    /// booleans, whose bytes are their table's).
+    made: Vec<Vec<u8>>,
+    /// Per column, per row of the slice: `(start, end)` in the column's bytes.
+    places: Vec<Vec<(u32, u32)>>,
+}
+
+impl BlockCells {
+    fn new(width: usize) -> Self {
+        BlockCells {
+            made: vec![Vec::new(); width],
+            places: vec![Vec::with_capacity(SLICE); width],
+        }
+    }
+
+    /// The cells of `rows`, a column at a time (one match of the column's kind per column,
+    /// not per cell).
+    fn fill(&mut self, columns: &[Cells], rows: Range<usize>, guard: bool) -> PolarsResult<()> {
+        let mut number = itoa::Buffer::new();
+        for ((column, made), places) in columns.iter().zip(&mut self.made).zip(&mut self.places) {
+            made.clear();
+            places.clear();
+            match column {
+                Cells::Coded(table, codes) => {
+                    for row in rows.clone() {
+                        places.push(match codes.get(row) {
+                            Some(code) => table.place(code).ok_or_else(|| {
+                                PolarsError::OutOfBounds(format!("code {code} has no text").into())
+                            })?,
+                            None => (0, 0),
+                        });
+                    }
+                }
+                Cells::Number(values) => {
+                    for row in rows.clone() {
+                        let start = made.len() as u32;
+                        if let Some(v) = values.get(row) {
+                            made.extend_from_slice(number.format(v).as_bytes());
+                        }
+                        places.push((start, made.len() as u32));
+                    }
+                }
+                Cells::Bool(values) => {
+                    places.extend(rows.clone().map(|row| match values.get(row) {
+                        Some(true) => (0, 4),
+                        Some(false) => (4, 9),
+                        None => (0, 0),
+                    }));
+                }
+                Cells::Text(values) => {
+                    for row in rows.clone() {
+                        let start = made.len() as u32;
+                        if let Some(t) = values.get(row) {
+                            push_text(made, t, guard);
+                        }
+                        places.push((start, made.len() as u32));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The filled rows as lines of text, added to `out`.
+    fn write_rows(&self, columns: &[Cells], out: &mut Vec<u8>) {
+        let sources: Vec<&[u8]> = columns
+            .iter()
+            .zip(&self.made)
+            .map(|(column, made)| match column {
+                Cells::Coded(table, _) => table.bytes.as_slice(),
+                Cells::Bool(_) => BOOLS,
+                Cells::Number(_) | Cells::Text(_) => made.as_slice(),
+            })
+            .collect();
+        let rows = self.places.first().map_or(0, Vec::len);
+        for row in 0..rows {
+            for (j, (bytes, places)) in sources.iter().zip(&self.places).enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                let (start, end) = places[row];
+                out.extend_from_slice(&bytes[start as usize..end as usize]);
+            }
+            out.push(b'\n');
+        }
+    }
 }
 
 #[cfg(test)]
@@ -272,6 +348,53 @@ mod tests {
         // A code outside the table is an error, not a blank.
         let bad = df!("code" => [13i32]).expect("df");
         assert!(encode_rows(&bad, &[CellKind::Coded(&table)], false).is_err());
+    }
+
+    #[test]
+    fn every_kind_of_cell_keeps_its_row_across_slices() {
+        // More rows than a slice holds, twice over, of every kind of cell, nulls among them
+        // (an empty label is `""`, a null nothing).
+        let n = 2 * SLICE + 7;
+        let table = CodeCells::new(10, [Some("ten"), Some("a, b"), Some("")], false);
+        let code: Vec<Option<i32>> = (0..n)
+            .map(|i| (i % 5 != 4).then_some(10 + (i % 3) as i32))
+            .collect();
+        let flag: Vec<Option<bool>> = (0..n).map(|i| (i % 7 != 0).then_some(i % 2 == 0)).collect();
+        let words: Vec<Option<String>> = (0..n)
+            .map(|i| (i % 11 != 3).then(|| format!("t{i}{}", if i % 4 == 0 { ",x" } else { "" })))
+            .collect();
+        let number: Vec<Option<i64>> = (0..n)
+            .map(|i| (i % 13 != 5).then_some(i as i64 - 9))
+            .collect();
+        let df =
+            df!("code" => &code, "flag" => &flag, "text" => &words, "n" => &number).expect("df");
+        let kinds = [
+            CellKind::Coded(&table),
+            CellKind::Plain,
+            CellKind::Plain,
+            CellKind::Plain,
+        ];
+        let got = text(encode_rows(&df, &kinds, false).expect("encode"));
+        let mut want = String::new();
+        for i in 0..n {
+            let cells = [
+                code[i]
+                    .map_or("", |c| ["ten", "\"a, b\"", "\"\""][(c - 10) as usize])
+                    .to_string(),
+                flag[i].map_or(String::new(), |b| b.to_string()),
+                words[i].as_deref().map_or(String::new(), |t| {
+                    if t.contains(',') {
+                        format!("\"{t}\"")
+                    } else {
+                        t.to_string()
+                    }
+                }),
+                number[i].map_or(String::new(), |v| v.to_string()),
+            ];
+            want.push_str(&cells.join(","));
+            want.push('\n');
+        }
+        assert_eq!(got, want);
     }
 
     #[test]
