@@ -57,8 +57,16 @@ impl Labels {
         }
     }
 
+    /// The labels of codes `0..`: `names` as they are, without a copy of each first (at ten
+    /// million claims, millions of player names).
     pub fn names(names: &[String]) -> Labels {
-        Labels::new(0, names.iter().cloned())
+        Labels {
+            first: 0,
+            text: StringChunked::from_iter_values(
+                PlSmallStr::EMPTY,
+                names.iter().map(String::as_str),
+            ),
+        }
     }
 
     /// `YYYY-MM-DD` of the days from the smallest to the largest in `columns` of `df`.
