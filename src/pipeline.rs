@@ -1,8 +1,8 @@
 //! The run, stage by stage: [`prepare`] (ingest → normalise → wording stages → stories and
 //! deals → outcomes), then [`score`] (reliabilities → training history → models → open deals
 //! → report tables, with the stories report made beside the last three; [`score_into`] writes
-//! it there too, and the other reports beside it) or [`backtest`]. Each stage is a function of typed tables; this module only
-//! calls them in order and times them.
+//! it there too, and the other reports beside it) or [`backtest`]. Each stage is a function of
+//! typed tables; this module only calls them in order and times them.
 //!
 //! The stage functions are public here too, so that `benches/` can time each one.
 
