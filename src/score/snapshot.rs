@@ -499,36 +499,61 @@ fn daily_by_hash(narrow: &DataFrame, keys: &[&str]) -> PolarsResult<Daily> {
 /// slots would outnumber the rows by far (sparse keys): the hash maps then.
 fn daily_by_slots(narrow: &DataFrame, keys: &[&str]) -> PolarsResult<Option<Daily>> {
     use rayon::prelude::*;
-    let pairs = KeyPairs::of(narrow, keys)?;
-    let day = narrow.column("__day")?.i32()?;
-    let counted = narrow.column("__counted")?.bool()?;
-    let is_hit = narrow.column("__hit")?.bool()?;
+    if keys.is_empty() || keys.len() > 2 {
+        return Err(PolarsError::ComputeError(
+            "a group is keyed by one or two columns".into(),
+        ));
+    }
+    // Each column in one piece, read by row number: iterators of optional values, zipped,
+    // cost several times more per row (at ten million stories, 0.3 s).
+    let cast = keys
+        .iter()
+        .map(|k| narrow.column(k)?.cast(&DataType::UInt32))
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    let key_columns = cast
+        .iter()
+        .map(|c| Ok(c.u32()?.rechunk()))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let day = narrow.column("__day")?.i32()?.rechunk();
+    let counted = narrow.column("__counted")?.bool()?.rechunk();
+    let is_hit = narrow.column("__hit")?.bool()?.rechunk();
+    let key_arrays: Vec<_> = key_columns
+        .iter()
+        .filter_map(|c| c.downcast_get(0))
+        .collect();
+    let (Some(day), Some(counted), Some(is_hit), [a, b @ ..]) = (
+        day.downcast_get(0),
+        counted.downcast_get(0),
+        is_hit.downcast_get(0),
+        key_arrays.as_slice(),
+    ) else {
+        // No rows (no pieces): nothing to tally.
+        return Ok(Some(Vec::new()));
+    };
+    let b = b.first();
+    let n = narrow.height();
     // Slot of a key: 0 for a null, id + 1 otherwise.
+    let slot = |key: Option<u32>| key.map_or(0, |k| u64::from(k) + 1);
     let (mut width_a, mut width_b) = (1u64, 1u64);
-    for (a, b) in pairs.iter() {
-        width_a = width_a.max(a.map_or(1, |a| u64::from(a) + 2));
-        width_b = width_b.max(b.map_or(1, |b| u64::from(b) + 2));
+    for i in 0..n {
+        width_a = width_a.max(slot(a.get(i)) + 1);
+        if let Some(b) = b {
+            width_b = width_b.max(slot(b.get(i)) + 1);
+        }
     }
     let slots = width_a * width_b;
-    if slots > 2 * narrow.height() as u64 + (1 << 16) || slots >= u64::from(u32::MAX) {
+    if slots > 2 * n as u64 + (1 << 16) || slots >= u64::from(u32::MAX) {
         return Ok(None);
     }
-    let slot_of = |a: Option<u32>, b: Option<u32>| -> u32 {
-        let s = |k: Option<u32>| k.map_or(0, |k| u64::from(k) + 1);
-        (s(a) * width_b + s(b)) as u32
-    };
     // Per row: its slot when counted (with a day), and its day and hit.
-    let mut rows: Vec<Option<u32>> = Vec::with_capacity(narrow.height());
-    let mut facts: Vec<(i32, bool)> = Vec::with_capacity(narrow.height());
-    let all = pairs
-        .iter()
-        .zip(day.iter())
-        .zip(counted.iter().zip(is_hit.iter()));
-    for (((a, b), d), (c, h)) in all {
-        match (c, d) {
+    let mut rows: Vec<Option<u32>> = Vec::with_capacity(n);
+    let mut facts: Vec<(i32, bool)> = Vec::with_capacity(n);
+    for i in 0..n {
+        match (counted.get(i), day.get(i)) {
             (Some(true), Some(d)) => {
-                rows.push(Some(slot_of(a, b)));
-                facts.push((d, h == Some(true)));
+                let s = slot(a.get(i)) * width_b + b.map_or(0, |b| slot(b.get(i)));
+                rows.push(Some(s as u32));
+                facts.push((d, is_hit.get(i) == Some(true)));
             }
             _ => {
                 rows.push(None);
