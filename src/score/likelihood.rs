@@ -191,29 +191,33 @@ pub fn open_leads(deals: &DataFrame, windows: &DataFrame, as_of: i32) -> PolarsR
     Ok(leads)
 }
 
-/// Training rows usable on day `day`: windows closed, grace included, before it.
+/// Training rows usable on day `day`: windows closed, grace included, before it. The rows
+/// keep their order; each is kept or not by its window alone (a set of the few windows closed
+/// by then, where a join of every row with the windows did the same).
 pub fn rows_known_by(
     history: &History,
     windows: &DataFrame,
     grace_days: i64,
     day: i32,
 ) -> PolarsResult<DataFrame> {
-    history
+    use crate::column_values::opt_i32;
+    let closed: std::collections::BTreeSet<i32> = opt_i32(windows, "window")?
+        .into_iter()
+        .zip(opt_i32(windows, "window_close")?)
+        .filter_map(|(window, close)| {
+            let settled = i64::from(close?) + grace_days + 1;
+            (settled <= i64::from(day)).then_some(window?)
+        })
+        .collect();
+    let known: BooleanChunked = history
         .rows
-        .clone()
-        .lazy()
-        .join(
-            windows
-                .clone()
-                .lazy()
-                .select([col("window"), col("window_close").alias("__close")]),
-            [col("window")],
-            [col("window")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .filter((col("__close") + lit(grace_days as i32 + 1)).lt_eq(lit(day)))
-        .drop(cols(["__close"]))
-        .collect()
+        .column("window")?
+        .cast(&DataType::Int32)?
+        .i32()?
+        .iter()
+        .map(|w| w.is_some_and(|w| closed.contains(&w)))
+        .collect();
+    history.rows.filter(&known)
 }
 
 /// Open deals at `as_of`, with features, model inputs and predictions.

@@ -190,11 +190,16 @@ pub fn fit_model(
     config: &LikelihoodConfig,
     lead: Option<i64>,
 ) -> PolarsResult<Model> {
-    // A fixed row order makes the fit (its floating-point sums) the same on every run.
-    let train = &train.sort(
-        ["snap", "player", "to_club", "window"],
-        SortMultipleOptions::default(),
-    )?;
+    // A fixed row order makes the fit (its floating-point sums) the same on every run. The
+    // training history comes in that order already: then it is only checked.
+    let train = &if in_deal_order(train)? {
+        train.clone()
+    } else {
+        train.sort(
+            ["snap", "player", "to_club", "window"],
+            SortMultipleOptions::default(),
+        )?
+    };
     let n = train.height();
     let labels = bool_or(train, "label", false)?;
     let players = u32_or(train, "player", 0)?;
@@ -298,6 +303,15 @@ pub fn fit_model(
         pool_weight,
         lead_unseen,
     })
+}
+
+/// Whether the rows are in strictly increasing `(snap, player, to_club, window)` order (nulls
+/// first, as polars sorts them): the order a sort by those keys gives when they are unique.
+fn in_deal_order(train: &DataFrame) -> PolarsResult<bool> {
+    let (snap, player) = (opt_u32(train, "snap")?, opt_u32(train, "player")?);
+    let (club, window) = (opt_u32(train, "to_club")?, opt_i32(train, "window")?);
+    let key = |i: usize| (snap[i], player[i], club[i], window[i]);
+    Ok((1..train.height()).all(|i| key(i - 1) < key(i)))
 }
 
 /// Why training rows cannot fit a regression, if they cannot: too few deals, or one outcome.
@@ -936,6 +950,37 @@ fn held_inputs(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn rows_in_deal_order_are_told_from_others() {
+        let rows = |snap: &[Option<u32>], player: &[u32], window: &[i32]| {
+            df!(
+                "snap" => snap,
+                "player" => player,
+                "to_club" => vec![1u32; player.len()],
+                "window" => window,
+            )
+            .expect("rows")
+        };
+        let ordered = rows(
+            &[None, Some(0), Some(0), Some(1)],
+            &[5, 1, 2, 0],
+            &[3, 3, 3, 2],
+        );
+        assert!(in_deal_order(&ordered).expect("check"));
+        // A later window of the same deal at the same snapshot still counts as after.
+        let by_window = rows(&[Some(0), Some(0)], &[1, 1], &[3, 4]);
+        assert!(in_deal_order(&by_window).expect("check"));
+        // Out of order, a null after a value, or two rows with the same keys: sorted instead.
+        for unsorted in [
+            rows(&[Some(1), Some(0)], &[0, 0], &[1, 1]),
+            rows(&[Some(0), None], &[0, 0], &[1, 1]),
+            rows(&[Some(0), Some(0)], &[2, 2], &[1, 1]),
+        ] {
+            assert!(!in_deal_order(&unsorted).expect("check"));
+        }
+        assert!(in_deal_order(&rows(&[], &[], &[])).expect("check"));
+    }
 
     #[test]
     fn inputs_beyond_the_training_range_are_held_within_one_sd() {
