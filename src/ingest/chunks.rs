@@ -173,20 +173,34 @@ impl ChunkedFrame {
     }
 
     /// Renumbers every id column through the chunk's map and then `then` (merged id →
-    /// final id), in one pass per column, and stacks the chunks in file order.
-    pub(super) fn finish<'a>(self, then: impl Fn(NameKind) -> &'a [u32]) -> Result<DataFrame> {
-        let mut frame: Option<DataFrame> = None;
-        for (mut df, maps) in self.chunks {
-            for (kind, map) in &maps {
-                let last = then(*kind);
-                let composed: Vec<u32> = map
-                    .iter()
-                    .map(|m| last.get(*m as usize).copied().unwrap_or(*m))
-                    .collect();
-                for (column, _) in self.id_columns.iter().filter(|(_, k)| k == kind) {
-                    crate::normalise::remap_ids(&mut df, column, &composed)?;
+    /// final id), in one pass per column, the chunks on every thread (a pass outside any
+    /// other work: at ten million claims, five columns of lookups in maps of millions of
+    /// ids), and stacks the chunks in file order.
+    pub(super) fn finish<'a>(
+        self,
+        then: impl Fn(NameKind) -> &'a [u32] + Sync,
+    ) -> Result<DataFrame> {
+        use rayon::prelude::*;
+        let id_columns = &self.id_columns;
+        let renumbered = self
+            .chunks
+            .into_par_iter()
+            .map(|(mut df, maps)| -> Result<DataFrame> {
+                for (kind, map) in &maps {
+                    let last = then(*kind);
+                    let composed: Vec<u32> = map
+                        .iter()
+                        .map(|m| last.get(*m as usize).copied().unwrap_or(*m))
+                        .collect();
+                    for (column, _) in id_columns.iter().filter(|(_, k)| k == kind) {
+                        crate::normalise::remap_ids(&mut df, column, &composed)?;
+                    }
                 }
-            }
+                Ok(df)
+            })
+            .collect::<Result<Vec<DataFrame>>>()?;
+        let mut frame: Option<DataFrame> = None;
+        for df in renumbered {
             match frame.as_mut() {
                 None => frame = Some(df),
                 Some(f) => {
