@@ -195,10 +195,7 @@ pub fn fit_model(
     let train = &if in_deal_order(train)? {
         train.clone()
     } else {
-        train.sort(
-            ["snap", "player", "to_club", "window"],
-            SortMultipleOptions::default(),
-        )?
+        train.sort(TRAINING_ORDER, SortMultipleOptions::default())?
     };
     let n = train.height();
     let labels = bool_or(train, "label", false)?;
@@ -305,11 +302,15 @@ pub fn fit_model(
     })
 }
 
-/// Whether the rows are in strictly increasing `(snap, player, to_club, window)` order (nulls
-/// first, as polars sorts them): the order a sort by those keys gives when they are unique.
+/// The order the training rows are fitted in: by snapshot, then deal.
+const TRAINING_ORDER: [&str; 4] = ["snap", "player", "to_club", "window"];
+
+/// Whether the rows are in strictly increasing [`TRAINING_ORDER`] (nulls first, as polars
+/// sorts them): the order a sort by those keys gives when they are unique.
 fn in_deal_order(train: &DataFrame) -> PolarsResult<bool> {
-    let (snap, player) = (opt_u32(train, "snap")?, opt_u32(train, "player")?);
-    let (club, window) = (opt_u32(train, "to_club")?, opt_i32(train, "window")?);
+    let [snap, player, club, window] = TRAINING_ORDER;
+    let (snap, player) = (opt_u32(train, snap)?, opt_u32(train, player)?);
+    let (club, window) = (opt_u32(train, club)?, opt_i32(train, window)?);
     let key = |i: usize| (snap[i], player[i], club[i], window[i]);
     Ok((1..train.height()).all(|i| key(i - 1) < key(i)))
 }

@@ -505,29 +505,25 @@ fn daily_by_slots(narrow: &DataFrame, keys: &[&str]) -> PolarsResult<Option<Dail
         ));
     }
     // The columns read piece by piece (their chunks, when they share their bounds; else each
-    // in one piece) and by row number within a piece: iterators of optional values, zipped,
-    // cost several times more per row (at ten million stories, 0.3 s), and a copy of each
-    // column in one piece raised the peak.
-    let mut key_columns = keys
-        .iter()
-        .map(|k| Ok(narrow.column(k)?.cast(&DataType::UInt32)?.u32()?.clone()))
-        .collect::<PolarsResult<Vec<UInt32Chunked>>>()?;
-    let mut day = narrow.column("__day")?.i32()?.clone();
-    let mut counted = narrow.column("__counted")?.bool()?.clone();
-    let mut is_hit = narrow.column("__hit")?.bool()?.clone();
-    let bounds: Vec<usize> = day.chunk_lengths().collect();
-    let same = |lengths: &mut dyn Iterator<Item = usize>| lengths.eq(bounds.iter().copied());
-    let aligned = key_columns.iter().all(|c| same(&mut c.chunk_lengths()))
-        && same(&mut counted.chunk_lengths())
-        && same(&mut is_hit.chunk_lengths());
-    if !aligned {
-        for c in &mut key_columns {
-            *c = c.rechunk().into_owned();
-        }
-        day = day.rechunk().into_owned();
-        counted = counted.rechunk().into_owned();
-        is_hit = is_hit.rechunk().into_owned();
+    // in one piece: polars' `align_chunks`) and by row number within a piece: iterators of
+    // optional values, zipped, cost several times more per row (at ten million stories,
+    // 0.3 s), and a copy of each column in one piece raised the peak.
+    let mut columns = Vec::with_capacity(keys.len() + 3);
+    for (i, k) in keys.iter().enumerate() {
+        let key = narrow.column(k)?.cast(&DataType::UInt32)?;
+        columns.push(key.with_name(format!("__key{i}").into()));
     }
+    for name in ["__day", "__counted", "__hit"] {
+        columns.push(narrow.column(name)?.clone());
+    }
+    let mut table = DataFrame::new_infer_height(columns)?;
+    table.align_chunks_par();
+    let key_columns = (0..keys.len())
+        .map(|i| Ok(table.column(&format!("__key{i}"))?.u32()?.clone()))
+        .collect::<PolarsResult<Vec<UInt32Chunked>>>()?;
+    let day = table.column("__day")?.i32()?.clone();
+    let counted = table.column("__counted")?.bool()?.clone();
+    let is_hit = table.column("__hit")?.bool()?.clone();
     let a_pieces: Vec<_> = key_columns[0].downcast_iter().collect();
     let b_pieces: Option<Vec<_>> = key_columns.get(1).map(|b| b.downcast_iter().collect());
     let day_pieces: Vec<_> = day.downcast_iter().collect();
