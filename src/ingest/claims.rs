@@ -241,7 +241,10 @@ impl ClaimColumns {
             stage: u32b("stage"),
             window: i32b("window"),
             inferred: BooleanChunkedBuilder::new("window_inferred".into(), cap),
-            text: StringChunkedBuilder::new("text".into(), cap / 4),
+            // A slot per row whether the text is kept or not (a null view is 16 bytes like
+            // any other): reserved for every row, as the other columns are, so that it never
+            // grows by copying (reserved room never written is never touched).
+            text: StringChunkedBuilder::new("text".into(), cap),
             hash: u64b("text_hash"),
             cites: u32b("cites"),
             value: f64b("market_value_eur"),
@@ -249,7 +252,7 @@ impl ClaimColumns {
             age: f64b("player_age"),
             fee: f64b("fee_eur"),
             extra: (0..extras)
-                .map(|k| StringChunkedBuilder::new(extra_column(k).into(), cap / 4))
+                .map(|k| StringChunkedBuilder::new(extra_column(k).into(), cap))
                 .collect(),
             hasher: foldhash::fast::FixedState::with_seed(0x5eed),
         }
