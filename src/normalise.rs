@@ -640,38 +640,28 @@ mod tests {
             Column::new("b".into(), &[5i32, 6, 7, 8]),
         ])
         .expect("frame");
+        let to_club = |df: &DataFrame| -> Vec<Option<u32>> {
+            df.column("to_club")
+                .expect("col")
+                .u32()
+                .expect("u32")
+                .iter()
+                .collect()
+        };
         // Another frame sharing the buffers: remapping `df` must not change it.
         let shared = df.clone();
         remap_ids(&mut df, "to_club", &[10, 11, 12]).expect("remap");
         let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
         assert_eq!(names, ["a", "to_club", "b"]);
-        let got: Vec<Option<u32>> = df
-            .column("to_club")
-            .expect("col")
-            .u32()
-            .expect("u32")
-            .iter()
-            .collect();
+        let got = to_club(&df);
         // Ids beyond the map are kept; nulls stay null.
         assert_eq!(got, [Some(12), None, Some(10), Some(7)]);
-        let before: Vec<Option<u32>> = shared
-            .column("to_club")
-            .expect("col")
-            .u32()
-            .expect("u32")
-            .iter()
-            .collect();
+        let before = to_club(&shared);
         assert_eq!(before, [Some(2), None, Some(0), Some(7)]);
         // Alone now, the frame's column is remapped in its own buffer: same result.
         drop(shared);
         remap_ids(&mut df, "to_club", &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3]).expect("remap");
-        let got: Vec<Option<u32>> = df
-            .column("to_club")
-            .expect("col")
-            .u32()
-            .expect("u32")
-            .iter()
-            .collect();
+        let got = to_club(&df);
         assert_eq!(got, [Some(3), None, Some(1), Some(0)]);
     }
 
