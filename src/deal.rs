@@ -187,51 +187,50 @@ impl IdDealKey {
 /// `keys`, in their order. The ids are interned (`UInt32`, dense), so they are marked in a
 /// table by id and each row reads one entry of it, where a semi join ([`rows_with_keys_in`])
 /// hashes every row: at ten million claims, picking the claims of some deals' players before
-/// a join on (player, to_club, window). The rows found are listed, a piece of the column per
-/// thread, and gathered: the work on the other columns grows with the rows kept, not with
-/// every row (a mask over ten million rows and a filter of each column took 0.2 s for the
-/// open deals of the `rush` world).
+/// a join on (player, to_club, window). The rows found are listed, a piece of the rows per
+/// thread ([`crate::column_values::per_piece`]), and gathered: the work on the other columns
+/// grows with the rows kept, not with every row (a mask over ten million rows and a filter of
+/// each column took 0.2 s for the open deals of the `rush` world).
 pub fn rows_with_ids_in(
     rows: &DataFrame,
     columns: &[&str],
     column: &str,
     keys: &DataFrame,
 ) -> PolarsResult<DataFrame> {
-    use rayon::prelude::*;
     let wanted = keys.column(column)?.cast(&DataType::UInt32)?;
     let wanted = wanted.u32()?;
     let mut marked = vec![false; wanted.max().map_or(0, |m| m as usize + 1)];
     for id in wanted.iter().flatten() {
         marked[id as usize] = true;
     }
-    let ids = rows.column(column)?.cast(&DataType::UInt32)?;
-    let ids = ids.u32()?;
-    const PIECE: usize = 1 << 16;
-    let mut found: Vec<IdxSize> = Vec::new();
-    let mut offset = 0usize;
-    for arr in ids.downcast_iter() {
-        let values = arr.values().as_slice();
-        let validity = arr.validity();
-        let pieces: Vec<Vec<IdxSize>> = values
-            .par_chunks(PIECE)
-            .enumerate()
-            .map(|(p, piece)| {
-                let first = p * PIECE;
-                piece
+    // Each piece's rows found, counted from the piece's start, and its height; its values
+    // read as slices, array by array (an iterator of optional values took twice as long).
+    let pieces = crate::column_values::per_piece(&rows.select([column])?, |piece| {
+        let ids = piece.column(column)?.cast(&DataType::UInt32)?;
+        let mut found: Vec<IdxSize> = Vec::new();
+        let mut at = 0usize;
+        for arr in ids.u32()?.downcast_iter() {
+            let validity = arr.validity();
+            let values = arr.values().as_slice();
+            found.extend(
+                values
                     .iter()
                     .enumerate()
                     .filter(|&(i, id)| {
-                        validity.is_none_or(|v| v.get_bit(first + i))
+                        validity.is_none_or(|v| v.get_bit(i))
                             && marked.get(*id as usize).copied().unwrap_or(false)
                     })
-                    .map(|(i, _)| (offset + first + i) as IdxSize)
-                    .collect()
-            })
-            .collect();
-        for piece in pieces {
-            found.extend_from_slice(&piece);
+                    .map(|(i, _)| (at + i) as IdxSize),
+            );
+            at += values.len();
         }
-        offset += values.len();
+        Ok((piece.height() as IdxSize, found))
+    })?;
+    let mut found = Vec::with_capacity(pieces.iter().map(|(_, f)| f.len()).sum());
+    let mut start: IdxSize = 0;
+    for (height, rows) in pieces {
+        found.extend(rows.into_iter().map(|r| start + r));
+        start += height;
     }
     let found = IdxCa::from_vec(PlSmallStr::EMPTY, found);
     rows.select(columns.iter().copied())?.take(&found)
