@@ -14,6 +14,9 @@
 # without window, 3% without stage, 2% without text: the shape of issue 10) and `rush` (a few
 # outlets, 40 clubs, 500k players per 1M claims, windows from 2023 only, transfers known by
 # window alone, 30% of claims in the two days before a close, few rumours coming true).
+# A fourth, `sprawl`, is run only when asked (`SHAPES=sprawl`): 6,000 sources, 20,000 clubs,
+# 600k players per 1M claims, windows from 2005, half the claims without window and half
+# without stage, 30% of transfers dated, 10% of claims just before a close, many rumours true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rumour-target}"
@@ -35,6 +38,7 @@ shape_args() {
         default) echo "" ;;
         wide) echo "--sources 2000 --clubs 3000 --players $(( $2 / 5 )) --first-year 2015 --without-window 0.05 --without-stage 0.03 --without-text 0.02 --dated-share 1" ;;
         rush) echo "--sources 8 --clubs 40 --players $(( $2 / 2 )) --first-year 2023 --dated-share 0 --deadline-share 0.3 --hit-shift -2" ;;
+        sprawl) echo "--sources 6000 --clubs 20000 --players $(( $2 * 3 / 5 )) --first-year 2005 --without-window 0.5 --without-stage 0.5 --dated-share 0.3 --deadline-share 0.1 --hit-shift 1" ;;
         *) echo "unknown shape $1" >&2; exit 2 ;;
     esac
 }
