@@ -455,14 +455,31 @@ fn shrink(
             .and_then(|(names, c)| names.iter().position(|l| *l == label).map(|r| c[r]));
         let prior = fit_prior_towards(&data, opts, None, towards);
         // Each row's interval is two Beta quantiles (at 20,000 sources with their stages, a
-        // few hundred thousand): on every thread, each row on its own.
+        // few hundred thousand), the same for rows of the same counts under one prior (most
+        // groups with a short record share theirs: at a million claims of 6,000 sources, some
+        // 48,000 source-stage rows): computed once per distinct counts, on every thread.
+        let mut distinct: Vec<(f64, f64)> = Vec::new();
+        let mut seen: std::collections::HashMap<(u64, u64), usize, foldhash::fast::FixedState> =
+            std::collections::HashMap::default();
+        let slot: Vec<usize> = rows
+            .iter()
+            .map(|i| {
+                let (k, n) = (w_hits[*i], w_trials[*i]);
+                *seen.entry((k.to_bits(), n.to_bits())).or_insert_with(|| {
+                    distinct.push((k, n));
+                    distinct.len() - 1
+                })
+            })
+            .collect();
         let posteriors: Vec<_> = {
             use rayon::prelude::*;
-            rows.par_iter()
-                .map(|i| posterior(&prior, w_hits[*i], w_trials[*i], config.interval))
+            distinct
+                .par_iter()
+                .map(|(k, n)| posterior(&prior, *k, *n, config.interval))
                 .collect()
         };
-        for (i, p) in rows.into_iter().zip(posteriors) {
+        for (i, s) in rows.into_iter().zip(slot) {
+            let p = &posteriors[s];
             mean[i] = p.mean;
             low[i] = p.low;
             high[i] = p.high;
@@ -644,5 +661,67 @@ mod tests {
             .iter()
             .collect();
         assert_eq!(w, [Some(1_750_000), Some(500_000), Some(0)]);
+    }
+
+    #[test]
+    fn rows_of_the_same_counts_get_their_own_priors_interval_to_the_bit() {
+        // Twelve sources at two stages; many rows share their counts, within a stage and
+        // across the two (whose priors differ), and some share their hits but not their trials.
+        let fixed = |x: f64| (x * FIXED) as i64;
+        let (mut stage, mut w_hits, mut w_trials) = (Vec::new(), Vec::new(), Vec::new());
+        for s in 0..12u32 {
+            for (rank, hits, trials) in [(2u32, s % 3, 4 + s % 2), (3, s % 2 + 1, 4)] {
+                stage.push(rank);
+                w_hits.push(fixed(f64::from(hits)));
+                w_trials.push(fixed(f64::from(trials)));
+            }
+        }
+        let n = stage.len();
+        let table = df!(
+            "stage" => stage.clone(),
+            "hits" => vec![0u32; n],
+            "resolved" => vec![0u32; n],
+            "w_hits" => w_hits.clone(),
+            "w_trials" => w_trials.clone(),
+        )
+        .expect("df");
+        let config = ReliabilityConfig {
+            min_groups_for_fit: 3,
+            ..ReliabilityConfig::default()
+        };
+        let label = |v: &AnyValue| v.to_string();
+        let r = shrink(table, Some("stage"), &config, &label).expect("shrink");
+        let prior_of = |rank: u32| {
+            r.priors
+                .iter()
+                .find(|(l, _)| *l == rank.to_string())
+                .map(|(_, p)| p.clone())
+                .expect("prior")
+        };
+        assert_ne!(prior_of(2).alpha, prior_of(3).alpha);
+        let column = |c: &str| -> Vec<f64> {
+            r.table
+                .column(c)
+                .expect("c")
+                .f64()
+                .expect("f")
+                .iter()
+                .flatten()
+                .collect()
+        };
+        let (mean, low, high) = (
+            column("posterior_mean"),
+            column("ci_low"),
+            column("ci_high"),
+        );
+        for i in 0..n {
+            let (k, t) = (w_hits[i] as f64 / FIXED, w_trials[i] as f64 / FIXED);
+            let p = posterior(&prior_of(stage[i]), k, t, config.interval);
+            assert_eq!(
+                (mean[i].to_bits(), low[i].to_bits(), high[i].to_bits()),
+                (p.mean.to_bits(), p.low.to_bits(), p.high.to_bits()),
+                "row {i}"
+            );
+        }
     }
 }
