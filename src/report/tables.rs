@@ -611,48 +611,84 @@ fn unmatched_counts(
 }
 
 /// `player, to_club, window, source_list`: the sources reporting each open deal, by name,
-/// `;`-separated.
+/// `;`-separated; a row per open deal with a claim. Made by hand from the claims of the open
+/// deals' players: each claim's deal looked up by key, every (deal, source's place in name
+/// order) sorted once as integers (a semi-join, `unique`, join, sort and group-by in polars
+/// took 0.32-0.49 s of this at ten million claims, BENCHMARKS.md).
 pub fn open_deal_sources(
     claims: &DataFrame,
     open_rows: &DataFrame,
     sources: &DataFrame,
 ) -> PolarsResult<DataFrame> {
-    let deal = deal_cols();
+    use crate::column_values::{opt_i32, opt_u32};
+    type Key = (u32, u32, i32);
+    let deal_key = |df: &DataFrame| -> PolarsResult<Vec<Option<Key>>> {
+        let (player, to, window) = (
+            opt_u32(df, "player")?,
+            opt_u32(df, "to_club")?,
+            opt_i32(df, "window")?,
+        );
+        Ok((0..df.height())
+            .map(|i| Some((player[i]?, to[i]?, window[i]?)))
+            .collect())
+    };
+    // Each open deal's first row, by its key (a key with a null matches nothing, as in a join).
+    let mut deal_at: std::collections::HashMap<Key, u32, foldhash::fast::FixedState> =
+        std::collections::HashMap::with_capacity_and_hasher(open_rows.height(), Default::default());
+    for (i, key) in deal_key(open_rows)?.into_iter().enumerate() {
+        if let Some(key) = key {
+            deal_at.entry(key).or_insert(i as u32);
+        }
+    }
+    // Each source's place in name order (bytes, as polars sorts text), and its name there.
+    let ids = opt_u32(sources, "id")?;
+    let names = sources.column("name")?.str()?;
+    let mut by_name: Vec<(Option<&str>, u32)> = names
+        .iter()
+        .zip(&ids)
+        .filter_map(|(name, id)| Some((name, (*id)?)))
+        .collect();
+    by_name.sort_unstable();
+    let ids_end = by_name.iter().map(|(_, id)| *id as usize + 1).max();
+    let mut place = vec![u32::MAX; ids_end.unwrap_or(0)];
+    for (k, (_, id)) in by_name.iter().enumerate() {
+        place[*id as usize] = k as u32;
+    }
+    // Every (open deal, source place) once, from the claims of the open deals' players.
     let claims = crate::deal::rows_with_ids_in(
         claims,
         &["player", "to_club", "window", "source"],
         "player",
         open_rows,
     )?;
-    // Each source's place in name order: the deals' sources are put in that order by one
-    // sort of every (deal, source) by integers, not a sort of text within each deal.
-    let by_name = sources
-        .clone()
-        .lazy()
-        .sort(["name"], SortMultipleOptions::default())
-        .with_row_index("__by_name", None)
-        .select([col("id"), col("name"), col("__by_name")]);
-    let mut order = deal.clone();
-    order.push(col("__by_name"));
-    claims
-        .lazy()
-        .join(
-            open_rows.clone().lazy().select(deal.clone()),
-            deal.clone(),
-            deal.clone(),
-            JoinArgs::new(JoinType::Semi),
-        )
-        .unique(None, UniqueKeepStrategy::Any)
-        .join(
-            by_name,
-            [col("source")],
-            [col("id")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .sort_by_exprs(order, SortMultipleOptions::default())
-        .group_by_stable(deal)
-        .agg([col("name").str().join(";", true).alias("source_list")])
-        .collect()
+    let source = opt_u32(&claims, "source")?;
+    let mut pairs: Vec<(u32, u32)> = deal_key(&claims)?
+        .into_iter()
+        .zip(source)
+        .filter_map(|(key, source)| {
+            let deal = *deal_at.get(&key?)?;
+            let k = *place.get(source? as usize)?;
+            (k != u32::MAX).then_some((deal, k))
+        })
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    // One row per open deal with a source: its names joined in name order.
+    let mut rows: Vec<IdxSize> = Vec::new();
+    let mut lists: Vec<String> = Vec::new();
+    for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+        rows.push(group[0].0 as IdxSize);
+        let names: Vec<&str> = group
+            .iter()
+            .filter_map(|(_, k)| by_name[*k as usize].0)
+            .collect();
+        lists.push(names.join(";"));
+    }
+    let mut out = open_rows
+        .select(crate::schema::DEAL)?
+        .take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows))?;
+    out.with_column(Column::new("source_list".into(), lists))?;
+    Ok(out)
 }
 
 /// The open deals' rows with their predictions: likelihood, band, model, reasons and notes.
@@ -805,6 +841,7 @@ fn deals_report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn unmatched_counts_sum_the_reports_of_ids_never_in_a_transfer() {
@@ -820,6 +857,79 @@ mod tests {
         // Club 0: 2; club 1: 2 as seller + 3 + 4 as buyer; club 3: 5 as buyer and 5 as
         // seller; club 4 is known; clubs 2 and 5 are never named.
         assert_eq!(got, vec![(2, 0), (9, 1), (10, 3)]);
+    }
+
+    /// The polars plan [`open_deal_sources`] replaced, kept as its oracle: the open deals'
+    /// claims (semi-join), each (deal, source) once, named, sorted by name and joined.
+    fn source_lists_by_polars(
+        claims: &DataFrame,
+        open_rows: &DataFrame,
+        sources: &DataFrame,
+    ) -> DataFrame {
+        let deal = deal_cols();
+        let by_name = sources
+            .clone()
+            .lazy()
+            .sort(["name"], SortMultipleOptions::default())
+            .with_row_index("__by_name", None)
+            .select([col("id"), col("name"), col("__by_name")]);
+        let mut order = deal.clone();
+        order.push(col("__by_name"));
+        claims
+            .clone()
+            .lazy()
+            .select([col("player"), col("to_club"), col("window"), col("source")])
+            .join(
+                open_rows.clone().lazy().select(deal.clone()),
+                deal.clone(),
+                deal.clone(),
+                JoinArgs::new(JoinType::Semi),
+            )
+            .unique(None, UniqueKeepStrategy::Any)
+            .join(
+                by_name,
+                [col("source")],
+                [col("id")],
+                JoinArgs::new(JoinType::Left),
+            )
+            .sort_by_exprs(order, SortMultipleOptions::default())
+            .group_by_stable(deal.clone())
+            .agg([col("name").str().join(";", true).alias("source_list")])
+            .sort_by_exprs(deal, SortMultipleOptions::default())
+            .collect()
+            .expect("oracle")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any claims, open deals (some repeated, some without claims) and source names
+        /// (capitals, accents, a name shared by two ids): the lists the polars plan makes.
+        #[test]
+        fn source_lists_are_those_of_the_polars_plan(
+            claims in proptest::collection::vec((0u32..6, 0u32..4, 0i32..3, 0u32..7), 0..80),
+            open in proptest::collection::vec((0u32..7, 0u32..4, 0i32..3), 0..20),
+        ) {
+            use crate::report::labels::id_name_frame;
+            let names = ["Zeta", "alpha", "Beta", "Élan", "beta", "Beta", "z"];
+            let sources = id_name_frame(&names.map(String::from)).expect("names");
+            let claims = df!(
+                "player" => claims.iter().map(|c| c.0).collect::<Vec<_>>(),
+                "to_club" => claims.iter().map(|c| c.1).collect::<Vec<_>>(),
+                "window" => claims.iter().map(|c| c.2).collect::<Vec<_>>(),
+                "source" => claims.iter().map(|c| c.3).collect::<Vec<_>>(),
+            ).expect("claims");
+            let open = df!(
+                "player" => open.iter().map(|o| o.0).collect::<Vec<_>>(),
+                "to_club" => open.iter().map(|o| o.1).collect::<Vec<_>>(),
+                "window" => open.iter().map(|o| o.2).collect::<Vec<_>>(),
+            ).expect("open");
+            let ours = open_deal_sources(&claims, &open, &sources)
+                .expect("lists")
+                .sort(["player", "to_club", "window"], SortMultipleOptions::default())
+                .expect("sorted");
+            let theirs = source_lists_by_polars(&claims, &open, &sources);
+            prop_assert!(ours.equals(&theirs), "{ours:?}\n{theirs:?}");
+        }
     }
 
     #[test]
