@@ -305,11 +305,7 @@ fn score_rest(
             &namer,
         )
     })?;
-    let source_lists = open_deal_sources(
-        &s.claims,
-        &open.rows,
-        &crate::report::labels::id_name_frame(&display.sources)?,
-    )?;
+    let source_lists = open_deal_sources(&s.claims, &open.rows, &display.sources)?;
     let carried_deals = carried_deal_extras(s, &open.rows)?;
     // The claims have served every stage; the reports need only what was derived from them.
     s.claims = DataFrame::empty();

@@ -1,6 +1,6 @@
 //! Ids and codes as text: one mechanism per kind of column. Reports keep ids while they are
 //! built and sorted (sorting ids is cheaper than sorting names, and the order is the names'
-//! key order), then turn them into names here: [`with_names`] joins a name table, [`Labels`]
+//! key order), then turn them into names here: [`with_names`] gathers from a name table, [`Labels`]
 //! gathers from a text table by code, [`code_names`] maps the few codes of an enum.
 
 use polars::prelude::*;
@@ -22,20 +22,19 @@ pub fn left_join_in_order() -> JoinArgs {
     args
 }
 
-/// Joins display names for an id column, replacing it (row order kept).
-pub fn with_names(lf: LazyFrame, id_col: &str, names: &DataFrame) -> LazyFrame {
-    let tmp = format!("__{id_col}_name");
-    lf.join(
-        names.clone().lazy().select([
-            col("id").alias(format!("__{id_col}_id")),
-            col("name").alias(tmp.as_str()),
-        ]),
-        [col(id_col)],
-        [col(format!("__{id_col}_id"))],
-        left_join_in_order(),
-    )
-    .with_column(col(tmp.as_str()).alias(id_col))
-    .drop(cols([tmp]))
+/// Replaces the id column `id_col` of `df` by its display names, in its place and row order:
+/// `names[id]` (ids are positions in their name table), null for a null id or one past the
+/// table. A gather rather than a join on a table of every name (the deals report names its
+/// players from millions; BENCHMARKS.md).
+pub fn with_names(mut df: DataFrame, id_col: &str, names: &[String]) -> PolarsResult<DataFrame> {
+    let ids = df.column(id_col)?.cast(&DataType::UInt32)?;
+    let named: StringChunked = ids
+        .u32()?
+        .iter()
+        .map(|id| id.and_then(|id| names.get(id as usize)).map(String::as_str))
+        .collect();
+    df.replace(id_col, named.with_name(id_col.into()).into_column())?;
+    Ok(df)
 }
 
 /// Text for a column of codes: `text[code - first]` (ids from 0, window ordinals and day
@@ -243,33 +242,6 @@ impl StoriesReport {
     }
 }
 
-/// Name tables as frames `id, name`.
-pub struct NameFrames {
-    pub players: DataFrame,
-    pub clubs: DataFrame,
-    pub sources: DataFrame,
-    pub authors: DataFrame,
-}
-
-/// From the display names worked out once, after reading (not again from every spelling).
-pub fn name_frames(display: &Display) -> PolarsResult<NameFrames> {
-    Ok(NameFrames {
-        players: id_name_frame(&display.players)?,
-        clubs: id_name_frame(&display.clubs)?,
-        sources: id_name_frame(&display.sources)?,
-        authors: id_name_frame(&display.authors)?,
-    })
-}
-
-/// `id` (`UInt32`, the position) → `name`.
-pub fn id_name_frame(names: &[String]) -> PolarsResult<DataFrame> {
-    let ids: Vec<u32> = (0..names.len() as u32).collect();
-    DataFrame::new_infer_height(vec![
-        Column::new("id".into(), ids),
-        Column::new("name".into(), names),
-    ])
-}
-
 /// Maps a `UInt32` code column to names.
 pub fn code_names(e: Expr, names: &[&str]) -> Expr {
     let mut chain: Option<ChainedThen> = None;
@@ -346,20 +318,25 @@ mod tests {
 
     #[test]
     fn with_names_replaces_ids_and_keeps_the_row_order() {
-        let names = df!("id" => [0u32, 1, 2], "name" => ["Zed", "Amy", "Bob"]).expect("names");
-        let rows = df!("source" => [2u32, 0, 1, 2], "n" => [1i32, 2, 3, 4]).expect("rows");
-        let out = with_names(rows.lazy(), "source", &names)
-            .collect()
-            .expect("collect");
+        let names: Vec<String> = ["Zed", "Amy", "Bob"].map(String::from).into();
+        // A null id and one past the table name nothing.
+        let rows = df!(
+            "source" => [Some(2u32), Some(0), Some(1), Some(2), None, Some(3)],
+            "n" => [1i32, 2, 3, 4, 5, 6],
+        )
+        .expect("rows");
+        let out = with_names(rows, "source", &names).expect("names");
         assert_eq!(
             texts(&out, "source"),
             vec![
                 Some("Bob".into()),
                 Some("Zed".into()),
                 Some("Amy".into()),
-                Some("Bob".into())
+                Some("Bob".into()),
+                None,
+                None
             ]
         );
-        assert_eq!(out.get_column_names().len(), 2);
+        assert_eq!(out.get_column_names(), ["source", "n"]);
     }
 }

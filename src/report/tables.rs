@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::labels::{as_date, code_names, left_join_in_order, name_frames, with_names, NameFrames};
+use super::labels::{as_date, code_names, left_join_in_order, with_names};
 use super::summary::{summary, Unmatched};
 use super::{ScoreRun, StoriesReport};
 use crate::ingest::Reject;
-use crate::prepared::Prepared;
+use crate::prepared::{Display, Prepared};
 use crate::schema::deal_cols;
 use crate::schema::Stage;
 use crate::score::likelihood::OpenDeals;
@@ -70,7 +70,7 @@ impl ReportTables {
 /// # Errors
 /// Only from polars.
 pub fn build_reports(s: &Prepared, scoring: Scoring) -> PolarsResult<ReportTables> {
-    let nf = name_frames(&s.display)?;
+    let display: &Display = &s.display;
     let Scoring {
         reliabilities,
         sample_fraction,
@@ -80,7 +80,7 @@ pub fn build_reports(s: &Prepared, scoring: Scoring) -> PolarsResult<ReportTable
         carried_deals,
         story_counts,
     } = scoring;
-    let reliability = reliability_reports(&reliabilities, &nf)?;
+    let reliability = reliability_reports(&reliabilities, display)?;
     let (unmatched, players, clubs) = unmatched_names(s)?;
     let summary = summary(
         s,
@@ -93,7 +93,7 @@ pub fn build_reports(s: &Prepared, scoring: Scoring) -> PolarsResult<ReportTable
     )?;
     let deals = deals_report(
         s,
-        &nf,
+        display,
         source_lists,
         open.rows,
         &open.predictions,
@@ -121,13 +121,15 @@ struct ReliabilityReports {
     clubs: DataFrame,
 }
 
-fn reliability_reports(r: &Reliabilities, nf: &NameFrames) -> PolarsResult<ReliabilityReports> {
+fn reliability_reports(r: &Reliabilities, names: &Display) -> PolarsResult<ReliabilityReports> {
     let sources = reliability_report(&r.sources, vec![col("source")], vec!["source"])?;
-    let sources = with_names(sources.lazy(), "source", &nf.sources)
+    let sources = with_names(sources, "source", &names.sources)?
+        .lazy()
         .sort(["source"], SortMultipleOptions::default())
         .collect()?;
     let authors = reliability_report(&r.authors, vec![col("author")], vec!["author"])?;
-    let authors = with_names(authors.lazy(), "author", &nf.authors)
+    let authors = with_names(authors, "author", &names.authors)?
+        .lazy()
         .sort(["author"], SortMultipleOptions::default())
         .collect()?;
     let source_stages = reliability_report(
@@ -135,7 +137,8 @@ fn reliability_reports(r: &Reliabilities, nf: &NameFrames) -> PolarsResult<Relia
         vec![col("source"), col("stage")],
         vec!["source", "stage"],
     )?;
-    let source_stages = with_names(source_stages.lazy(), "source", &nf.sources)
+    let source_stages = with_names(source_stages, "source", &names.sources)?
+        .lazy()
         .with_column(code_names(col("stage"), &Stage::NAMES).alias("stage_name"))
         .sort_by_exprs(
             [col("source"), col("stage")],
@@ -146,7 +149,9 @@ fn reliability_reports(r: &Reliabilities, nf: &NameFrames) -> PolarsResult<Relia
         .collect()?;
     let club_table = |r: &Reliability, key: &str, role: &str| -> PolarsResult<LazyFrame> {
         let t = reliability_report(r, vec![col(key).alias("club")], vec!["club"])?;
-        Ok(with_names(t.lazy(), "club", &nf.clubs).with_column(lit(role).alias("role")))
+        Ok(with_names(t, "club", &names.clubs)?
+            .lazy()
+            .with_column(lit(role).alias("role")))
     };
     let clubs = concat(
         [
@@ -618,7 +623,7 @@ fn unmatched_counts(
 pub fn open_deal_sources(
     claims: &DataFrame,
     open_rows: &DataFrame,
-    sources: &DataFrame,
+    sources: &[String],
 ) -> PolarsResult<DataFrame> {
     use crate::column_values::{opt_i32, opt_u32};
     type Key = (u32, u32, i32);
@@ -641,16 +646,13 @@ pub fn open_deal_sources(
         }
     }
     // Each source's place in name order (bytes, as polars sorts text), and its name there.
-    let ids = opt_u32(sources, "id")?;
-    let names = sources.column("name")?.str()?;
-    let mut by_name: Vec<(Option<&str>, u32)> = names
+    let mut by_name: Vec<(&str, u32)> = sources
         .iter()
-        .zip(&ids)
-        .filter_map(|(name, id)| Some((name, (*id)?)))
+        .enumerate()
+        .map(|(id, name)| (name.as_str(), id as u32))
         .collect();
     by_name.sort_unstable();
-    let ids_end = by_name.iter().map(|(_, id)| *id as usize + 1).max();
-    let mut place = vec![u32::MAX; ids_end.unwrap_or(0)];
+    let mut place = vec![u32::MAX; sources.len()];
     for (k, (_, id)) in by_name.iter().enumerate() {
         place[*id as usize] = k as u32;
     }
@@ -678,10 +680,7 @@ pub fn open_deal_sources(
     let mut lists: Vec<String> = Vec::new();
     for group in pairs.chunk_by(|a, b| a.0 == b.0) {
         rows.push(group[0].0 as IdxSize);
-        let names: Vec<&str> = group
-            .iter()
-            .filter_map(|(_, k)| by_name[*k as usize].0)
-            .collect();
+        let names: Vec<&str> = group.iter().map(|(_, k)| by_name[*k as usize].0).collect();
         lists.push(names.join(";"));
     }
     let mut out = open_rows
@@ -775,7 +774,7 @@ fn deals_columns() -> Vec<Expr> {
 
 fn deals_report(
     s: &Prepared,
-    nf: &NameFrames,
+    names: &Display,
     source_lists: DataFrame,
     rows: DataFrame,
     predictions: &[Prediction],
@@ -807,17 +806,19 @@ fn deals_report(
         [col("window")],
         JoinArgs::new(JoinType::Left),
     );
-    let lf = with_names(
-        with_names(with_names(lf, "player", &nf.players), "to_club", &nf.clubs),
-        "from_club",
-        &nf.clubs,
-    );
-    let lf = with_names(
-        lf.with_column(col("key_origin").alias("key_source")),
-        "key_source",
-        &nf.sources,
-    );
     let mut df = lf
+        .with_column(col("key_origin").alias("key_source"))
+        .collect()?;
+    for (column, names) in [
+        ("player", &names.players),
+        ("to_club", &names.clubs),
+        ("from_club", &names.clubs),
+        ("key_source", &names.sources),
+    ] {
+        df = with_names(df, column, names)?;
+    }
+    let mut df = df
+        .lazy()
         .select(
             deals_columns()
                 .into_iter()
@@ -864,15 +865,18 @@ mod tests {
     fn source_lists_by_polars(
         claims: &DataFrame,
         open_rows: &DataFrame,
-        sources: &DataFrame,
+        sources: &[String],
     ) -> DataFrame {
         let deal = deal_cols();
-        let by_name = sources
-            .clone()
-            .lazy()
-            .sort(["name"], SortMultipleOptions::default())
-            .with_row_index("__by_name", None)
-            .select([col("id"), col("name"), col("__by_name")]);
+        let by_name = df!(
+            "id" => (0..sources.len() as u32).collect::<Vec<_>>(),
+            "name" => sources,
+        )
+        .expect("names")
+        .lazy()
+        .sort(["name"], SortMultipleOptions::default())
+        .with_row_index("__by_name", None)
+        .select([col("id"), col("name"), col("__by_name")]);
         let mut order = deal.clone();
         order.push(col("__by_name"));
         claims
@@ -909,9 +913,8 @@ mod tests {
             claims in proptest::collection::vec((0u32..6, 0u32..4, 0i32..3, 0u32..7), 0..80),
             open in proptest::collection::vec((0u32..7, 0u32..4, 0i32..3), 0..20),
         ) {
-            use crate::report::labels::id_name_frame;
-            let names = ["Zeta", "alpha", "Beta", "Élan", "beta", "Beta", "z"];
-            let sources = id_name_frame(&names.map(String::from)).expect("names");
+            let sources: Vec<String> =
+                ["Zeta", "alpha", "Beta", "Élan", "beta", "Beta", "z"].map(String::from).into();
             let claims = df!(
                 "player" => claims.iter().map(|c| c.0).collect::<Vec<_>>(),
                 "to_club" => claims.iter().map(|c| c.1).collect::<Vec<_>>(),
@@ -934,10 +937,8 @@ mod tests {
 
     #[test]
     fn source_lists_name_each_open_deals_sources_once_in_name_order() {
-        use crate::report::labels::id_name_frame;
         // Ids not in name order: 0 "Zeta", 1 "alpha" (after the capitals), 2 "Beta".
-        let sources =
-            id_name_frame(&["Zeta".into(), "alpha".into(), "Beta".into()]).expect("names");
+        let sources: Vec<String> = ["Zeta", "alpha", "Beta"].map(String::from).into();
         // Deal (7, 1, 30) by sources 0, 1, 2 and 0 again; deal (7, 2, 30) by 1; deal
         // (8, 1, 30) is not open; player 9's deal has no claims.
         let claims = df!(
