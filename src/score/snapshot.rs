@@ -559,41 +559,57 @@ fn daily_by_slots(narrow: &DataFrame, keys: &[&str]) -> PolarsResult<Option<Dail
     if slots > 2 * n as u64 + (1 << 16) || slots >= u64::from(u32::MAX) {
         return Ok(None);
     }
-    // Per row: its slot when counted (with a day), and its day and hit.
-    let mut rows: Vec<Option<u32>> = Vec::with_capacity(n);
-    let mut facts: Vec<(i32, bool)> = Vec::with_capacity(n);
-    for (a, b, day, counted, is_hit) in (0..day_pieces.len()).filter_map(piece) {
+    // The counted rows (with a day) bucketed by slot with a counting sort, each as one number
+    // `day · 2 + hit` (which sorts by day): two passes over the columns (the slots counted,
+    // then the numbers placed) and one array of the counted rows, where a slot and a fact per
+    // row, the rows' order and a list per group touched four times the memory (at ten million
+    // claims, some 260 MB faulted in for the source stages' records alone).
+    let mut starts = vec![0usize; slots as usize + 1];
+    for (a, b, day, counted, _) in (0..day_pieces.len()).filter_map(piece) {
         for i in 0..day.len() {
-            match (counted.get(i), day.get(i)) {
-                (Some(true), Some(d)) => {
-                    let s = slot(a.get(i)) * width_b + b.map_or(0, |b| slot(b.get(i)));
-                    rows.push(Some(s as u32));
-                    facts.push((d, is_hit.get(i) == Some(true)));
-                }
-                _ => {
-                    rows.push(None);
-                    facts.push((0, false));
-                }
+            if counted.get(i) == Some(true) && day.get(i).is_some() {
+                let s = slot(a.get(i)) * width_b + b.map_or(0, |b| slot(b.get(i)));
+                starts[s as usize + 1] += 1;
             }
         }
     }
-    let groups = crate::column_values::Groups::of(rows.iter().copied(), slots as usize);
-    let key_of = |slot: u32| -> (Option<u32>, Option<u32>) {
+    for s in 0..slots as usize {
+        starts[s + 1] += starts[s];
+    }
+    let mut next = starts.clone();
+    let mut facts = vec![0i64; starts[slots as usize]];
+    for (a, b, day, counted, is_hit) in (0..day_pieces.len()).filter_map(piece) {
+        for i in 0..day.len() {
+            if let (Some(true), Some(d)) = (counted.get(i), day.get(i)) {
+                let s = (slot(a.get(i)) * width_b + b.map_or(0, |b| slot(b.get(i)))) as usize;
+                facts[next[s]] = i64::from(d) * 2 + i64::from(is_hit.get(i) == Some(true));
+                next[s] += 1;
+            }
+        }
+    }
+    // Each slot's bucket, apart, to be sorted on every thread.
+    let mut buckets: Vec<(usize, &mut [i64])> = Vec::new();
+    let mut rest = facts.as_mut_slice();
+    for (s, w) in starts.windows(2).enumerate() {
+        let (bucket, tail) = rest.split_at_mut(w[1] - w[0]);
+        rest = tail;
+        if !bucket.is_empty() {
+            buckets.push((s, bucket));
+        }
+    }
+    let key_of = |slot: usize| -> (Option<u32>, Option<u32>) {
         let k = |s: u64| s.checked_sub(1).map(|k| k as u32);
-        (k(u64::from(slot) / width_b), k(u64::from(slot) % width_b))
+        (k(slot as u64 / width_b), k(slot as u64 % width_b))
     };
-    let per_slot: Vec<Daily> = groups
-        .iter()
-        .collect::<Vec<_>>()
+    let per_slot: Vec<Daily> = buckets
         .into_par_iter()
-        .map(|(slot, members)| {
-            let mut days: Vec<(i32, bool)> = members.iter().map(|i| facts[*i as usize]).collect();
-            days.sort_unstable_by_key(|d| d.0);
+        .map(|(slot, days)| {
+            days.sort_unstable();
             let (a, b) = key_of(slot);
-            days.chunk_by(|x, y| x.0 == y.0)
+            days.chunk_by(|x, y| x >> 1 == y >> 1)
                 .map(|run| {
-                    let hits = run.iter().filter(|d| d.1).count() as u32;
-                    ((a, b, run[0].0), (run.len() as u32, hits))
+                    let hits = run.iter().filter(|d| *d & 1 == 1).count() as u32;
+                    ((a, b, (run[0] >> 1) as i32), (run.len() as u32, hits))
                 })
                 .collect()
         })
