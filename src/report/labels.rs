@@ -1,7 +1,8 @@
 //! Ids and codes as text: one mechanism per kind of column. Reports keep ids while they are
 //! built and sorted (sorting ids is cheaper than sorting names, and the order is the names'
-//! key order), then turn them into names here: [`with_names`] gathers from a name table, [`Labels`]
-//! gathers from a text table by code, [`code_names`] maps the few codes of an enum.
+//! key order), then turn them into names here: [`with_names`] gathers from the display names
+//! by id, [`Labels`] gathers from a text table by code, [`code_names`] maps the few codes of an
+//! enum.
 
 use polars::prelude::*;
 
