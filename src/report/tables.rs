@@ -660,7 +660,7 @@ pub fn open_deal_sources(
         .map(|(id, name)| (name.as_str(), id as u32))
         .collect();
     by_name.sort_unstable();
-    let mut place = vec![u32::MAX; sources.len()];
+    let mut place = vec![0u32; sources.len()];
     for (k, (_, id)) in by_name.iter().enumerate() {
         place[*id as usize] = k as u32;
     }
@@ -675,11 +675,7 @@ pub fn open_deal_sources(
     let mut pairs: Vec<(u32, u32)> = deal_key(&claims)?
         .into_iter()
         .zip(source)
-        .filter_map(|(key, source)| {
-            let deal = *deal_at.get(&key?)?;
-            let k = *place.get(source? as usize)?;
-            (k != u32::MAX).then_some((deal, k))
-        })
+        .filter_map(|(key, source)| Some((*deal_at.get(&key?)?, *place.get(source? as usize)?)))
         .collect();
     pairs.sort_unstable();
     pairs.dedup();

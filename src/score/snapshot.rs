@@ -564,12 +564,13 @@ fn daily_by_slots(narrow: &DataFrame, keys: &[&str]) -> PolarsResult<Option<Dail
     // then the numbers placed) and one array of the counted rows, where a slot and a fact per
     // row, the rows' order and a list per group touched four times the memory (at ten million
     // claims, some 260 MB faulted in for the source stages' records alone).
+    // A row's slot from its keys (no second key: slot 0 of it, as a null).
+    let slot_of = |a: Option<u32>, b: Option<u32>| (slot(a) * width_b + slot(b)) as usize;
     let mut starts = vec![0usize; slots as usize + 1];
     for (a, b, day, counted, _) in (0..day_pieces.len()).filter_map(piece) {
         for i in 0..day.len() {
-            if counted.get(i) == Some(true) && day.get(i).is_some() {
-                let s = slot(a.get(i)) * width_b + b.map_or(0, |b| slot(b.get(i)));
-                starts[s as usize + 1] += 1;
+            if let (Some(true), Some(_)) = (counted.get(i), day.get(i)) {
+                starts[slot_of(a.get(i), b.and_then(|b| b.get(i))) + 1] += 1;
             }
         }
     }
@@ -581,7 +582,7 @@ fn daily_by_slots(narrow: &DataFrame, keys: &[&str]) -> PolarsResult<Option<Dail
     for (a, b, day, counted, is_hit) in (0..day_pieces.len()).filter_map(piece) {
         for i in 0..day.len() {
             if let (Some(true), Some(d)) = (counted.get(i), day.get(i)) {
-                let s = (slot(a.get(i)) * width_b + b.map_or(0, |b| slot(b.get(i)))) as usize;
+                let s = slot_of(a.get(i), b.and_then(|b| b.get(i)));
                 facts[next[s]] = i64::from(d) * 2 + i64::from(is_hit.get(i) == Some(true));
                 next[s] += 1;
             }
