@@ -154,45 +154,78 @@ fn deal_keys(extra_first: &[&str]) -> Vec<Expr> {
         .collect()
 }
 
-/// Adds a point-in-time rate to `df` (which has `t`): the rate of the group whose keys are
-/// the columns `on` (in the order of the lookup's keys) on day `t`, falling back to the prior
-/// of that day (per stage: `prior_on` names the local stage column). Adds `<name>`,
-/// `<name>_prior` (the value a group with no record gets on that day), `<name>_known` (the
-/// group has a record) and, when `bounds`, `<name>_low`, `<name>_high` (credible interval).
-/// Row by row, in place of a join of the distinct `(t, keys)` rates and one of the priors
-/// (the same values; BENCHMARKS.md).
-fn with_rate(
-    mut df: DataFrame,
-    at: &RatesAt,
-    on: &[&str],
-    prior_on: Option<&str>,
-    name: &str,
+/// One point-in-time rate to add to a frame that has `t`: the rate of the group whose keys
+/// are the columns `on` (in the order of the lookup's keys) on day `t`, falling back to the
+/// prior of that day (per stage: `prior_on` names the local stage column).
+struct RateSpec<'a> {
+    at: &'a RatesAt,
+    on: &'a [&'a str],
+    prior_on: Option<&'a str>,
+    name: &'a str,
     bounds: bool,
-) -> PolarsResult<DataFrame> {
-    use crate::column_values::{opt_i32, opt_u32};
-    let t = opt_i32(&df, "t")?;
-    let keys = on
-        .iter()
-        .map(|o| opt_u32(&df, o))
+}
+
+impl<'a> RateSpec<'a> {
+    fn new(at: &'a RatesAt, on: &'a [&'a str], name: &'a str) -> RateSpec<'a> {
+        RateSpec {
+            at,
+            on,
+            prior_on: None,
+            name,
+            bounds: false,
+        }
+    }
+
+    /// The columns of the rate on `df`: `<name>`, `<name>_prior` (the value a group with no
+    /// record gets on that day), `<name>_known` (the group has a record) and, when `bounds`,
+    /// `<name>_low`, `<name>_high` (credible interval). Row by row, in place of a join of the
+    /// distinct `(t, keys)` rates and one of the priors (the same values; BENCHMARKS.md).
+    fn columns(&self, df: &DataFrame) -> PolarsResult<Vec<Column>> {
+        use crate::column_values::{opt_i32, opt_u32};
+        let t = opt_i32(df, "t")?;
+        let keys = self
+            .on
+            .iter()
+            .map(|o| opt_u32(df, o))
+            .collect::<PolarsResult<Vec<_>>>()?;
+        let family = self.prior_on.map(|p| opt_u32(df, p)).transpose()?;
+        let r = self
+            .at
+            .rates_of_rows(&t, &keys, family.as_deref(), self.bounds)?;
+        let or = |a: &[Option<f64>], b: &[Option<f64>]| -> Vec<Option<f64>> {
+            a.iter().zip(b).map(|(a, b)| a.or(*b)).collect()
+        };
+        let name = self.name;
+        let known: Vec<bool> = r.rate.iter().map(Option::is_some).collect();
+        let mut columns = vec![
+            Column::new(name.into(), or(&r.rate, &r.prior)),
+            Column::new(format!("{name}_prior").into(), r.prior),
+            Column::new(format!("{name}_known").into(), known),
+        ];
+        if self.bounds {
+            columns.push(Column::new(
+                format!("{name}_low").into(),
+                or(&r.low, &r.prior_low),
+            ));
+            columns.push(Column::new(
+                format!("{name}_high").into(),
+                or(&r.high, &r.prior_high),
+            ));
+        }
+        Ok(columns)
+    }
+}
+
+/// Adds the rates of `specs` to `df`, in that order ([`RateSpec::columns`]); each is looked
+/// up on a thread of its own (they only read `df`).
+fn with_rates(mut df: DataFrame, specs: &[RateSpec]) -> PolarsResult<DataFrame> {
+    use rayon::prelude::*;
+    let columns = specs
+        .par_iter()
+        .map(|spec| spec.columns(&df))
         .collect::<PolarsResult<Vec<_>>>()?;
-    let family = prior_on.map(|p| opt_u32(&df, p)).transpose()?;
-    let r = at.rates_of_rows(&t, &keys, family.as_deref(), bounds)?;
-    let or = |a: &[Option<f64>], b: &[Option<f64>]| -> Vec<Option<f64>> {
-        a.iter().zip(b).map(|(a, b)| a.or(*b)).collect()
-    };
-    let known: Vec<bool> = r.rate.iter().map(Option::is_some).collect();
-    df.with_column(Column::new(name.into(), or(&r.rate, &r.prior)))?;
-    df.with_column(Column::new(format!("{name}_prior").into(), r.prior))?;
-    df.with_column(Column::new(format!("{name}_known").into(), known))?;
-    if bounds {
-        df.with_column(Column::new(
-            format!("{name}_low").into(),
-            or(&r.low, &r.prior_low),
-        ))?;
-        df.with_column(Column::new(
-            format!("{name}_high").into(),
-            or(&r.high, &r.prior_high),
-        ))?;
+    for column in columns.into_iter().flatten() {
+        df.with_column(column)?;
     }
     Ok(df)
 }
@@ -278,17 +311,16 @@ pub fn deal_features(
         )
         .drop(cols([ROW]));
     let df = lf.collect()?;
-    let df = with_rate(df, &lookups.buyer, &["to_club"], None, "buyer_rate", false)?;
-    let df = with_rate(
+    let lf = with_rates(
         df,
-        &lookups.seller,
-        &["from_club"],
-        None,
-        "seller_rate",
-        false,
-    )?;
-    let df = with_rate(df, &lookups.season, &["summer"], None, "season_rate", false)?;
-    let lf = with_rate(df, &lookups.base, &[], None, "base_rate", false)?.lazy();
+        &[
+            RateSpec::new(&lookups.buyer, &["to_club"], "buyer_rate"),
+            RateSpec::new(&lookups.seller, &["from_club"], "seller_rate"),
+            RateSpec::new(&lookups.season, &["summer"], "season_rate"),
+            RateSpec::new(&lookups.base, &[], "base_rate"),
+        ],
+    )?
+    .lazy();
     let mut order = snap_deal;
     order.extend(passthrough.iter().map(|p| col(p.as_str())));
     lf.with_columns([
@@ -456,15 +488,17 @@ fn evidence_by_origin(
 ) -> PolarsResult<DataFrame> {
     let per_origin = per_deal::origins(c, groups, ROW)?;
     // Credible intervals are only needed for today's deals (the prior model's band).
-    let per_origin = with_rate(
+    let per_origin = with_rates(
         per_origin,
-        &lookups.source_stage,
-        &["origin", "o_stage"],
-        Some("o_stage"),
-        "rel",
-        claim_ids,
+        &[
+            RateSpec {
+                prior_on: Some("o_stage"),
+                bounds: claim_ids,
+                ..RateSpec::new(&lookups.source_stage, &["origin", "o_stage"], "rel")
+            },
+            RateSpec::new(&lookups.base, &[], "base_rate"),
+        ],
     )?;
-    let per_origin = with_rate(per_origin, &lookups.base, &[], None, "base_rate", false)?;
     // The origin's record is read against the crowd's at the same stage on the same day
     // (`rel_prior`): a source with no record has skill 0 whatever the day, so the input
     // means the same in training and at scoring.
