@@ -154,21 +154,51 @@ fn fold_of(player: u32, to_club: u32, window: i32, folds: usize) -> usize {
     (h % folds as u64) as usize
 }
 
+/// Row `i` of `columns`, standardised, after an intercept of 1, pushed onto `x`.
+fn push_row(x: &mut Vec<f64>, columns: &[Vec<f64>], means: &[f64], sds: &[f64], i: usize) {
+    x.push(1.0);
+    for (j, c) in columns.iter().enumerate() {
+        x.push((c[i] - means[j]) / sds[j]);
+    }
+}
+
+/// The standardised design of some training rows: row-major, the intercept column first,
+/// with the position of each training row in it (`None`: not in the design).
 struct Design {
     x: Vec<f64>,
     d: usize,
+    at: Vec<Option<usize>>,
 }
 
-fn design(columns: &[Vec<f64>], means: &[f64], sds: &[f64], rows: &[usize]) -> Design {
-    let d = columns.len() + 1;
-    let mut x = Vec::with_capacity(rows.len() * d);
-    for &i in rows {
-        x.push(1.0);
-        for (j, c) in columns.iter().enumerate() {
-            x.push((c[i] - means[j]) / sds[j]);
+impl Design {
+    /// The rows `rows` (training row numbers, ascending) of `inputs`, made once for every fit
+    /// (each fit copies its rows out of it: the copy is the same values, made faster).
+    fn of(inputs: &Standardised, n: usize, rows: impl Iterator<Item = usize>) -> Design {
+        let (columns, means, sds) = (&inputs.columns, &inputs.means, &inputs.sds);
+        let d = columns.len() + 1;
+        let mut x = Vec::new();
+        let mut at = vec![None; n];
+        for (k, i) in rows.enumerate() {
+            at[i] = Some(k);
+            push_row(&mut x, columns, means, sds, i);
         }
+        Design { x, d, at }
     }
-    Design { x, d }
+
+    /// Training row `i`'s inputs, if it is in the design.
+    fn row(&self, i: usize) -> Option<&[f64]> {
+        let k = self.at[i]?;
+        Some(&self.x[k * self.d..(k + 1) * self.d])
+    }
+
+    /// The rows `rows` (each in the design), one after another.
+    fn rows(&self, rows: &[usize]) -> Vec<f64> {
+        let mut x = Vec::with_capacity(rows.len() * self.d);
+        for &i in rows {
+            x.extend_from_slice(self.row(i).unwrap_or_default());
+        }
+        x
+    }
 }
 
 /// Weights tried for training rows seen at another distance from the close than the deals
@@ -242,13 +272,16 @@ pub fn fit_model(
     let folds = config.calibration_folds.max(2);
     let fold = folds_of(&players, &clubs, &windows, folds);
 
+    // Rows away from the target distance are fitted only when some weight tried pools them.
+    let pooled = weights_tried.iter().any(|w| *w > 0.0);
+    let dm = Design::of(&inputs, n, (0..n).filter(|i| at_target[*i] || pooled));
     let fit_rows = |rows: &[usize], pool: f64, start: Option<&[f64]>| -> Option<LogisticFit> {
         let rows: Vec<usize> = rows
             .iter()
             .copied()
             .filter(|i| at_target[*i] || pool > 0.0)
             .collect();
-        let dm = design(&inputs.columns, &inputs.means, &inputs.sds, &rows);
+        let x = dm.rows(&rows);
         let yy: Vec<f64> = rows.iter().map(|i| y[*i]).collect();
         let w: Vec<f64> = rows
             .iter()
@@ -256,13 +289,13 @@ pub fn fit_model(
             .collect();
         // A fit that did not converge is not a model: its coefficients are wherever the
         // iterations stopped.
-        logistic::fit_from(&dm.x, dm.d, &yy, Some(&w), config.ridge, start).filter(|f| f.converged)
+        logistic::fit_from(&x, dm.d, &yy, Some(&w), config.ridge, start).filter(|f| f.converged)
     };
     let (full_fits, fold_fits) = fit_all(weights_tried, folds, &fold, &fit_rows);
     let best = choose_pool(
         &fold_fits,
         (&fold, folds),
-        &inputs,
+        &dm,
         (&labels, &at_target),
         target_deals,
         config,
@@ -356,20 +389,18 @@ fn pooling(
 fn choose_pool(
     fold_fits: &[Option<LogisticFit>],
     (fold, folds): (&[usize], usize),
-    inputs: &Standardised,
+    design: &Design,
     (labels, at_target): (&[bool], &[bool]),
     target_deals: usize,
     config: &LikelihoodConfig,
 ) -> Option<(f64, usize, Calibrator)> {
     let n = labels.len();
-    let (columns, means, sds) = (&inputs.columns, &inputs.means, &inputs.sds);
     let mut best: Option<(f64, usize, Calibrator)> = None;
     for w in 0..fold_fits.len() / folds {
         let mut oof = Vec::with_capacity(n);
         for i in (0..n).filter(|i| at_target[*i]) {
-            if let Some(fit) = &fold_fits[w * folds + fold[i]] {
-                let row = design(columns, means, sds, &[i]);
-                oof.push((fit.linear(&row.x), labels[i]));
+            if let (Some(fit), Some(row)) = (&fold_fits[w * folds + fold[i]], design.row(i)) {
+                oof.push((fit.linear(row), labels[i]));
             }
         }
         let Some(calibrator) = calibrate(&oof, target_deals, config) else {
@@ -783,9 +814,10 @@ pub fn predict(
             // Each deal on its own (its reasons' text is most of the work), in parallel; in
             // row order whatever the thread count.
             let out = notes.par_iter_mut().enumerate().map(|(i, notes)| {
-                let row = design(&columns, means, sds, &[i]);
-                let eta = fit.linear(&row.x);
-                let se = fit.linear_se(&row.x);
+                let mut row = Vec::with_capacity(columns.len() + 1);
+                push_row(&mut row, &columns, means, sds, i);
+                let eta = fit.linear(&row);
+                let se = fit.linear_se(&row);
                 let (p, low, high) = (
                     calibrator.apply(eta),
                     calibrator.apply(eta - z * se),
@@ -794,7 +826,7 @@ pub fn predict(
                 // Contributions on the logit scale, summed by reason group.
                 let mut groups: Vec<(&'static str, f64)> = Vec::new();
                 for (j, name) in inputs.iter().enumerate() {
-                    let c = fit.coef[j + 1] * row.x[j + 1];
+                    let c = fit.coef[j + 1] * row[j + 1];
                     let g = group_of(name);
                     match groups.iter_mut().find(|(n, _)| *n == g) {
                         Some(slot) => slot.1 += c,
