@@ -191,10 +191,16 @@ impl Design {
         Some(&self.x[k * self.d..(k + 1) * self.d])
     }
 
-    /// The rows `rows` (each in the design), one after another.
+    /// The rows `rows`, one after another. Every row asked is in the design (the fits ask
+    /// only for rows of a weight the design was made for); one that is not would leave `x`
+    /// short, which `fit_from` refuses, so it is caught here in tests.
     fn rows(&self, rows: &[usize]) -> Vec<f64> {
         let mut x = Vec::with_capacity(rows.len() * self.d);
         for &i in rows {
+            debug_assert!(
+                self.at[i].is_some(),
+                "training row {i} is not in the design"
+            );
             x.extend_from_slice(self.row(i).unwrap_or_default());
         }
         x
