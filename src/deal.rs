@@ -134,19 +134,31 @@ impl DealKey {
         ((deal % self.shift_club()) as i64 + self.window_min as i64) as i32
     }
 
-    /// [`DealKey::unpack`] on a materialised `deal` column: the three columns made one at a
-    /// time, each straight into its own type. The expressions hold a `UInt64` temporary per
+    /// [`DealKey::unpack`] on a materialised `deal` column: the three columns made side by
+    /// side, each straight into its own type. The expressions hold a `UInt64` temporary per
     /// step, all three at once (at ten million stories, a peak 0.27 GiB higher).
     pub fn unpack_columns(&self, deal: &UInt64Chunked) -> [Column; 3] {
         let (player_shift, club_shift) = (self.shift_player(), self.shift_club());
         let club_mask = (1u64 << self.club_bits) - 1;
-        let player: UInt32Chunked =
-            deal.apply_nonnull_values_generic(DataType::UInt32, |d| (d / player_shift) as u32);
-        let to_club: UInt32Chunked = deal.apply_nonnull_values_generic(DataType::UInt32, |d| {
-            ((d / club_shift) & club_mask) as u32
-        });
-        let window: Int32Chunked =
-            deal.apply_nonnull_values_generic(DataType::Int32, |d| self.window_of(d));
+        // Each column is a pass of divisions over every key (at ten million wide claims, 9.6
+        // million stories: 0.13 s for the three one after the other).
+        let (player, (to_club, window)) = rayon::join(
+            || -> UInt32Chunked {
+                deal.apply_nonnull_values_generic(DataType::UInt32, |d| (d / player_shift) as u32)
+            },
+            || {
+                rayon::join(
+                    || -> UInt32Chunked {
+                        deal.apply_nonnull_values_generic(DataType::UInt32, |d| {
+                            ((d / club_shift) & club_mask) as u32
+                        })
+                    },
+                    || -> Int32Chunked {
+                        deal.apply_nonnull_values_generic(DataType::Int32, |d| self.window_of(d))
+                    },
+                )
+            },
+        );
         [
             player.with_name("player".into()).into_column(),
             to_club.with_name("to_club".into()).into_column(),

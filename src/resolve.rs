@@ -93,12 +93,15 @@ pub fn deal_facts(
     let (offsets, sorted) = (&by_player.0, &by_player.1);
     let narrow = deals.select(["player", "to_club", "window"])?;
     type Facts = (Option<i32>, Option<i32>, bool, Option<i32>, bool);
-    let parts = crate::column_values::per_piece(&narrow, |part| -> PolarsResult<Vec<Facts>> {
+    // Each piece's facts become its five columns on its own thread; the pieces are then
+    // stacked (at ten million wide claims, 2.7 million deals: the columns made one after the
+    // other from all the facts took 0.2 s with the other core idle).
+    let parts = crate::column_values::per_piece(&narrow, |part| -> PolarsResult<DataFrame> {
         let player = part.column("player")?.u32()?;
         let to_club = part.column("to_club")?.u32()?;
         let window = part.column("window")?.i32()?;
         let rows = player.iter().zip(to_club.iter()).zip(window.iter());
-        Ok(rows
+        let facts: Vec<Facts> = rows
             .map(|((p, to), w)| {
                 let (close, prev) = w.and_then(|w| spans.get(&w).copied()).unwrap_or_default();
                 let mut facts: Facts = (close, None, false, None, false);
@@ -129,31 +132,38 @@ pub fn deal_facts(
                 }
                 facts
             })
-            .collect())
+            .collect();
+        let dates = |name: &str, f: fn(&Facts) -> Option<i32>| {
+            Int32Chunked::from_iter_options(name.into(), facts.iter().map(f)).into_column()
+        };
+        let flags = |name: &str, f: fn(&Facts) -> bool| {
+            BooleanChunked::from_iter_values(name.into(), facts.iter().map(f)).into_column()
+        };
+        DataFrame::new_infer_height(vec![
+            dates("window_close", |f| f.0),
+            dates("t_date", |f| f.1),
+            flags("t_window", |f| f.2),
+            dates("e_date", |f| f.3),
+            flags("e_window", |f| f.4),
+        ])
     })?;
-    let facts: Vec<Facts> = parts.into_iter().flatten().collect();
-    DataFrame::new_infer_height(vec![
-        Column::new(
-            "window_close".into(),
-            facts.iter().map(|f| f.0).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "t_date".into(),
-            facts.iter().map(|f| f.1).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "t_window".into(),
-            facts.iter().map(|f| f.2).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "e_date".into(),
-            facts.iter().map(|f| f.3).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "e_window".into(),
-            facts.iter().map(|f| f.4).collect::<Vec<_>>(),
-        ),
-    ])
+    let mut parts = parts.into_iter();
+    let mut facts = match parts.next() {
+        Some(first) => first,
+        // No deals: the five columns, empty.
+        None => DataFrame::new_infer_height(vec![
+            Column::new_empty("window_close".into(), &DataType::Int32),
+            Column::new_empty("t_date".into(), &DataType::Int32),
+            Column::new_empty("t_window".into(), &DataType::Boolean),
+            Column::new_empty("e_date".into(), &DataType::Int32),
+            Column::new_empty("e_window".into(), &DataType::Boolean),
+        ])?,
+    };
+    for part in parts {
+        facts.vstack_mut_owned(part)?;
+    }
+    facts.rechunk_mut_par();
+    Ok(facts)
 }
 
 /// The moves (`player, to_club, date, window`) with a player and a club, by player: the
