@@ -131,26 +131,30 @@ impl DealKey {
 
     /// The window ordinal of a packed deal.
     pub fn window_of(&self, deal: u64) -> i32 {
-        ((deal % self.shift_club()) as i64 + self.window_min as i64) as i32
+        ((deal & (self.shift_club() - 1)) as i64 + self.window_min as i64) as i32
     }
 
     /// [`DealKey::unpack`] on a materialised `deal` column: the three columns made side by
     /// side, each straight into its own type. The expressions hold a `UInt64` temporary per
     /// step, all three at once (at ten million stories, a peak 0.27 GiB higher).
     pub fn unpack_columns(&self, deal: &UInt64Chunked) -> [Column; 3] {
-        let (player_shift, club_shift) = (self.shift_player(), self.shift_club());
+        // The shifts are powers of two: shifted, not divided.
+        let (player_shift, club_shift) = (
+            self.shift_player().trailing_zeros(),
+            self.shift_club().trailing_zeros(),
+        );
         let club_mask = (1u64 << self.club_bits) - 1;
-        // Each column is a pass of divisions over every key (at ten million wide claims, 9.6
-        // million stories: 0.13 s for the three one after the other).
+        // Each column is a pass over every key (at ten million wide claims, 9.6 million
+        // stories: 0.13 s for the three one after the other, when they divided).
         let (player, (to_club, window)) = rayon::join(
             || -> UInt32Chunked {
-                deal.apply_nonnull_values_generic(DataType::UInt32, |d| (d / player_shift) as u32)
+                deal.apply_nonnull_values_generic(DataType::UInt32, |d| (d >> player_shift) as u32)
             },
             || {
                 rayon::join(
                     || -> UInt32Chunked {
                         deal.apply_nonnull_values_generic(DataType::UInt32, |d| {
-                            ((d / club_shift) & club_mask) as u32
+                            ((d >> club_shift) & club_mask) as u32
                         })
                     },
                     || -> Int32Chunked {

@@ -89,14 +89,6 @@ pub fn stories_and_deals(
     as_of: i32,
 ) -> PolarsResult<Resolved> {
     let key = deal_key(claims)?;
-    // `deal` was added by `prepare_claims`; the projection is lazy, so no copy of the claims.
-    let claims_lf = claims.clone().lazy().select([
-        col("deal"),
-        col("source"),
-        col("author"),
-        col("published"),
-        col("stage"),
-    ]);
     // The packed `deal` stays beside the unpacked columns: it sorts and joins faster.
     let unpack = |mut df: DataFrame| -> PolarsResult<DataFrame> {
         let [player, to_club, window] = key.unpack_columns(df.column("deal")?.u64()?);
@@ -130,14 +122,15 @@ pub fn stories_and_deals(
     // Made before the source stories are judged: their group-by then runs beside the grouped
     // source stories rather than the larger judged table.
     let author_stories = judge_before_outcome(
-        &claims_lf,
+        claims,
+        &key,
         "author",
         collect_streaming(by_deal_row(by_author)?)?,
     )?
     .select(AUTHOR_STORY_COLUMNS)?;
     let resolved = rechunked(collect_streaming(by_deal_row(by_source)?)?)?;
     drop(facts);
-    let stories = unpack(judge_before_outcome(&claims_lf, "source", resolved)?)?;
+    let stories = unpack(judge_before_outcome(claims, &key, "source", resolved)?)?;
     Ok(Resolved {
         stories,
         author_stories,
@@ -669,7 +662,8 @@ fn deal_key(claims: &DataFrame) -> PolarsResult<DealKey> {
 /// Only those stories (a fraction of a percent) are joined back to their claims, and only
 /// their rows of the four judged columns are rewritten; the table keeps its rows and order.
 fn judge_before_outcome(
-    claims: &LazyFrame,
+    claims: &DataFrame,
+    key: &DealKey,
     reporter: &str,
     resolved: DataFrame,
 ) -> PolarsResult<DataFrame> {
@@ -694,15 +688,18 @@ fn judge_before_outcome(
     if stale.height() == 0 {
         return Ok(resolved);
     }
-    // Their claims: a semi-join on the one-column deal key first, so that the two-column
-    // join runs on a few rows rather than every claim.
-    let refined = crate::deal::rows_with_keys_in(
-        claims
-            .clone()
-            .select([col(reporter), col("deal"), col("published"), col("stage")]),
-        "deal",
-        &stale,
-    )
+    // Their claims: those of their players first (ids, marked in a table by id), then of
+    // their deals (a semi-join on the one-column deal key), so that the two-column join runs
+    // on a few rows rather than every claim (at ten million claims, the semi-join over every
+    // claim took 0.07-0.11 s per call).
+    let [players, ..] = key.unpack_columns(stale.column("deal")?.u64()?);
+    let of_players = crate::deal::rows_with_ids_in(
+        claims,
+        &[reporter, "deal", "published", "stage"],
+        "player",
+        &DataFrame::new_infer_height(vec![players])?,
+    )?;
+    let refined = crate::deal::rows_with_keys_in(of_players.lazy(), "deal", &stale)
     .join(
         stale.clone().lazy().drop(cols(["__row"])),
         key_exprs.clone(),
@@ -961,9 +958,21 @@ mod tests {
         // (source, deal): (1, 10) confirmed on day 20 with a "done" report on day 25 after it;
         // (2, 10) reported before the outcome only; (1, 11) open; (3, 12) refuted on day 40,
         // with a denial on day 45 after it.
+        // Deals 10 and 11 are player 1's (to clubs 2 and 3), deal 12 player 4's.
+        let key = DealKey::new(7, 7, 0, 3).expect("key");
+        let pack = |p: u32, c: u32, w: i32| {
+            key.pack_columns(
+                &UInt32Chunked::from_slice("player".into(), &[p]),
+                &UInt32Chunked::from_slice("to_club".into(), &[c]),
+                &Int32Chunked::from_slice("window".into(), &[w]),
+            )
+            .get(0)
+            .expect("deal")
+        };
+        let (d10, d11, d12) = (pack(1, 2, 0), pack(1, 3, 0), pack(4, 2, 1));
         let resolved = df!(
             "source" => [1u32, 2, 1, 3],
-            "deal" => [10u64, 10, 11, 12],
+            "deal" => [d10, d10, d11, d12],
             "outcome" => [CONFIRMED, CONFIRMED, OPEN, REFUTED],
             "resolved_on" => [Some(20i32), Some(20), None, Some(40)],
             "first_report" => [5i32, 18, 30, 30],
@@ -975,12 +984,13 @@ mod tests {
         .expect("df");
         let claims = df!(
             "source" => [1u32, 1, 1, 2, 1, 3, 3],
-            "deal" => [10u64, 10, 10, 10, 11, 12, 12],
+            "player" => [1u32, 1, 1, 1, 1, 4, 4],
+            "deal" => [d10, d10, d10, d10, d11, d12, d12],
             "published" => [5i32, 15, 25, 18, 30, 30, 45],
             "stage" => [2u32, 3, 6, 2, 1, 1, 0],
         )
         .expect("df");
-        let out = judge_before_outcome(&claims.lazy(), "source", resolved.clone())
+        let out = judge_before_outcome(&claims, &key, "source", resolved.clone())
             .expect("judge")
             .lazy()
             .sort(["source", "deal"], SortMultipleOptions::default())
@@ -988,7 +998,7 @@ mod tests {
             .expect("sort");
         let expected = df!(
             "source" => [1u32, 1, 2, 3],
-            "deal" => [10u64, 11, 10, 12],
+            "deal" => [d10, d11, d10, d12],
             "outcome" => [CONFIRMED, OPEN, CONFIRMED, REFUTED],
             "resolved_on" => [Some(20i32), None, Some(20), Some(40)],
             "first_report" => [5i32, 30, 18, 30],
