@@ -73,13 +73,17 @@ impl DealKey {
     }
 
     /// [`DealKey::pack`] on materialised columns, in one pass (at ten million claims, 0.19 s
-    /// as an expression of casts and sums); a row with a null is null.
+    /// as an expression of casts and sums); a row with a null is null. Without nulls the
+    /// columns are read as they are chunked, a piece of the rows per thread, straight into
+    /// the packed column (at ten million wide claims in two reading chunks, 0.1 s on one
+    /// thread with the three columns copied into one chunk each first).
     pub fn pack_columns(
         &self,
         player: &UInt32Chunked,
         to_club: &UInt32Chunked,
         window: &Int32Chunked,
     ) -> UInt64Chunked {
+        use rayon::prelude::*;
         let (sp, sc, min) = (
             self.shift_player(),
             self.shift_club(),
@@ -89,24 +93,36 @@ impl DealKey {
             u64::from(p) * sp + u64::from(c) * sc + (i64::from(w) - min) as u64
         };
         let name = PlSmallStr::from_static("deal");
-        let (p, c, w) = (player.rechunk(), to_club.rechunk(), window.rechunk());
-        match (p.cont_slice(), c.cont_slice(), w.cont_slice()) {
-            (Ok(p), Ok(c), Ok(w)) => UInt64Chunked::from_vec(
-                name,
-                p.iter()
-                    .zip(c)
-                    .zip(w)
-                    .map(|((p, c), w)| one(*p, *c, *w))
-                    .collect(),
-            ),
-            _ => p
-                .iter()
-                .zip(c.iter())
-                .zip(w.iter())
-                .map(|((p, c), w)| Some(one(p?, c?, w?)))
-                .collect::<UInt64Chunked>()
-                .with_name(name),
+        let n = player.len();
+        let same_length = to_club.len() == n && window.len() == n;
+        if same_length && player.null_count() + to_club.null_count() + window.null_count() == 0 {
+            let mut packed = vec![0u64; n];
+            let piece = n.div_ceil(rayon::current_num_threads().max(1)).max(1 << 16);
+            packed
+                .par_chunks_mut(piece)
+                .enumerate()
+                .for_each(|(k, out)| {
+                    let (start, len) = ((k * piece) as i64, out.len());
+                    let p = player.slice(start, len);
+                    let c = to_club.slice(start, len);
+                    let w = window.slice(start, len);
+                    let rows = p
+                        .into_no_null_iter()
+                        .zip(c.into_no_null_iter())
+                        .zip(w.into_no_null_iter());
+                    for (o, ((p, c), w)) in out.iter_mut().zip(rows) {
+                        *o = one(p, c, w);
+                    }
+                });
+            return UInt64Chunked::from_vec(name, packed);
         }
+        player
+            .iter()
+            .zip(to_club.iter())
+            .zip(window.iter())
+            .map(|((p, c), w)| Some(one(p?, c?, w?)))
+            .collect::<UInt64Chunked>()
+            .with_name(name)
     }
 
     /// `player` (`UInt32`), `to_club` (`UInt32`) and `window` (`Int32`) of a packed key, as
@@ -389,6 +405,39 @@ mod tests {
                 "{by_expr:?}"
             );
         }
+    }
+
+    #[test]
+    fn packed_columns_in_chunks_and_pieces_equal_the_packing_expression() {
+        // No nulls, more rows than a piece twice over, in three chunks of other sizes than
+        // the pieces: the pieces read across the chunks' edges.
+        let key = DealKey::new(250_000, 3_000, 4000, 4100).expect("fits");
+        let n = 200_003u32;
+        let column = |range: std::ops::Range<u32>| {
+            df!(
+                "player" => range.clone().map(|r| r.wrapping_mul(2_654_435_761) % 250_001).collect::<Vec<u32>>(),
+                "to_club" => range.clone().map(|r| r % 3_001).collect::<Vec<u32>>(),
+                "window" => range.map(|r| 4000 + (r % 101) as i32).collect::<Vec<i32>>(),
+            )
+            .expect("df")
+        };
+        let mut rows = column(0..70_001);
+        rows.vstack_mut_owned(column(70_001..70_010)).expect("stack");
+        rows.vstack_mut_owned(column(70_010..n)).expect("stack");
+        assert_eq!(rows.first_col_n_chunks(), 3);
+        let by_expr = packed_by_expression(&key, &rows);
+        let u = |c: &str| rows.column(c).expect("c").u32().expect("u32").clone();
+        let w = rows.column("window").expect("w").i32().expect("i32");
+        let packed = key.pack_columns(&u("player"), &u("to_club"), w);
+        assert_eq!(packed.len(), n as usize);
+        assert!(
+            by_expr
+                .column("deal")
+                .expect("deal")
+                .as_materialized_series()
+                .equals_missing(&packed.into_series()),
+            "{by_expr:?}"
+        );
     }
 
     #[test]
