@@ -422,7 +422,8 @@ mod tests {
             .expect("df")
         };
         let mut rows = column(0..70_001);
-        rows.vstack_mut_owned(column(70_001..70_010)).expect("stack");
+        rows.vstack_mut_owned(column(70_001..70_010))
+            .expect("stack");
         rows.vstack_mut_owned(column(70_010..n)).expect("stack");
         assert_eq!(rows.first_col_n_chunks(), 3);
         let by_expr = packed_by_expression(&key, &rows);

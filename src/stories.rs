@@ -700,15 +700,15 @@ fn judge_before_outcome(
         &DataFrame::new_infer_height(vec![players])?,
     )?;
     let refined = crate::deal::rows_with_keys_in(of_players.lazy(), "deal", &stale)
-    .join(
-        stale.clone().lazy().drop(cols(["__row"])),
-        key_exprs.clone(),
-        key_exprs.clone(),
-        JoinArgs::new(JoinType::Inner),
-    )
-    .filter(col("published").lt_eq(col("resolved_on")))
-    .group_by(key_exprs.clone())
-    .agg(claim_aggregates());
+        .join(
+            stale.clone().lazy().drop(cols(["__row"])),
+            key_exprs.clone(),
+            key_exprs.clone(),
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col("published").lt_eq(col("resolved_on")))
+        .group_by(key_exprs.clone())
+        .agg(claim_aggregates());
     // Every stale story has a report by its outcome (its first report counts), so each gets
     // its row back: the new values, by row of the table.
     let patch = stale
