@@ -392,19 +392,25 @@ mod tests {
         )
         .expect("df");
         for rows in [df.clone(), df.slice(0, 2)] {
-            let by_expr = packed_by_expression(&key, &rows);
-            let u = |c: &str| rows.column(c).expect("c").u32().expect("u32").clone();
-            let w = rows.column("window").expect("w").i32().expect("i32");
-            let packed = key.pack_columns(&u("player"), &u("to_club"), w);
-            assert!(
-                by_expr
-                    .column("deal")
-                    .expect("deal")
-                    .as_materialized_series()
-                    .equals_missing(&packed.into_series()),
-                "{by_expr:?}"
-            );
+            packs_as_the_expression(&key, &rows);
         }
+    }
+
+    /// `pack_columns` of the three columns of `rows` against [`packed_by_expression`].
+    fn packs_as_the_expression(key: &DealKey, rows: &DataFrame) {
+        let by_expr = packed_by_expression(key, rows);
+        let u = |c: &str| rows.column(c).expect("c").u32().expect("u32").clone();
+        let w = rows.column("window").expect("w").i32().expect("i32");
+        let packed = key.pack_columns(&u("player"), &u("to_club"), w);
+        assert_eq!(packed.len(), rows.height());
+        assert!(
+            by_expr
+                .column("deal")
+                .expect("deal")
+                .as_materialized_series()
+                .equals_missing(&packed.into_series()),
+            "{by_expr:?}"
+        );
     }
 
     #[test]
@@ -426,19 +432,8 @@ mod tests {
             .expect("stack");
         rows.vstack_mut_owned(column(70_010..n)).expect("stack");
         assert_eq!(rows.first_col_n_chunks(), 3);
-        let by_expr = packed_by_expression(&key, &rows);
-        let u = |c: &str| rows.column(c).expect("c").u32().expect("u32").clone();
-        let w = rows.column("window").expect("w").i32().expect("i32");
-        let packed = key.pack_columns(&u("player"), &u("to_club"), w);
-        assert_eq!(packed.len(), n as usize);
-        assert!(
-            by_expr
-                .column("deal")
-                .expect("deal")
-                .as_materialized_series()
-                .equals_missing(&packed.into_series()),
-            "{by_expr:?}"
-        );
+        assert_eq!(rows.height(), n as usize);
+        packs_as_the_expression(&key, &rows);
     }
 
     #[test]
