@@ -668,23 +668,13 @@ fn judge_before_outcome(
     resolved: DataFrame,
 ) -> PolarsResult<DataFrame> {
     let key_exprs = vec![col(reporter), col("deal")];
-    let judged = crate::schema::is_resolved(col("outcome"));
-    let is_stale = judged
-        .and(col("last_report").gt(col("resolved_on")))
-        .fill_null(lit(false));
-    let stale = resolved
-        .clone()
-        .lazy()
-        .select([
-            col(reporter),
-            col("deal"),
-            col("resolved_on"),
-            is_stale.alias("__stale"),
-        ])
-        .with_row_index("__row", None)
-        .filter(col("__stale"))
-        .drop(cols(["__stale"]))
-        .collect()?;
+    // The stale stories, `__row, reporter, deal, resolved_on`: found by one scan of three
+    // columns, a piece of the rows per thread (at ten million stories, 0.08 s as a query).
+    let rows = stale_rows(&resolved)?;
+    let mut stale = resolved
+        .select([reporter, "deal", "resolved_on"])?
+        .take(&rows)?;
+    stale.insert_column(0, rows.with_name("__row".into()).into_column())?;
     if stale.height() == 0 {
         return Ok(resolved);
     }
@@ -759,6 +749,36 @@ fn judge_before_outcome(
         out.with_column(patched.with_name(name.into()).into_column())?;
     }
     out.select(order)
+}
+
+/// The rows of `resolved` judged on reports after their outcome: resolved (confirmed or
+/// refuted) with a last report after the day it was resolved on, in table order.
+fn stale_rows(resolved: &DataFrame) -> PolarsResult<IdxCa> {
+    use crate::schema::outcome::{CONFIRMED, REFUTED};
+    let narrow = resolved.select(["outcome", "last_report", "resolved_on"])?;
+    let pieces = crate::column_values::per_piece(&narrow, |piece| {
+        let outcome = piece.column("outcome")?.u32()?;
+        let last = piece.column("last_report")?.i32()?;
+        let on = piece.column("resolved_on")?.i32()?;
+        let found: Vec<IdxSize> = outcome
+            .iter()
+            .zip(last.iter().zip(on.iter()))
+            .enumerate()
+            .filter(|(_, (o, (last, on)))| {
+                matches!(o, Some(CONFIRMED | REFUTED))
+                    && matches!((last, on), (Some(last), Some(on)) if last > on)
+            })
+            .map(|(i, _)| i as IdxSize)
+            .collect();
+        Ok((piece.height() as IdxSize, found))
+    })?;
+    let mut rows = Vec::new();
+    let mut start: IdxSize = 0;
+    for (height, found) in pieces {
+        rows.extend(found.into_iter().map(|r| start + r));
+        start += height;
+    }
+    Ok(IdxCa::from_vec(PlSmallStr::EMPTY, rows))
 }
 
 /// For each group of `keys`, the most frequent non-null `value` (a `UInt32` id; ties: the
@@ -950,6 +970,55 @@ mod tests {
                 .expect("deals");
             proptest::prop_assert!(g.deals.equals_missing(&deals), "{:?} {:?}", g.deals, deals);
         }
+    }
+
+    #[test]
+    fn stale_rows_are_those_the_stale_expression_keeps() {
+        use crate::schema::outcome::{CONFIRMED, LATE, OPEN, REFUTED};
+        // Every outcome (and none), days on either side of the outcome, equal and missing;
+        // two chunks of more rows than a piece.
+        let make = |range: std::ops::Range<u32>| {
+            let outcome: Vec<Option<u32>> = range
+                .clone()
+                .map(|r| {
+                    [Some(OPEN), Some(CONFIRMED), Some(REFUTED), Some(LATE), None][(r % 5) as usize]
+                })
+                .collect();
+            let last: Vec<Option<i32>> = range
+                .clone()
+                .map(|r| (r % 7 != 0).then_some((r % 11) as i32))
+                .collect();
+            let on: Vec<Option<i32>> = range
+                .map(|r| (r % 13 != 0).then_some((r % 9) as i32))
+                .collect();
+            df!("outcome" => outcome, "last_report" => last, "resolved_on" => on).expect("df")
+        };
+        let mut stories = make(0..90_001);
+        stories
+            .vstack_mut_owned(make(90_001..150_000))
+            .expect("stack");
+        let is_stale = crate::schema::is_resolved(col("outcome"))
+            .and(col("last_report").gt(col("resolved_on")))
+            .fill_null(lit(false));
+        let expected: Vec<IdxSize> = stories
+            .clone()
+            .lazy()
+            .with_row_index("__row", None)
+            .filter(is_stale)
+            .collect()
+            .expect("filter")
+            .column("__row")
+            .expect("row")
+            .idx()
+            .expect("idx")
+            .into_no_null_iter()
+            .collect();
+        let got: Vec<IdxSize> = stale_rows(&stories)
+            .expect("rows")
+            .into_no_null_iter()
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(got, expected);
     }
 
     #[test]
