@@ -220,17 +220,22 @@ impl StageInference {
     /// where `stage` is missing). The rows to infer are matched in parallel, in a fixed order.
     pub fn fill(&self, stage: &UInt32Chunked, text: &StringChunked) -> UInt32Chunked {
         use rayon::prelude::*;
-        // Every row gets a stage: the given ones copied, the missing ones (null, 0 here)
-        // written over, with no validity to build.
+        // Every row gets a stage: the given ones copied, array by array, the missing ones
+        // (nulls, whatever value their slot holds) written over, with no validity to build.
+        // (Row by row through optional values, the copy took 0.1 s at ten million claims.)
         let mut ranks: Vec<u32> = Vec::with_capacity(stage.len());
         let mut missing: Vec<usize> = Vec::new();
-        for (i, r) in stage.iter().enumerate() {
-            match r {
-                Some(r) => ranks.push(r),
-                None => {
-                    ranks.push(0);
-                    missing.push(i);
-                }
+        for arr in stage.downcast_iter() {
+            let start = ranks.len();
+            ranks.extend_from_slice(arr.values().as_slice());
+            if let Some(validity) = arr.validity().filter(|v| v.unset_bits() > 0) {
+                missing.extend(
+                    validity
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, valid)| !valid)
+                        .map(|(i, _)| start + i),
+                );
             }
         }
         let inferred: Vec<u32> = missing
