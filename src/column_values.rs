@@ -103,6 +103,22 @@ pub fn per_piece<T: Send>(
         .collect()
 }
 
+/// The rows of `df` that `found` lists in each piece of [`per_piece`] (counted from the
+/// piece's start), as rows of the whole table, in order.
+pub fn rows_found(
+    df: &DataFrame,
+    found: impl Fn(&DataFrame) -> PolarsResult<Vec<IdxSize>> + Sync,
+) -> PolarsResult<Vec<IdxSize>> {
+    let pieces = per_piece(df, |piece| Ok((piece.height() as IdxSize, found(piece)?)))?;
+    let mut rows = Vec::with_capacity(pieces.iter().map(|(_, f)| f.len()).sum());
+    let mut start: IdxSize = 0;
+    for (height, found) in pieces {
+        rows.extend(found.into_iter().map(|r| start + r));
+        start += height;
+    }
+    Ok(rows)
+}
+
 /// One or two key columns of a table (cast to `UInt32`), read row by row as a pair: the second
 /// is `None` with one key.
 pub struct KeyPairs {

@@ -237,7 +237,7 @@ pub fn rows_with_ids_in(
     }
     // Each piece's rows found, counted from the piece's start, and its height; its values
     // read as slices, array by array (an iterator of optional values took twice as long).
-    let pieces = crate::column_values::per_piece(&rows.select([column])?, |piece| {
+    let found = crate::column_values::rows_found(&rows.select([column])?, |piece| {
         let ids = piece.column(column)?.cast(&DataType::UInt32)?;
         let mut found: Vec<IdxSize> = Vec::new();
         let mut at = 0usize;
@@ -256,14 +256,8 @@ pub fn rows_with_ids_in(
             );
             at += values.len();
         }
-        Ok((piece.height() as IdxSize, found))
+        Ok(found)
     })?;
-    let mut found = Vec::with_capacity(pieces.iter().map(|(_, f)| f.len()).sum());
-    let mut start: IdxSize = 0;
-    for (height, rows) in pieces {
-        found.extend(rows.into_iter().map(|r| start + r));
-        start += height;
-    }
     let found = IdxCa::from_vec(PlSmallStr::EMPTY, found);
     rows.select(columns.iter().copied())?.take(&found)
 }

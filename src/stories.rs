@@ -756,7 +756,7 @@ fn judge_before_outcome(
 fn stale_rows(resolved: &DataFrame) -> PolarsResult<IdxCa> {
     use crate::schema::outcome::{CONFIRMED, REFUTED};
     let narrow = resolved.select(["outcome", "last_report", "resolved_on"])?;
-    let pieces = crate::column_values::per_piece(&narrow, |piece| {
+    let rows = crate::column_values::rows_found(&narrow, |piece| {
         let outcome = piece.column("outcome")?.u32()?;
         let last = piece.column("last_report")?.i32()?;
         let on = piece.column("resolved_on")?.i32()?;
@@ -770,14 +770,8 @@ fn stale_rows(resolved: &DataFrame) -> PolarsResult<IdxCa> {
             })
             .map(|(i, _)| i as IdxSize)
             .collect();
-        Ok((piece.height() as IdxSize, found))
+        Ok(found)
     })?;
-    let mut rows = Vec::new();
-    let mut start: IdxSize = 0;
-    for (height, found) in pieces {
-        rows.extend(found.into_iter().map(|r| start + r));
-        start += height;
-    }
     Ok(IdxCa::from_vec(PlSmallStr::EMPTY, rows))
 }
 
