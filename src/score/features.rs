@@ -262,8 +262,8 @@ pub fn deal_features(
     let (per_row, players) = rayon::join(
         || -> PolarsResult<_> {
             let c = claims_by_snapshot(&claims, &eligible, &rows)?;
-            let c = with_origins(c, lc.copy_window_days as i32)?;
             let groups = crate::column_values::Groups::by(&c, ROW, n)?;
+            let c = with_origins(c, &groups, n, lc.copy_window_days as i32)?;
             let m = lc.momentum_days as i32;
             let (by_origin, rest) = rayon::join(
                 || evidence_by_origin(&c, &groups, n, lookups, claim_ids),
@@ -426,52 +426,58 @@ fn eligible_rows(eligible: &DataFrame, requests: &DataFrame) -> PolarsResult<Dat
 /// within the copy window, else the source it cites (or its own).
 ///
 /// A wording is a `(ROW, text_hash)` group (the same text about one deal at one snapshot);
-/// its first day is the
-/// earliest `published` of the group and its origin the least `cited` on that day. Claims
-/// without wording (or with a null key) keep `cited`. One pass over the claims into a hash
-/// map of the wordings and one pass to read it back: at a million claims (some 350 thousand
-/// claim-snapshots, 270 thousand wordings) 0.13–0.20 s, where the four five-column joins and
-/// group-bys of polars that did the same took 0.18–0.28 s (BENCHMARKS.md).
-fn with_origins(mut c: DataFrame, copy_window_days: i32) -> PolarsResult<DataFrame> {
+/// its first day is the earliest `published` of the group and its origin the least `cited`
+/// on that day. Claims without wording (or with a null key) keep `cited`. A wording lies
+/// within one eligible row, so the rows' claims (`groups`, by [`ROW`]) are read a block of
+/// rows per thread, each row's claims sorted by wording: the same origins whatever the
+/// blocks. At a million wide claims (some 350 thousand claim-snapshots) one hash map of
+/// every wording filled on one thread took 0.10–0.13 s with the other core idle
+/// (BENCHMARKS.md).
+fn with_origins(
+    mut c: DataFrame,
+    groups: &crate::column_values::Groups,
+    n: usize,
+    copy_window_days: i32,
+) -> PolarsResult<DataFrame> {
     use crate::column_values::{opt_i32, opt_u32, opt_u64};
-    use std::collections::HashMap;
-    let (row, published) = (opt_u32(&c, ROW)?, opt_i32(&c, "published")?);
+    use rayon::prelude::*;
+    let published = opt_i32(&c, "published")?;
     let (cited, text_hash) = (opt_u32(&c, "cited")?, opt_u64(&c, "text_hash")?);
-    type Wording = (u32, u64);
-    let wording = |i: usize| -> Option<Wording> { Some((row[i]?, text_hash[i]?)) };
-    // Per wording: its first day and the least source cited on that day (nulls ignored, as
-    // a minimum ignores them).
-    let mut first: HashMap<Wording, (i32, Option<u32>), foldhash::fast::FixedState> =
-        HashMap::with_hasher(foldhash::fast::FixedState::default());
-    for i in 0..c.height() {
-        let (Some(key), Some(day)) = (wording(i), published[i]) else {
-            continue;
-        };
-        let by = cited[i];
-        first
-            .entry(key)
-            .and_modify(|f| {
-                if day < f.0 {
-                    *f = (day, by);
-                } else if day == f.0 {
-                    f.1 = match (f.1, by) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
+    let mut origin = cited.clone();
+    let copied: Vec<Vec<(u32, Option<u32>)>> = (0..n as u32)
+        .into_par_iter()
+        .with_min_len(1024)
+        .fold(Vec::new, |mut out, g| {
+            // The row's claims with a wording and a day, by wording, then day, then cited
+            // (`None` first: a minimum skips it below).
+            let mut worded: Vec<(u64, i32, Option<u32>, u32)> = groups
+                .rows(g)
+                .iter()
+                .filter_map(|&i| {
+                    let k = i as usize;
+                    Some((text_hash[k]?, published[k]?, cited[k], i))
+                })
+                .collect();
+            worded.sort_unstable();
+            for same in worded.chunk_by(|a, b| a.0 == b.0) {
+                let day = same[0].1;
+                // The least source cited on the first day, nulls skipped.
+                let by = same.iter().take_while(|w| w.1 == day).find_map(|w| w.2);
+                for w in same {
+                    if w.1 - day <= copy_window_days {
+                        if let Some(by) = by {
+                            out.push((w.3, Some(by)));
+                        }
+                    }
                 }
-            })
-            .or_insert((day, by));
-    }
-    let origin: UInt32Chunked = (0..c.height())
-        .map(|i| {
-            let copied = wording(i)
-                .and_then(|key| first.get(&key))
-                .zip(published[i])
-                .filter(|((day, _), p)| p - day <= copy_window_days)
-                .and_then(|((_, by), _)| *by);
-            copied.or(cited[i])
+            }
+            out
         })
         .collect();
+    for (i, by) in copied.into_iter().flatten() {
+        origin[i as usize] = by;
+    }
+    let origin: UInt32Chunked = origin.into_iter().collect();
     c.with_column(origin.with_name("origin".into()).into_column())?;
     Ok(c)
 }
@@ -843,7 +849,8 @@ mod tests {
             "cited" =>     [Some(9u32), Some(5), Some(3), Some(8), Some(4), Some(2), Some(6), Some(6), None, Some(4), None, Some(6)],
         )
         .expect("df");
-        let out = with_origins(c, 3).expect("origins");
+        let groups = crate::column_values::Groups::by(&c, ROW, 3).expect("groups");
+        let out = with_origins(c, &groups, 3, 3).expect("origins");
         let origin: Vec<Option<u32>> = out
             .column("origin")
             .and_then(|c| c.u32())
@@ -856,6 +863,87 @@ mod tests {
         // Nothing else changes: the claims keep their rows and order.
         assert_eq!(out.height(), 12);
         assert_eq!(out.width(), 5);
+    }
+
+    /// The origins by one map of every wording, claim by claim (the implementation before
+    /// the rows were read in blocks): the oracle of the property test below.
+    fn origins_one_by_one(
+        row: &[u32],
+        text_hash: &[Option<u64>],
+        published: &[Option<i32>],
+        cited: &[Option<u32>],
+        copy_window_days: i32,
+    ) -> Vec<Option<u32>> {
+        let mut first: std::collections::HashMap<(u32, u64), (i32, Option<u32>)> =
+            std::collections::HashMap::new();
+        for i in 0..row.len() {
+            let (Some(h), Some(day)) = (text_hash[i], published[i]) else {
+                continue;
+            };
+            let f = first.entry((row[i], h)).or_insert((day, cited[i]));
+            if day < f.0 {
+                *f = (day, cited[i]);
+            } else if day == f.0 {
+                f.1 = match (f.1, cited[i]) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        (0..row.len())
+            .map(|i| {
+                let copied = text_hash[i]
+                    .and_then(|h| first.get(&(row[i], h)))
+                    .zip(published[i])
+                    .filter(|((day, _), p)| p - day <= copy_window_days)
+                    .and_then(|((_, by), _)| *by);
+                copied.or(cited[i])
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Rows read in blocks on any number of threads give each claim the origin that one
+        /// map of every wording gives it: many rows (more than one block), few wordings and
+        /// days (so that wordings repeat, days tie and copies fall both sides of the window),
+        /// nulls in every column read.
+        #[test]
+        fn origins_by_rows_in_blocks_are_those_of_one_map(
+            claims in proptest::collection::vec(
+                (
+                    0u32..3000,
+                    proptest::option::weighted(0.9, 0u64..4),
+                    proptest::option::weighted(0.9, 0i32..8),
+                    proptest::option::weighted(0.8, 0u32..6),
+                ),
+                0..6000,
+            ),
+            window in 0i32..4,
+        ) {
+            let row: Vec<u32> = claims.iter().map(|c| c.0).collect();
+            let text_hash: Vec<Option<u64>> = claims.iter().map(|c| c.1).collect();
+            let published: Vec<Option<i32>> = claims.iter().map(|c| c.2).collect();
+            let cited: Vec<Option<u32>> = claims.iter().map(|c| c.3).collect();
+            let expected = origins_one_by_one(&row, &text_hash, &published, &cited, window);
+            let c = df!(
+                ROW => row.clone(),
+                "text_hash" => text_hash,
+                "published" => published,
+                "cited" => cited,
+            )
+            .expect("df");
+            let groups = crate::column_values::Groups::by(&c, ROW, 3000).expect("groups");
+            let out = with_origins(c, &groups, 3000, window).expect("origins");
+            let origin: Vec<Option<u32>> = out
+                .column("origin")
+                .and_then(|c| c.u32())
+                .expect("origin")
+                .iter()
+                .collect();
+            proptest::prop_assert_eq!(origin, expected);
+        }
     }
 
     #[test]
