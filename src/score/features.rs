@@ -849,20 +849,26 @@ mod tests {
             "cited" =>     [Some(9u32), Some(5), Some(3), Some(8), Some(4), Some(2), Some(6), Some(6), None, Some(4), None, Some(6)],
         )
         .expect("df");
-        let groups = crate::column_values::Groups::by(&c, ROW, 3).expect("groups");
-        let out = with_origins(c, &groups, 3, 3).expect("origins");
-        let origin: Vec<Option<u32>> = out
-            .column("origin")
-            .and_then(|c| c.u32())
-            .expect("origin")
-            .iter()
-            .collect();
+        let (origin, out) = origins_of(c, 3, 3);
         let mut expected = [3, 3, 3, 8, 4, 2, 6, 6, 4, 4, 0, 6].map(Some).to_vec();
         expected[10] = None;
         assert_eq!(origin, expected, "{out:?}");
         // Nothing else changes: the claims keep their rows and order.
         assert_eq!(out.height(), 12);
         assert_eq!(out.width(), 5);
+    }
+
+    /// [`with_origins`] of the claims `c` of `n` rows: the origins, and the table.
+    fn origins_of(c: DataFrame, n: usize, window: i32) -> (Vec<Option<u32>>, DataFrame) {
+        let groups = crate::column_values::Groups::by(&c, ROW, n).expect("groups");
+        let out = with_origins(c, &groups, n, window).expect("origins");
+        let origin = out
+            .column("origin")
+            .and_then(|c| c.u32())
+            .expect("origin")
+            .iter()
+            .collect();
+        (origin, out)
     }
 
     /// The origins by one map of every wording, claim by claim (the implementation before
@@ -934,14 +940,7 @@ mod tests {
                 "cited" => cited,
             )
             .expect("df");
-            let groups = crate::column_values::Groups::by(&c, ROW, 3000).expect("groups");
-            let out = with_origins(c, &groups, 3000, window).expect("origins");
-            let origin: Vec<Option<u32>> = out
-                .column("origin")
-                .and_then(|c| c.u32())
-                .expect("origin")
-                .iter()
-                .collect();
+            let (origin, _) = origins_of(c, 3000, window);
             proptest::prop_assert_eq!(origin, expected);
         }
     }
