@@ -444,38 +444,40 @@ fn with_origins(
     let published = opt_i32(&c, "published")?;
     let (cited, text_hash) = (opt_u32(&c, "cited")?, opt_u64(&c, "text_hash")?);
     let mut origin = cited.clone();
-    let copied: Vec<Vec<(u32, Option<u32>)>> = (0..n as u32)
+    // Per block: the claims given another origin, and one buffer reused row after row.
+    let copied: Vec<(Vec<(u32, u32)>, _)> = (0..n as u32)
         .into_par_iter()
         .with_min_len(1024)
-        .fold(Vec::new, |mut out, g| {
-            // The row's claims with a wording and a day, by wording, then day, then cited
-            // (`None` first: a minimum skips it below).
-            let mut worded: Vec<(u64, i32, Option<u32>, u32)> = groups
-                .rows(g)
-                .iter()
-                .filter_map(|&i| {
+        .fold(
+            || (Vec::new(), Vec::new()),
+            |(mut out, mut worded), g| {
+                // The row's claims with a wording and a day, by wording, then day, then cited
+                // (`None` first: a minimum skips it below).
+                worded.clear();
+                worded.extend(groups.rows(g).iter().filter_map(|&i| {
                     let k = i as usize;
                     Some((text_hash[k]?, published[k]?, cited[k], i))
-                })
-                .collect();
-            worded.sort_unstable();
-            for same in worded.chunk_by(|a, b| a.0 == b.0) {
-                let day = same[0].1;
-                // The least source cited on the first day, nulls skipped.
-                let by = same.iter().take_while(|w| w.1 == day).find_map(|w| w.2);
-                for w in same {
-                    if w.1 - day <= copy_window_days {
-                        if let Some(by) = by {
-                            out.push((w.3, Some(by)));
-                        }
-                    }
+                }));
+                worded.sort_unstable();
+                for same in worded.chunk_by(|a, b| a.0 == b.0) {
+                    let day = same[0].1;
+                    // The least source cited on the first day, nulls skipped: without one
+                    // the wording's claims keep their own.
+                    let Some(by) = same.iter().take_while(|w| w.1 == day).find_map(|w| w.2) else {
+                        continue;
+                    };
+                    out.extend(
+                        same.iter()
+                            .filter(|w| w.1 - day <= copy_window_days)
+                            .map(|w| (w.3, by)),
+                    );
                 }
-            }
-            out
-        })
+                (out, worded)
+            },
+        )
         .collect();
-    for (i, by) in copied.into_iter().flatten() {
-        origin[i as usize] = by;
+    for (i, by) in copied.into_iter().flat_map(|(out, _)| out) {
+        origin[i as usize] = Some(by);
     }
     let origin: UInt32Chunked = origin.into_iter().collect();
     c.with_column(origin.with_name("origin".into()).into_column())?;
