@@ -90,19 +90,36 @@ impl NameKind {
 /// missed one shows up in `unmatched.csv` and is fixed with an alias.
 const CLUB_NOISE: &[&str] = &["fc", "afc", "cf", "club", "calcio", "de", "the", "football"];
 
-/// Unicode folding, lower case, punctuation to spaces, single spaces, trimmed.
+/// Unicode folding, lower case, punctuation to spaces, single spaces, trimmed. Characters
+/// that show nothing (control characters other than white space, the zero-width space)
+/// join what is around them, as they look on screen: `Liver\u{200B}pool` is `liverpool`.
 pub fn fold(raw: &str) -> String {
     // `deunicode`'s own placeholder for characters it cannot spell; a name that is ASCII
     // already (most) is not given to it at all.
     if raw.is_ascii() {
         return fold_ascii(raw);
     }
-    fold_ascii(&deunicode::deunicode_with_tofu_cow(raw, "[?]"))
+    // `deunicode` spells the zero-width space as a space (and the other zero-width
+    // characters as nothing).
+    let visible: std::borrow::Cow<str> = if raw.contains(ZERO_WIDTH_SPACE) {
+        raw.replace(ZERO_WIDTH_SPACE, "").into()
+    } else {
+        raw.into()
+    };
+    fold_ascii(&deunicode::deunicode_with_tofu_cow(&visible, "[?]"))
+}
+
+/// A break opportunity that shows nothing, common in text copied from web pages.
+const ZERO_WIDTH_SPACE: char = '\u{200B}';
+
+/// An ASCII control character that is not white space (NUL, DEL, …): shows nothing.
+fn invisible(b: u8) -> bool {
+    b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 /// [`fold`] of an ASCII name: letters and digits in lower case, runs of anything else one
-/// space (none at the ends), apostrophes dropped. (A byte outside ASCII, were there one,
-/// would be a separator as its character is.)
+/// space (none at the ends), apostrophes and [`invisible`] characters dropped. (A byte
+/// outside ASCII, were there one, would be a separator as its character is.)
 fn fold_ascii(ascii: &str) -> String {
     let mut out = String::with_capacity(ascii.len());
     let mut pending_space = false;
@@ -113,7 +130,7 @@ fn fold_ascii(ascii: &str) -> String {
             }
             pending_space = false;
             out.push(char::from(b.to_ascii_lowercase()));
-        } else if b == b'\'' {
+        } else if b == b'\'' || invisible(b) {
             // "N'Golo" and "Ngolo", "St. Mirren's": apostrophes join.
         } else {
             pending_space = true;
@@ -690,6 +707,13 @@ mod tests {
         assert_eq!(fold("Weißhaupt"), "weisshaupt");
         assert_eq!(fold("  Duje  Caleta-Car "), "duje caleta car");
         assert_eq!(fold("N'Golo Kanté"), "ngolo kante");
+        // What shows nothing joins; white space of any kind separates.
+        assert_eq!(fold("Liver\0pool"), "liverpool");
+        assert_eq!(fold("Liver\u{7f}pool\u{1}"), "liverpool");
+        assert_eq!(fold("Liver\u{200B}pool"), "liverpool");
+        assert_eq!(fold("Köln\u{200B}er\u{0}"), "kolner");
+        assert_eq!(fold("Liver\tpool"), "liver pool");
+        assert_eq!(fold("Liver\u{b}pool"), "liver pool");
     }
 
     #[test]
@@ -927,7 +951,13 @@ mod tests {
 
     /// `fold` as it was written before its ASCII path: every character of deunicode's text.
     fn fold_by_chars(raw: &str) -> String {
-        let ascii = deunicode::deunicode_with_tofu_cow(raw, "[?]");
+        let shown: String = raw
+            .chars()
+            .filter(|c| {
+                *c != '\u{200B}' && !(c.is_ascii_control() && !"\t\n\u{b}\u{c}\r".contains(*c))
+            })
+            .collect();
+        let ascii = deunicode::deunicode_with_tofu_cow(&shown, "[?]");
         let mut out = String::new();
         let mut pending_space = false;
         for c in ascii.chars() {
@@ -946,7 +976,7 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn folding_by_bytes_is_folding_by_characters(raw in "[ -~éøßÆ\u{e000}\u{1f600}]{0,30}") {
+        fn folding_by_bytes_is_folding_by_characters(raw in "[ -~éøßÆ\u{e000}\u{1f600}\u{0}\u{7}\t\u{b}\u{1f}\u{7f}\u{200b}]{0,30}") {
             proptest::prop_assert_eq!(fold(&raw), fold_by_chars(&raw));
         }
     }
