@@ -954,7 +954,7 @@ mod tests {
         let shown: String = raw
             .chars()
             .filter(|c| {
-                *c != '\u{200B}' && !(c.is_ascii_control() && !"\t\n\u{b}\u{c}\r".contains(*c))
+                *c != '\u{200B}' && (!c.is_ascii_control() || "\t\n\u{b}\u{c}\r".contains(*c))
             })
             .collect();
         let ascii = deunicode::deunicode_with_tofu_cow(&shown, "[?]");
