@@ -99,12 +99,14 @@ pub fn fold(raw: &str) -> String {
     if raw.is_ascii() {
         return fold_ascii(raw);
     }
-    // `deunicode` spells the zero-width space as a space (and the other zero-width
-    // characters as nothing).
-    let visible: std::borrow::Cow<str> = if raw.contains(ZERO_WIDTH_SPACE) {
-        raw.replace(ZERO_WIDTH_SPACE, "").into()
-    } else {
+    // `deunicode` spells the zero-width space as a space (the other zero-width characters
+    // as nothing), and may drop white space after a control character: what shows nothing
+    // goes first.
+    let shown = |c: &char| *c != ZERO_WIDTH_SPACE && !u8::try_from(*c).is_ok_and(invisible);
+    let visible: std::borrow::Cow<str> = if raw.chars().all(|c| shown(&c)) {
         raw.into()
+    } else {
+        raw.chars().filter(shown).collect::<String>().into()
     };
     fold_ascii(&deunicode::deunicode_with_tofu_cow(&visible, "[?]"))
 }
