@@ -258,28 +258,27 @@ pub fn stories_report(inputs: StoriesInputs) -> PolarsResult<StoriesReport> {
         None => None,
     };
     let resolved = crate::schema::is_resolved(col("outcome"));
+    let keep = [
+        "source",
+        "player",
+        "to_club",
+        "window",
+        "first_report",
+        "last_report",
+        "reports",
+        "stage",
+        "denied",
+        "outcome",
+        "resolved_on",
+    ];
     // `deal` orders like (player, to_club, window).
-    let rows = match rows_by_source_from_deal_order(&stories)? {
-        Some(rows) => rows,
-        None => sorted_rows(&stories, story_order(&stories)?)?,
+    let sorted = match places_by_source_from_deal_order(&stories)? {
+        Some(places) => scatter_taking(stories, &places, &keep)?,
+        None => {
+            let rows = sorted_rows(&stories, story_order(&stories)?)?;
+            gather_taking(stories, rows, &keep)?
+        }
     };
-    let sorted = gather_taking(
-        stories,
-        rows,
-        &[
-            "source",
-            "player",
-            "to_club",
-            "window",
-            "first_report",
-            "last_report",
-            "reports",
-            "stage",
-            "denied",
-            "outcome",
-            "resolved_on",
-        ],
-    )?;
     let story_ids = sorted.lazy().with_column(
         when(resolved)
             .then(story_hit())
@@ -320,11 +319,11 @@ fn sorted_rows(df: &DataFrame, by: Vec<Expr>) -> PolarsResult<IdxCa> {
     Ok(order.column("__row")?.idx()?.clone())
 }
 
-/// The rows of the stories in (source, deal) order when the table is in (deal, source) order,
+/// The place of each story in (source, deal) order when the table is in (deal, source) order,
 /// as [`crate::stories`] makes it: a stable counting sort by source, two passes over the
 /// sources (at ten million stories, the sort and gather of the stories report took 1.9 s with
 /// a sort of the packed key). `None` for any other order (or missing values): sort the key.
-fn rows_by_source_from_deal_order(stories: &DataFrame) -> PolarsResult<Option<IdxCa>> {
+fn places_by_source_from_deal_order(stories: &DataFrame) -> PolarsResult<Option<Vec<IdxSize>>> {
     let deal = stories.column("deal")?.u64()?.rechunk();
     let source = stories.column("source")?.u32()?.rechunk();
     let (Ok(deal), Ok(source)) = (deal.cont_slice(), source.cont_slice()) else {
@@ -335,7 +334,7 @@ fn rows_by_source_from_deal_order(stories: &DataFrame) -> PolarsResult<Option<Id
         .zip(source.windows(2))
         .all(|(d, s)| (d[0], s[0]) < (d[1], s[1]));
     let Some(&max) = source.iter().max() else {
-        return Ok(Some(IdxCa::from_vec(PlSmallStr::EMPTY, Vec::new())));
+        return Ok(Some(Vec::new()));
     };
     if !in_deal_order || max as usize > source.len() {
         return Ok(None);
@@ -349,13 +348,112 @@ fn rows_by_source_from_deal_order(stories: &DataFrame) -> PolarsResult<Option<Id
     for i in 1..next.len() {
         next[i] += next[i - 1];
     }
-    let mut rows = vec![0 as IdxSize; source.len()];
-    for (row, s) in source.iter().enumerate() {
-        let at = &mut next[*s as usize];
-        rows[*at as usize] = row as IdxSize;
-        *at += 1;
+    let places = source
+        .iter()
+        .map(|s| {
+            let at = &mut next[*s as usize];
+            *at += 1;
+            *at - 1
+        })
+        .collect();
+    Ok(Some(places))
+}
+
+/// The columns `keep` of `df` with each row moved to its place in `places` (a permutation of
+/// the rows), a column per thread at a time, each source column freed once moved.
+///
+/// Each column is read in order and written at the places, not gathered from a list of rows:
+/// a source's stories are spread over the (deal-ordered) table, so gathering one source's
+/// rows reads a new cache line and page for nearly every value, while writing them, in their
+/// order, fills the source's run of the output line by line. At ten million stories of two
+/// thousand sources (timing build, two threads) the eleven columns were gathered in 0.51 s
+/// and are moved in 0.34 s.
+fn scatter_taking(mut df: DataFrame, places: &[IdxSize], keep: &[&str]) -> PolarsResult<DataFrame> {
+    use rayon::prelude::*;
+    let n = df.height();
+    let taken: Vec<Column> = keep
+        .iter()
+        .map(|name| df.drop_in_place(name))
+        .collect::<PolarsResult<_>>()?;
+    drop(df);
+    if places.len() != n {
+        return Err(PolarsError::ShapeMismatch(
+            format!("{} places for {n} rows", places.len()).into(),
+        ));
     }
-    Ok(Some(IdxCa::from_vec(PlSmallStr::EMPTY, rows)))
+    let columns = taken
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|column| moved(&column, places))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    DataFrame::new(n, columns)
+}
+
+/// `column` with row `r` at `places[r]`.
+fn moved(column: &Column, places: &[IdxSize]) -> PolarsResult<Column> {
+    let name = column.name().clone();
+    Ok(match column.dtype() {
+        DataType::Int32 => moved_values(column.i32()?, places)
+            .with_name(name)
+            .into_column(),
+        DataType::UInt32 => moved_values(column.u32()?, places)
+            .with_name(name)
+            .into_column(),
+        DataType::Int64 => moved_values(column.i64()?, places)
+            .with_name(name)
+            .into_column(),
+        DataType::UInt64 => moved_values(column.u64()?, places)
+            .with_name(name)
+            .into_column(),
+        DataType::Float64 => moved_values(column.f64()?, places)
+            .with_name(name)
+            .into_column(),
+        DataType::Boolean => {
+            let mut values = vec![None; places.len()];
+            for (v, p) in column.bool()?.iter().zip(places) {
+                values[*p as usize] = v;
+            }
+            values
+                .into_iter()
+                .collect::<BooleanChunked>()
+                .with_name(name)
+                .into_column()
+        }
+        _ => {
+            // Other types are gathered: the rows in output order are the inverse of the places.
+            let mut rows = vec![0 as IdxSize; places.len()];
+            for (r, p) in places.iter().enumerate() {
+                rows[*p as usize] = r as IdxSize;
+            }
+            column.take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows))?
+        }
+    })
+}
+
+/// The values of `ca` with row `r` at `places[r]`, their validity moved with them.
+fn moved_values<T: PolarsNumericType>(ca: &ChunkedArray<T>, places: &[IdxSize]) -> ChunkedArray<T> {
+    let mut values = vec![T::Native::default(); places.len()];
+    let mut valid = (ca.null_count() > 0).then(|| vec![false; places.len()]);
+    let mut r = 0;
+    for array in ca.downcast_iter() {
+        let validity = array.validity();
+        for (i, v) in array.values().iter().enumerate() {
+            let p = places[r] as usize;
+            values[p] = *v;
+            if let Some(valid) = valid.as_mut() {
+                valid[p] = validity.is_none_or(|b| b.get_bit(i));
+            }
+            r += 1;
+        }
+    }
+    // The validity as a bitmap: the values of a boolean column made of it (one chunk).
+    let validity = valid.and_then(|v| {
+        BooleanChunked::from_slice(PlSmallStr::EMPTY, &v)
+            .downcast_iter()
+            .next()
+            .map(|a| a.values().clone())
+    });
+    ChunkedArray::from_vec_validity(PlSmallStr::EMPTY, values, validity)
 }
 
 /// The columns `keep` of `df` in the order of `idx`, gathered a column per thread at a time
@@ -992,6 +1090,65 @@ mod tests {
         assert!(out.equals(&expected), "{out:?}");
     }
 
+    proptest::proptest! {
+        /// Columns of every type the stories have (and two they do not), with nulls, in one
+        /// or two chunks, each row moved to its place: the table gathered by the inverse.
+        #[test]
+        fn rows_moved_to_their_places_are_the_rows_gathered(
+            rows in proptest::collection::vec(
+                (
+                    proptest::option::of(proptest::num::i32::ANY),
+                    proptest::num::u32::ANY,
+                    proptest::option::of(proptest::num::u64::ANY),
+                    proptest::option::of(proptest::bool::ANY),
+                    proptest::bool::ANY,
+                    proptest::option::of("[a-c]{0,2}"),
+                    proptest::num::f64::ANY,
+                    0u32..1000,
+                ),
+                0..80,
+            ),
+            cut in 0usize..80,
+        ) {
+            let mut df = df!(
+                "i" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                "u" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                "w" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                "b" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+                "c" => rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+                "s" => rows.iter().map(|r| r.5.clone()).collect::<Vec<_>>(),
+                "f" => rows.iter().map(|r| r.6).collect::<Vec<_>>(),
+                "x" => rows.iter().map(|r| Some(r.7)).collect::<Vec<_>>(),
+            )
+            .expect("df");
+            let cut = cut.min(rows.len());
+            let mut pieces = df.slice(0, cut);
+            pieces.vstack_mut(&df.slice(cut as i64, rows.len())).expect("vstack");
+            df = pieces;
+            // A permutation: rows ordered by their random key, ties by row.
+            let mut order: Vec<usize> = (0..rows.len()).collect();
+            order.sort_by_key(|r| (rows[*r].7, *r));
+            let mut places = vec![0 as IdxSize; rows.len()];
+            for (p, r) in order.iter().enumerate() {
+                places[*r] = p as IdxSize;
+            }
+            let gathered: Vec<IdxSize> = order.iter().map(|r| *r as IdxSize).collect();
+            // Some columns, in another order; then every column.
+            let some = ["s", "w", "i", "b", "u", "c", "f"];
+            let every = ["x", "s", "w", "i", "b", "u", "c", "f"];
+            for keep in [&some[..], &every[..]] {
+                let moved = scatter_taking(df.clone(), &places, keep).expect("moved");
+                let rows = IdxCa::from_vec("".into(), gathered.clone());
+                let want = gather_taking(df.clone(), rows, keep).expect("gathered");
+                proptest::prop_assert!(moved.equals_missing(&want), "{moved:?} {want:?}");
+                for (a, b) in moved.columns().iter().zip(want.columns()) {
+                    proptest::prop_assert_eq!(a.dtype(), b.dtype());
+                    proptest::prop_assert_eq!(a.name(), b.name());
+                }
+            }
+        }
+    }
+
     #[test]
     fn stories_in_deal_order_are_put_in_source_order_as_the_sort_puts_them() {
         // Six stories in (deal, source) order.
@@ -1000,11 +1157,16 @@ mod tests {
             "source" => [1u32, 3, 1, 2, 3, 1],
         )
         .expect("df");
-        let rows = rows_by_source_from_deal_order(&df)
-            .expect("rows")
+        let places = places_by_source_from_deal_order(&df)
+            .expect("places")
             .expect("in deal order");
+        assert_eq!(places, [0, 4, 1, 3, 5, 2]);
+        // The rows in their places are the rows the sort gives.
+        let mut rows = vec![0; places.len()];
+        for (r, p) in places.iter().enumerate() {
+            rows[*p as usize] = r as IdxSize;
+        }
         let sorted = sorted_rows(&df, vec![col("source"), col("deal")]).expect("sorted");
-        let rows: Vec<IdxSize> = rows.into_no_null_iter().collect();
         assert_eq!(rows, [0, 2, 5, 3, 1, 4]);
         assert_eq!(rows, sorted.into_no_null_iter().collect::<Vec<_>>());
         // Any other order (here: deal 2's sources swapped) is sorted instead.
@@ -1013,8 +1175,8 @@ mod tests {
             "source" => [1u32, 3, 2, 1, 3, 1],
         )
         .expect("df");
-        assert!(rows_by_source_from_deal_order(&swapped)
-            .expect("rows")
+        assert!(places_by_source_from_deal_order(&swapped)
+            .expect("places")
             .is_none());
     }
 
