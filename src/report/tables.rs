@@ -392,22 +392,13 @@ fn scatter_taking(mut df: DataFrame, places: &[IdxSize], keep: &[&str]) -> Polar
 /// `column` with row `r` at `places[r]`.
 fn moved(column: &Column, places: &[IdxSize]) -> PolarsResult<Column> {
     let name = column.name().clone();
+    let numeric = |moved: Column| moved.with_name(name.clone());
     Ok(match column.dtype() {
-        DataType::Int32 => moved_values(column.i32()?, places)
-            .with_name(name)
-            .into_column(),
-        DataType::UInt32 => moved_values(column.u32()?, places)
-            .with_name(name)
-            .into_column(),
-        DataType::Int64 => moved_values(column.i64()?, places)
-            .with_name(name)
-            .into_column(),
-        DataType::UInt64 => moved_values(column.u64()?, places)
-            .with_name(name)
-            .into_column(),
-        DataType::Float64 => moved_values(column.f64()?, places)
-            .with_name(name)
-            .into_column(),
+        DataType::Int32 => numeric(moved_values(column.i32()?, places).into_column()),
+        DataType::UInt32 => numeric(moved_values(column.u32()?, places).into_column()),
+        DataType::Int64 => numeric(moved_values(column.i64()?, places).into_column()),
+        DataType::UInt64 => numeric(moved_values(column.u64()?, places).into_column()),
+        DataType::Float64 => numeric(moved_values(column.f64()?, places).into_column()),
         DataType::Boolean => {
             let mut values = vec![None; places.len()];
             for (v, p) in column.bool()?.iter().zip(places) {
