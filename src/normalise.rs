@@ -133,7 +133,8 @@ fn fold_ascii(ascii: &str) -> String {
             pending_space = false;
             out.push(char::from(b.to_ascii_lowercase()));
         } else if b == b'\'' || invisible(b) {
-            // "N'Golo" and "Ngolo", "St. Mirren's": apostrophes join.
+            // "N'Golo" and "Ngolo", "St. Mirren's": apostrophes join, as does what shows
+            // nothing.
         } else {
             pending_space = true;
         }
