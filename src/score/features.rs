@@ -25,8 +25,8 @@
 
 use polars::prelude::*;
 
+use crate::schema::outcome;
 use crate::schema::Stage;
-use crate::schema::{outcome, DEAL};
 use crate::score::reliability::{deal_hit, story_hit};
 use crate::score::snapshot::{rates_at, RatesAt, StagePriors};
 use crate::score::{per_deal, per_player};
@@ -146,12 +146,36 @@ pub fn logit_expr(p: Expr) -> Expr {
 /// The number of an eligible row (a deal at a snapshot), carried by its claims.
 const ROW: &str = "__row";
 
-fn deal_keys(extra_first: &[&str]) -> Vec<Expr> {
-    extra_first
-        .iter()
-        .chain(DEAL.iter())
-        .map(|k| col(*k))
-        .collect()
+/// The order of feature rows, and of the training rows they are fitted in: by snapshot,
+/// then deal.
+pub const SNAPSHOT_ORDER: [&str; 4] = ["snap", "player", "to_club", "window"];
+
+/// Whether the rows are in strictly increasing [`SNAPSHOT_ORDER`] (nulls first, as polars
+/// sorts them): the order a sort by those keys gives when they are unique.
+pub fn in_snapshot_order(df: &DataFrame) -> PolarsResult<bool> {
+    use crate::column_values::{opt_i32, opt_u32};
+    let [snap, player, club, window] = SNAPSHOT_ORDER;
+    let (snap, player) = (opt_u32(df, snap)?, opt_u32(df, player)?);
+    let (club, window) = (opt_u32(df, club)?, opt_i32(df, window)?);
+    let key = |i: usize| (snap[i], player[i], club[i], window[i]);
+    Ok((1..df.height()).all(|i| key(i - 1) < key(i)))
+}
+
+/// `df` in [`SNAPSHOT_ORDER`]: as it is when it is in that order already (checked in one
+/// pass), else sorted.
+fn in_snapshot_order_or_sorted(df: DataFrame) -> PolarsResult<DataFrame> {
+    if in_snapshot_order(&df)? {
+        Ok(df)
+    } else {
+        df.sort(SNAPSHOT_ORDER, SortMultipleOptions::default())
+    }
+}
+
+/// A join of `how` that keeps the left frame's row order (polars does not, by default).
+pub fn in_left_order(how: JoinType) -> JoinArgs {
+    let mut args = JoinArgs::new(how);
+    args.maintain_order = MaintainOrderJoin::Left;
+    args
 }
 
 /// One point-in-time rate to add to a frame that has `t`: the rate of the group whose keys
@@ -243,14 +267,9 @@ pub fn deal_features(
     claim_ids: bool,
 ) -> PolarsResult<DataFrame> {
     let lc = &config.likelihood;
-    let snap_deal = deal_keys(&["snap"]);
-    let eligible = eligible.collect()?;
-    let passthrough: Vec<String> = eligible
-        .get_column_names()
-        .iter()
-        .map(|c| c.to_string())
-        .filter(|c| c != "snap" && !DEAL.contains(&c.as_str()))
-        .collect();
+    // The rows are put in their final order here, on the few columns of the eligible deals,
+    // and every join below keeps it: the features need no sort of their many columns.
+    let eligible = in_snapshot_order_or_sorted(eligible.collect()?)?;
     // Each eligible row (a deal at a snapshot) is numbered once: its claims carry the number,
     // and the per-deal aggregates group by it and join on that one column instead of four.
     let eligible = eligible.with_row_index(ROW.into(), None)?;
@@ -282,23 +301,22 @@ pub fn deal_features(
     let (by_origin, aggregates, seller) = per_row?;
     let players = players?;
     let row = || [col(ROW)];
-
     let lf = eligible
         .lazy()
         .join(
             aggregates.lazy(),
             row(),
             row(),
-            JoinArgs::new(JoinType::Inner),
+            in_left_order(JoinType::Inner),
         )
         .join(
             by_origin.lazy(),
             row(),
             row(),
-            JoinArgs::new(JoinType::Left),
+            in_left_order(JoinType::Left),
         )
-        .join(seller.lazy(), row(), row(), JoinArgs::new(JoinType::Left))
-        .join(players.lazy(), row(), row(), JoinArgs::new(JoinType::Left))
+        .join(seller.lazy(), row(), row(), in_left_order(JoinType::Left))
+        .join(players.lazy(), row(), row(), in_left_order(JoinType::Left))
         .join(
             windows.clone().lazy().select([
                 col("window"),
@@ -307,7 +325,7 @@ pub fn deal_features(
             ]),
             [col("window")],
             [col("window")],
-            JoinArgs::new(JoinType::Left),
+            in_left_order(JoinType::Left),
         )
         .drop(cols([ROW]));
     let df = lf.collect()?;
@@ -321,28 +339,24 @@ pub fn deal_features(
         ],
     )?
     .lazy();
-    let mut order = snap_deal;
-    order.extend(passthrough.iter().map(|p| col(p.as_str())));
-    lf.with_columns([
-        (col("window_close") - col("last_report"))
-            .clip_min(lit(0))
-            .alias("days_to_close"),
-        (col("window_close") - col("t"))
-            .clip_min(lit(0))
-            .alias("lead"),
-        (col("t") - col("last_move_known")).alias("days_since_move"),
-        col("player_moves")
-            .fill_null(lit(0u32))
-            .alias("player_moves"),
-        ((col("contract_until") - col("t")).cast(DataType::Float64) / lit(30.44))
-            .clip(lit(-12.0), lit(120.0))
-            .alias("contract_months"),
-    ])
-    .sort_by_exprs(
-        order.into_iter().take(4).collect::<Vec<_>>(),
-        SortMultipleOptions::default(),
-    )
-    .collect()
+    let df = lf
+        .with_columns([
+            (col("window_close") - col("last_report"))
+                .clip_min(lit(0))
+                .alias("days_to_close"),
+            (col("window_close") - col("t"))
+                .clip_min(lit(0))
+                .alias("lead"),
+            (col("t") - col("last_move_known")).alias("days_since_move"),
+            col("player_moves")
+                .fill_null(lit(0u32))
+                .alias("player_moves"),
+            ((col("contract_until") - col("t")).cast(DataType::Float64) / lit(30.44))
+                .clip(lit(-12.0), lit(120.0))
+                .alias("contract_months"),
+        ])
+        .collect()?;
+    in_snapshot_order_or_sorted(df)
 }
 
 /// The columns the features read of the claims of the eligible deals' players (with

@@ -13,8 +13,8 @@ use polars::prelude::*;
 
 use crate::schema::outcome;
 use crate::score::features::{
-    deal_features, lookups, model_matrix_columns, resolved_for_training, training_eligible,
-    training_rows, Lookups,
+    deal_features, in_left_order, lookups, model_matrix_columns, resolved_for_training,
+    training_eligible, training_rows, Lookups,
 };
 use crate::score::model::{fit_model, predict, Model, Namer, Prediction};
 use crate::settings::Config;
@@ -149,7 +149,7 @@ pub fn history(
             requests.clone().lazy().select([col("snap"), col("lead")]),
             [col("snap")],
             [col("snap")],
-            JoinArgs::new(JoinType::Left),
+            in_left_order(JoinType::Left),
         )
         .collect()?;
     Ok(History {
@@ -347,6 +347,64 @@ mod tests {
         );
         // Past the close: lead 0, never negative.
         assert_eq!(open_leads(&deals, &windows(), 300).expect("leads"), vec![0]);
+    }
+
+    #[test]
+    fn features_come_in_snapshot_order_whatever_the_order_of_the_eligible_deals() {
+        // A generated world of 3,000 claims, scored as of 2026-11-24.
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::generate::generate(&crate::generate::GenerateOptions {
+            claims: 3000,
+            seed: 5,
+            out: dir.path().to_path_buf(),
+            shape: crate::generate::Shape::default(),
+        })
+        .expect("generate");
+        let file = |f: &str| dir.path().join(f).to_string_lossy().into_owned();
+        let opts = crate::pipeline::ScoreOptions::new(
+            &file("rumours.csv"),
+            &file("transfers.csv"),
+            None,
+            "2026-11-24",
+        )
+        .expect("options");
+        let settings = crate::settings::Settings::default();
+        let s = crate::pipeline::prepare(&opts, &settings, &crate::progress::Progress::hidden())
+            .expect("prepare");
+        let config = settings.config();
+        let leads = config.likelihood.training_leads_days.clone();
+        let hist = history(&s.tables(), config, &leads, s.as_of).expect("history");
+        assert!(hist.rows.height() > 100, "{} rows", hist.rows.height());
+        assert!(crate::score::features::in_snapshot_order(&hist.rows).expect("order"));
+        // The same eligible rows in snapshot order and reversed give the same features, in
+        // snapshot order.
+        let deals = deals_with_season(&s.deals, &s.windows).expect("season");
+        let resolved = resolved_for_training(&deals).collect().expect("resolved");
+        let eligible = training_eligible(resolved.lazy(), &hist.requests)
+            .collect()
+            .expect("eligible")
+            .sort(
+                crate::score::features::SNAPSHOT_ORDER,
+                SortMultipleOptions::default(),
+            )
+            .expect("sorted");
+        let features = |rows: DataFrame| {
+            deal_features(
+                &s.claims,
+                &hist.requests,
+                rows.lazy(),
+                &s.windows,
+                &hist.lookups,
+                config,
+                false,
+            )
+            .expect("features")
+        };
+        let in_order = features(eligible.clone());
+        let from_reversed = features(eligible.reverse());
+        assert!(in_order.height() > 100);
+        assert!(crate::score::features::in_snapshot_order(&in_order).expect("order"));
+        assert!(in_order.equals_missing(&from_reversed));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use statrs::distribution::{ContinuousCDF, Normal};
 
 use crate::column_values::{bool_or, f64_or, i32_or, opt_f64, opt_i32, opt_u32, u32_or};
 use crate::schema::Stage;
-use crate::score::features::MODEL_INPUTS;
+use crate::score::features::{in_snapshot_order, MODEL_INPUTS, SNAPSHOT_ORDER};
 use crate::settings::LikelihoodConfig;
 use crate::stats::isotonic::Isotonic;
 use crate::stats::logistic::{self, LogisticFit, Platt};
@@ -228,10 +228,10 @@ pub fn fit_model(
 ) -> PolarsResult<Model> {
     // A fixed row order makes the fit (its floating-point sums) the same on every run. The
     // training history comes in that order already: then it is only checked.
-    let train = &if in_deal_order(train)? {
+    let train = &if in_snapshot_order(train)? {
         train.clone()
     } else {
-        train.sort(TRAINING_ORDER, SortMultipleOptions::default())?
+        train.sort(SNAPSHOT_ORDER, SortMultipleOptions::default())?
     };
     let n = train.height();
     let labels = bool_or(train, "label", false)?;
@@ -339,19 +339,6 @@ pub fn fit_model(
         pool_weight,
         lead_unseen,
     })
-}
-
-/// The order the training rows are fitted in: by snapshot, then deal.
-const TRAINING_ORDER: [&str; 4] = ["snap", "player", "to_club", "window"];
-
-/// Whether the rows are in strictly increasing [`TRAINING_ORDER`] (nulls first, as polars
-/// sorts them): the order a sort by those keys gives when they are unique.
-fn in_deal_order(train: &DataFrame) -> PolarsResult<bool> {
-    let [snap, player, club, window] = TRAINING_ORDER;
-    let (snap, player) = (opt_u32(train, snap)?, opt_u32(train, player)?);
-    let (club, window) = (opt_u32(train, club)?, opt_i32(train, window)?);
-    let key = |i: usize| (snap[i], player[i], club[i], window[i]);
-    Ok((1..train.height()).all(|i| key(i - 1) < key(i)))
 }
 
 /// Why training rows cannot fit a regression, if they cannot: too few deals, or one outcome.
@@ -1006,19 +993,19 @@ mod tests {
             &[5, 1, 2, 0],
             &[3, 3, 3, 2],
         );
-        assert!(in_deal_order(&ordered).expect("check"));
+        assert!(in_snapshot_order(&ordered).expect("check"));
         // A later window of the same deal at the same snapshot still counts as after.
         let by_window = rows(&[Some(0), Some(0)], &[1, 1], &[3, 4]);
-        assert!(in_deal_order(&by_window).expect("check"));
+        assert!(in_snapshot_order(&by_window).expect("check"));
         // Out of order, a null after a value, or two rows with the same keys: sorted instead.
         for unsorted in [
             rows(&[Some(1), Some(0)], &[0, 0], &[1, 1]),
             rows(&[Some(0), None], &[0, 0], &[1, 1]),
             rows(&[Some(0), Some(0)], &[2, 2], &[1, 1]),
         ] {
-            assert!(!in_deal_order(&unsorted).expect("check"));
+            assert!(!in_snapshot_order(&unsorted).expect("check"));
         }
-        assert!(in_deal_order(&rows(&[], &[], &[])).expect("check"));
+        assert!(in_snapshot_order(&rows(&[], &[], &[])).expect("check"));
     }
 
     #[test]
