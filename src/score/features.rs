@@ -790,16 +790,15 @@ pub fn resolved_for_training(deals: &DataFrame) -> LazyFrame {
 /// window (`requests`: `snap, window, t`) taken while it was still unresolved
 /// (`resolved_on > t`). Columns `snap, player, to_club, window, label`.
 pub fn training_eligible(resolved: LazyFrame, requests: &DataFrame) -> LazyFrame {
-    resolved
-        .join(
-            requests
-                .clone()
-                .lazy()
-                .select([col("snap"), col("window"), col("t")]),
-            [col("window")],
-            [col("window")],
-            JoinArgs::new(JoinType::Inner),
-        )
+    // Snapshots in order, each with its window's deals in their order: with the deals in
+    // deal order (as they come), the rows come in [`SNAPSHOT_ORDER`].
+    let mut in_order = JoinArgs::new(JoinType::Inner);
+    in_order.maintain_order = MaintainOrderJoin::LeftRight;
+    requests
+        .clone()
+        .lazy()
+        .select([col("snap"), col("window"), col("t")])
+        .join(resolved, [col("window")], [col("window")], in_order)
         .filter(col("resolved_on").gt(col("t")))
         .select([
             col("snap"),
@@ -989,6 +988,8 @@ mod tests {
             .collect()
             .expect("rows");
         assert_eq!(rows.height(), 6);
+        // With the deals in deal order, the rows come by snapshot, then deal: no sort needed.
+        assert!(in_snapshot_order(&rows).expect("order"));
     }
 
     #[test]

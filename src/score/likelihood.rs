@@ -53,7 +53,7 @@ pub fn deals_with_season(deals: &DataFrame, windows: &DataFrame) -> PolarsResult
                 .select([col("window"), col("summer")]),
             [col("window")],
             [col("window")],
-            JoinArgs::new(JoinType::Left),
+            in_left_order(JoinType::Left),
         )
         .collect()
 }
