@@ -300,23 +300,9 @@ pub fn deal_features(
     );
     let (by_origin, aggregates, seller) = per_row?;
     let players = players?;
-    let row = || [col(ROW)];
-    let lf = eligible
+    // Every per-row table is keyed by the row number: gathered by it, not joined on it.
+    let lf = joined_by_row(eligible, &aggregates, &[&by_origin, &seller, &players])?
         .lazy()
-        .join(
-            aggregates.lazy(),
-            row(),
-            row(),
-            in_left_order(JoinType::Inner),
-        )
-        .join(
-            by_origin.lazy(),
-            row(),
-            row(),
-            in_left_order(JoinType::Left),
-        )
-        .join(seller.lazy(), row(), row(), in_left_order(JoinType::Left))
-        .join(players.lazy(), row(), row(), in_left_order(JoinType::Left))
         .join(
             windows.clone().lazy().select([
                 col("window"),
@@ -357,6 +343,53 @@ pub fn deal_features(
         ])
         .collect()?;
     in_snapshot_order_or_sorted(df)
+}
+
+/// `eligible` (its rows numbered [`ROW`] 0, 1, … in order) joined with tables keyed by
+/// [`ROW`]: the rows `first` has (an inner join), then the columns of each of `then` (null
+/// where it has no row: left joins), in `eligible`'s order. Each table's rows are gathered
+/// by their number instead of joined on it (at a million claims, 34 ms of joins on one
+/// column). A number twice in a table, which a join would answer by repeating the row, is an
+/// error.
+fn joined_by_row(
+    eligible: DataFrame,
+    first: &DataFrame,
+    then: &[&DataFrame],
+) -> PolarsResult<DataFrame> {
+    let n = eligible.height();
+    // Where each row number is in `table`.
+    let places = |table: &DataFrame| -> PolarsResult<Vec<Option<IdxSize>>> {
+        let mut at = vec![None; n];
+        let rows = table.column(ROW)?.cast(&IDX_DTYPE)?;
+        for (i, row) in rows.idx()?.iter().enumerate() {
+            let slot = row
+                .and_then(|r| at.get_mut(r as usize))
+                .ok_or_else(|| polars_err!(ComputeError: "a row number outside 0..{n}: {row:?}"))?;
+            if slot.replace(i as IdxSize).is_some() {
+                polars_bail!(ComputeError: "row number {row:?} twice in a per-row table");
+            }
+        }
+        Ok(at)
+    };
+    let at_first = places(first)?;
+    let kept: Vec<IdxSize> = (0..n as IdxSize)
+        .filter(|r| at_first[*r as usize].is_some())
+        .collect();
+    let mut out = eligible.take(&IdxCa::from_vec(ROW.into(), kept.clone()))?;
+    for (k, table) in std::iter::once(first)
+        .chain(then.iter().copied())
+        .enumerate()
+    {
+        let at = if k == 0 {
+            at_first.clone()
+        } else {
+            places(table)?
+        };
+        let idx: IdxCa = kept.iter().map(|r| at[*r as usize]).collect();
+        let columns = table.drop(ROW)?.take(&idx)?;
+        out.hstack_mut(columns.columns())?;
+    }
+    Ok(out)
 }
 
 /// The columns the features read of the claims of the eligible deals' players (with
