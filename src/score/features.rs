@@ -375,19 +375,15 @@ fn joined_by_row(
     let kept: Vec<IdxSize> = (0..n as IdxSize)
         .filter(|r| at_first[*r as usize].is_some())
         .collect();
-    let mut out = eligible.take(&IdxCa::from_vec(ROW.into(), kept.clone()))?;
-    for (k, table) in std::iter::once(first)
-        .chain(then.iter().copied())
-        .enumerate()
-    {
-        let at = if k == 0 {
-            at_first.clone()
-        } else {
-            places(table)?
-        };
+    // The rows of `table` at the kept row numbers, without its row number column.
+    let gathered = |table: &DataFrame, at: &[Option<IdxSize>]| -> PolarsResult<DataFrame> {
         let idx: IdxCa = kept.iter().map(|r| at[*r as usize]).collect();
-        let columns = table.drop(ROW)?.take(&idx)?;
-        out.hstack_mut(columns.columns())?;
+        table.drop(ROW)?.take(&idx)
+    };
+    let mut out = eligible.take(&IdxCa::from_slice(ROW.into(), &kept))?;
+    out.hstack_mut(gathered(first, &at_first)?.columns())?;
+    for table in then {
+        out.hstack_mut(gathered(table, &places(table)?)?.columns())?;
     }
     Ok(out)
 }
@@ -991,6 +987,28 @@ mod tests {
             let (origin, _) = origins_of(c, 3000, window);
             proptest::prop_assert_eq!(origin, expected);
         }
+    }
+
+    #[test]
+    fn per_row_tables_are_gathered_as_an_inner_then_left_joins_in_row_order() {
+        let eligible = df!(ROW => [0u32, 1, 2, 3], "deal" => ["a", "b", "c", "d"]).expect("df");
+        // Rows 3, 0 and 1 have claims (out of order); row 1 alone has a seller.
+        let first = df!(ROW => [3u32, 0, 1], "reports" => [30u32, 0, 10]).expect("df");
+        let seller = df!(ROW => [1u32], "from_club" => [Some(7u32)]).expect("df");
+        let out = joined_by_row(eligible.clone(), &first, &[&seller]).expect("joined");
+        let expected = df!(
+            ROW => [0u32, 1, 3],
+            "deal" => ["a", "b", "d"],
+            "reports" => [0u32, 10, 30],
+            "from_club" => [None, Some(7u32), None],
+        )
+        .expect("df");
+        assert!(out.equals_missing(&expected), "{out}");
+        // A row number twice, or one past the rows, is an error, not a row repeated or lost.
+        let twice = df!(ROW => [1u32, 1], "from_club" => [1u32, 2]).expect("df");
+        assert!(joined_by_row(eligible.clone(), &first, &[&twice]).is_err());
+        let past = df!(ROW => [4u32], "from_club" => [1u32]).expect("df");
+        assert!(joined_by_row(eligible, &past, &[]).is_err());
     }
 
     #[test]
