@@ -54,6 +54,13 @@ measure() {
         END { printf "%.2f %.2f %.2f\n", s, u + y, m }' "$log"
 }
 
+# Removes the three engines' outputs and waits for the disk, before a round's timings.
+clear_outputs() {
+    rm -rf "$work/reports" "$work/out-duckdb" "$work/out-polars"
+    mkdir -p "$work/out-duckdb" "$work/out-polars"
+    sync
+}
+
 # median and range of one column of a file.
 stats() {
     cut -d' ' -f"$2" "$1" | sort -g | awk '{ v[NR] = $1 } END {
@@ -76,6 +83,11 @@ for shape in ${SHAPES:-default wide rush}; do
         echo "|---|---|---|---|"
         : > "$work/score.txt"; : > "$work/duckdb.txt"; : > "$work/polars.txt"
         for r in $(seq "$rounds"); do
+            # Each engine writes into an empty directory: none is timed freeing its files of
+            # the round before (score removes its previous set, the peers truncate theirs; on
+            # the development VM freeing a gigabyte of written blocks takes 0.2-0.4 s, and
+            # varies with what else the disk holds; BENCHMARKS.md).
+            clear_outputs
             s=$(measure "$bin" score --quiet --rumours "$dir/rumours.csv" --transfers "$dir/transfers.csv" \
                 --aliases "$dir/aliases.csv" --as-of "$as_of" --out "$work/reports")
             d=$(measure "$py" benches/peers/core_duckdb.py "$dir" "$work/out-duckdb" "$as_of")
