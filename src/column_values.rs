@@ -1,11 +1,19 @@
 //! Typed access to a column, for the few places where values leave polars for plain Rust
 //! (the model's matrices, the backtest's scores, small report tables), and the groupings done
-//! by hand on such values (tables in pieces, key pairs, rows grouped by a dense id).
+//! by hand on such values (tables in pieces, key pairs, rows grouped by a dense id); and the
+//! left join that keeps the left frame's order, which the scoring and the reports both use.
 //!
 //! Each function casts to the asked type first, so any integer or float column will do;
 //! `*_or` variants replace nulls with a default, `opt_*` keep them.
 
 use polars::prelude::*;
+
+/// A left join that keeps the left frame's row order (polars does not, by default).
+pub fn left_join_in_order() -> JoinArgs {
+    let mut args = JoinArgs::new(JoinType::Left);
+    args.maintain_order = MaintainOrderJoin::Left;
+    args
+}
 
 pub fn opt_u32(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u32>>> {
     Ok(df

@@ -16,13 +16,6 @@ pub fn as_date(name: &str) -> Expr {
     col(name).cast(DataType::Date).alias(name)
 }
 
-/// A left join that keeps the left frame's row order (polars does not, by default).
-pub fn left_join_in_order() -> JoinArgs {
-    let mut args = JoinArgs::new(JoinType::Left);
-    args.maintain_order = MaintainOrderJoin::Left;
-    args
-}
-
 /// Replaces the id column `id_col` of `df` by its display names, in its place and row order:
 /// `names[id]` (ids are positions in their name table), null for a null id or one past the
 /// table. A gather rather than a join on a table of every name (the deals report names its

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::labels::{as_date, code_names, left_join_in_order, with_names};
+use super::labels::{as_date, code_names, with_names};
 use super::summary::{summary, Unmatched};
 use super::{ScoreRun, StoriesReport};
+use crate::column_values::left_join_in_order;
 use crate::ingest::Reject;
 use crate::prepared::{Display, Prepared};
 use crate::schema::deal_cols;

@@ -171,13 +171,6 @@ fn in_snapshot_order_or_sorted(df: DataFrame) -> PolarsResult<DataFrame> {
     }
 }
 
-/// A join of `how` that keeps the left frame's row order (polars does not, by default).
-pub fn in_left_order(how: JoinType) -> JoinArgs {
-    let mut args = JoinArgs::new(how);
-    args.maintain_order = MaintainOrderJoin::Left;
-    args
-}
-
 /// One point-in-time rate to add to a frame that has `t`: the rate of the group whose keys
 /// are the columns `on` (in the order of the lookup's keys) on day `t`, falling back to the
 /// prior of that day (per stage: `prior_on` names the local stage column).
@@ -271,7 +264,7 @@ pub fn deal_features(
     // and every join below keeps it: the features need no sort of their many columns.
     let eligible = in_snapshot_order_or_sorted(eligible.collect()?)?;
     // Each eligible row (a deal at a snapshot) is numbered once: its claims carry the number,
-    // and the per-deal aggregates group by it and join on that one column instead of four.
+    // and the per-deal tables are made by it and gathered by it.
     let eligible = eligible.with_row_index(ROW.into(), None)?;
     let claims = claims_of_players(claims, &eligible, claim_ids)?;
     let n = eligible.height();
@@ -311,7 +304,7 @@ pub fn deal_features(
             ]),
             [col("window")],
             [col("window")],
-            in_left_order(JoinType::Left),
+            crate::column_values::left_join_in_order(),
         )
         .drop(cols([ROW]));
     let df = lf.collect()?;

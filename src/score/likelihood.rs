@@ -11,10 +11,11 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
+use crate::column_values::left_join_in_order;
 use crate::schema::outcome;
 use crate::score::features::{
-    deal_features, in_left_order, lookups, model_matrix_columns, resolved_for_training,
-    training_eligible, training_rows, Lookups,
+    deal_features, lookups, model_matrix_columns, resolved_for_training, training_eligible,
+    training_rows, Lookups,
 };
 use crate::score::model::{fit_model, predict, Model, Namer, Prediction};
 use crate::settings::Config;
@@ -53,7 +54,7 @@ pub fn deals_with_season(deals: &DataFrame, windows: &DataFrame) -> PolarsResult
                 .select([col("window"), col("summer")]),
             [col("window")],
             [col("window")],
-            in_left_order(JoinType::Left),
+            left_join_in_order(),
         )
         .collect()
 }
@@ -149,7 +150,7 @@ pub fn history(
             requests.clone().lazy().select([col("snap"), col("lead")]),
             [col("snap")],
             [col("snap")],
-            in_left_order(JoinType::Left),
+            left_join_in_order(),
         )
         .collect()?;
     Ok(History {
