@@ -42,6 +42,15 @@ pub fn opt_i32(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i32>>> {
         .collect())
 }
 
+pub fn opt_i64(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .iter()
+        .collect())
+}
+
 pub fn opt_f64(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
     Ok(df
         .column(name)?

@@ -32,7 +32,9 @@ pub use crate::normalise::{key, Aliases, NameKind};
 pub use crate::prepared::{Display, Prepared};
 pub use crate::report::{Format, OutputSet, ScoreRun, StoriesReport, Summary};
 pub use crate::resolve::counted_moves;
-pub use crate::score::likelihood::{history, model_for_day, open_leads, History, PreparedTables};
+pub use crate::score::likelihood::{
+    history, history_for_models, model_for_day, open_leads, History, PreparedTables,
+};
 pub use crate::score::reliability::{reliability, story_hit, Reliability};
 pub use crate::stories::{prepare_claims, stories_and_deals};
 pub use crate::windows::{date_from_days, days_since_epoch, Window, WindowCalendar};
@@ -225,9 +227,8 @@ fn score_with(
     // Author stories have given their table; at ten million claims they are worth freeing.
     s.author_stories = DataFrame::empty();
     let hist = progress.stage("training history", || -> PolarsResult<_> {
-        let mut leads = config.likelihood.training_leads_days.clone();
-        leads.extend(open_leads(&s.deals, &s.windows, s.as_of)?);
-        history(&s.tables(), config, &leads, s.as_of)
+        let fitted = open_leads(&s.deals, &s.windows, s.as_of)?;
+        history_for_models(&s.tables(), config, &fitted, s.as_of)
     })?;
     // The stories have served every scoring stage: the stories report takes them (and their
     // memory, as it goes), and is made beside the stages left, which leave part of the machine

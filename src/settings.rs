@@ -188,7 +188,8 @@ pub struct LikelihoodConfig {
     pub copy_window_days: i64,
     /// Momentum compares reports in the last N days with the N days before.
     pub momentum_days: i64,
-    /// At most this many training rows (a deterministic hash sample above it).
+    /// At most this many training rows, counted at every training distance (a deterministic
+    /// hash sample of deals above it; `score` then makes only the rows its models are fitted on).
     pub max_training_rows: usize,
     /// Folds (by window) for the out-of-fold predictions the calibrator is fitted on.
     pub calibration_folds: usize,

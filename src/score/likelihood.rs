@@ -11,13 +11,15 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use crate::column_values::left_join_in_order;
+use crate::column_values::{left_join_in_order, opt_i32, opt_i64, opt_u32};
 use crate::schema::outcome;
 use crate::score::features::{
     deal_features, lookups, model_matrix_columns, resolved_for_training, training_eligible,
     training_rows, Lookups,
 };
-use crate::score::model::{fit_model, predict, Model, Namer, Prediction};
+use crate::score::model::{
+    fit_model, pools_other_leads, predict, Model, Namer, Prediction, TargetRows,
+};
 use crate::settings::Config;
 
 /// The prepared tables the history is built from.
@@ -102,12 +104,42 @@ fn deal_hash() -> Expr {
 }
 
 /// Builds the training history: lookups at every snapshot day (and `as_of`), and feature rows
-/// of the deals open at each past snapshot. `leads` are the snapshot leads.
+/// of the deals open at each past snapshot. `leads` are the snapshot leads. Every row is made:
+/// the backtest fits models on many days, each from the rows known by then.
 pub fn history(
     tables: &PreparedTables,
     config: &Config,
     leads: &[i64],
     as_of: i32,
+) -> PolarsResult<History> {
+    build_history(tables, config, leads, as_of, None)
+}
+
+/// The training history of the models `score` fits on `as_of`, one for each lead of
+/// `fitted`: [`history`] at those leads and `likelihood.training_leads_days`, without the
+/// rows none of those models is fitted on. A model whose own rows hold both outcomes and
+/// `likelihood.pool_below_deals` deals or more is fitted on them alone
+/// ([`pools_other_leads`]); when every model is, the rows at the other leads are not made, nor
+/// the lookups at their days (three quarters of the rows of a million claims; BENCHMARKS.md).
+/// The deals are sampled as [`history`] samples them, so each model is fitted on the same
+/// rows, to the bit.
+pub fn history_for_models(
+    tables: &PreparedTables,
+    config: &Config,
+    fitted: &[i64],
+    as_of: i32,
+) -> PolarsResult<History> {
+    let mut leads = config.likelihood.training_leads_days.clone();
+    leads.extend(fitted);
+    build_history(tables, config, &leads, as_of, Some(fitted))
+}
+
+fn build_history(
+    tables: &PreparedTables,
+    config: &Config,
+    leads: &[i64],
+    as_of: i32,
+    fitted: Option<&[i64]>,
 ) -> PolarsResult<History> {
     let PreparedTables {
         claims,
@@ -117,12 +149,7 @@ pub fn history(
         windows,
     } = *tables;
     let requests = past_requests(windows, leads, as_of)?;
-    let mut times: Vec<i32> = requests.column("t")?.i32()?.iter().flatten().collect();
-    times.push(as_of);
-    times.sort_unstable();
-    times.dedup();
     let deals = deals_with_season(deals, windows)?;
-    let lookups = lookups(stories, &deals, transfers, &times, config)?;
 
     // The rows are counted before they are made, and the deals sampled before they are
     // joined with their snapshots: the hash depends on the deal alone.
@@ -141,9 +168,42 @@ pub fn history(
     } else {
         resolved.lazy()
     };
-    let eligible = training_eligible(resolved, &requests);
+    let mut eligible = training_eligible(resolved, &requests).collect()?;
+    // Lookups at every snapshot day, kept or not: each day's priors are fitted from the day
+    // before's, so the same days give the same rates, to the bit, as [`history`] gives.
+    let mut times: Vec<i32> = requests.column("t")?.i32()?.iter().flatten().collect();
+    times.push(as_of);
+    times.sort_unstable();
+    times.dedup();
+    let lookups = lookups(stories, &deals, transfers, &times, config)?;
+    let mut requests = requests;
+    if let Some(fitted) = fitted {
+        let grace = config.outcomes.grace_days;
+        if let Some(kept) =
+            leads_fitted(&eligible, &requests, windows, grace, as_of, fitted, config)?
+        {
+            let keep: BooleanChunked = opt_i64(&requests, "lead")?
+                .iter()
+                .map(|l| l.is_some_and(|l| kept.contains(&l)))
+                .collect();
+            requests = requests.filter(&keep)?;
+            let snaps: std::collections::HashSet<u32> =
+                opt_u32(&requests, "snap")?.into_iter().flatten().collect();
+            let keep: BooleanChunked = opt_u32(&eligible, "snap")?
+                .iter()
+                .map(|s| s.is_some_and(|s| snaps.contains(&s)))
+                .collect();
+            eligible = eligible.filter(&keep)?;
+        }
+    }
     let features = deal_features(
-        claims, &requests, eligible, windows, &lookups, config, false,
+        claims,
+        &requests,
+        eligible.lazy(),
+        windows,
+        &lookups,
+        config,
+        false,
     )?;
     let rows = model_matrix_columns(features.lazy())
         .join(
@@ -159,6 +219,51 @@ pub fn history(
         lookups,
         sample_fraction,
     })
+}
+
+/// The leads whose rows the models fitted on `day`, one per lead of `fitted`, are fitted on:
+/// `fitted` alone when none of them pools other leads ([`pools_other_leads`], counted on the
+/// eligible rows known by `day` as [`rows_known_by`] keeps them), else `None` (every lead).
+fn leads_fitted(
+    eligible: &DataFrame,
+    requests: &DataFrame,
+    windows: &DataFrame,
+    grace_days: i64,
+    day: i32,
+    fitted: &[i64],
+    config: &Config,
+) -> PolarsResult<Option<Vec<i64>>> {
+    use std::collections::{HashMap, HashSet};
+    let lead_of: HashMap<u32, i64> = opt_u32(requests, "snap")?
+        .into_iter()
+        .zip(opt_i64(requests, "lead")?)
+        .filter_map(|(s, l)| Some((s?, l?)))
+        .collect();
+    let known = windows_known_by(windows, grace_days, day)?;
+    let (snap, window) = (opt_u32(eligible, "snap")?, opt_i32(eligible, "window")?);
+    let (player, club) = (opt_u32(eligible, "player")?, opt_u32(eligible, "to_club")?);
+    let label = eligible.column("label")?.bool()?;
+    for &lead in fitted {
+        let mut deals = HashSet::new();
+        let (mut rows, mut positives) = (0, 0);
+        for i in 0..eligible.height() {
+            let at_lead = snap[i].and_then(|s| lead_of.get(&s)) == Some(&lead);
+            if at_lead && window[i].is_some_and(|w| known.contains(&w)) {
+                rows += 1;
+                positives += usize::from(label.get(i) == Some(true));
+                deals.insert((player[i], club[i], window[i]));
+            }
+        }
+        let target = TargetRows {
+            rows,
+            positives,
+            deals: deals.len(),
+        };
+        if pools_other_leads(&target, &config.likelihood) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(fitted.to_vec()))
 }
 
 /// Days from `as_of` to the close of each window that has open deals: the model is trained
@@ -201,15 +306,7 @@ pub fn rows_known_by(
     grace_days: i64,
     day: i32,
 ) -> PolarsResult<DataFrame> {
-    use crate::column_values::opt_i32;
-    let closed: std::collections::BTreeSet<i32> = opt_i32(windows, "window")?
-        .into_iter()
-        .zip(opt_i32(windows, "window_close")?)
-        .filter_map(|(window, close)| {
-            let settled = i64::from(close?) + grace_days + 1;
-            (settled <= i64::from(day)).then_some(window?)
-        })
-        .collect();
+    let closed = windows_known_by(windows, grace_days, day)?;
     let known: BooleanChunked = history
         .rows
         .column("window")?
@@ -219,6 +316,22 @@ pub fn rows_known_by(
         .map(|w| w.is_some_and(|w| closed.contains(&w)))
         .collect();
     history.rows.filter(&known)
+}
+
+/// The windows closed, grace included, before `day`: their outcomes are known on it.
+fn windows_known_by(
+    windows: &DataFrame,
+    grace_days: i64,
+    day: i32,
+) -> PolarsResult<std::collections::BTreeSet<i32>> {
+    Ok(opt_i32(windows, "window")?
+        .into_iter()
+        .zip(opt_i32(windows, "window_close")?)
+        .filter_map(|(window, close)| {
+            let settled = i64::from(close?) + grace_days + 1;
+            (settled <= i64::from(day)).then_some(window?)
+        })
+        .collect())
 }
 
 /// Open deals at `as_of`, with features, model inputs and predictions.
@@ -406,6 +519,78 @@ mod tests {
         assert!(in_order.height() > 100);
         assert!(crate::score::features::in_snapshot_order(&in_order).expect("order"));
         assert!(in_order.equals_missing(&from_reversed));
+    }
+
+    #[test]
+    fn the_models_history_leaves_out_only_the_rows_no_model_is_fitted_on() {
+        // A generated world of 3,000 claims, scored as of 2026-11-24.
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::generate::generate(&crate::generate::GenerateOptions {
+            claims: 3000,
+            seed: 5,
+            out: dir.path().to_path_buf(),
+            shape: crate::generate::Shape::default(),
+        })
+        .expect("generate");
+        let file = |f: &str| dir.path().join(f).to_string_lossy().into_owned();
+        let opts = crate::pipeline::ScoreOptions::new(
+            &file("rumours.csv"),
+            &file("transfers.csv"),
+            None,
+            "2026-11-24",
+        )
+        .expect("options");
+        let settings = crate::settings::Settings::default();
+        let s = crate::pipeline::prepare(&opts, &settings, &crate::progress::Progress::hidden())
+            .expect("prepare");
+        let fitted = open_leads(&s.deals, &s.windows, s.as_of).expect("leads");
+        assert!(!fitted.is_empty());
+        let models = |hist: &History, config: &Config| -> Vec<String> {
+            fitted
+                .iter()
+                .map(|lead| {
+                    let m = model_for_day(hist, &s.windows, config, s.as_of, Some(*lead));
+                    format!("{:?}", m.expect("model"))
+                })
+                .collect()
+        };
+        let leads_of = |hist: &History| -> Vec<i64> {
+            let mut l: Vec<i64> = opt_i64(&hist.rows, "lead")
+                .expect("lead")
+                .into_iter()
+                .flatten()
+                .collect();
+            l.sort_unstable();
+            l.dedup();
+            l
+        };
+        let mut config = settings.config().clone();
+        let mut all_leads = config.likelihood.training_leads_days.clone();
+        all_leads.extend(&fitted);
+        // Each open lead's own deals suffice (a few dozen): its model is of that distance
+        // alone, and the rows at the training leads are not made.
+        config.likelihood.pool_below_deals = 20;
+        config.likelihood.min_training_deals = 20;
+        let every = history(&s.tables(), &config, &all_leads, s.as_of).expect("history");
+        let lean = history_for_models(&s.tables(), &config, &fitted, s.as_of).expect("history");
+        assert!(
+            leads_of(&every).len() > fitted.len(),
+            "{:?}",
+            leads_of(&every)
+        );
+        assert_eq!(leads_of(&lean), fitted);
+        assert!(lean.rows.height() < every.rows.height() / 2);
+        assert_eq!(lean.sample_fraction, every.sample_fraction);
+        let lean_models = models(&lean, &config);
+        assert!(lean_models.iter().all(|m| m.contains("pool_weight: 0.0")));
+        // The same models, to the bit.
+        assert_eq!(lean_models, models(&every, &config));
+        // With too few deals at a distance every row may be pooled: every row is made.
+        config.likelihood.pool_below_deals = 1_000_000;
+        let every = history(&s.tables(), &config, &all_leads, s.as_of).expect("history");
+        let lean = history_for_models(&s.tables(), &config, &fitted, s.as_of).expect("history");
+        assert!(lean.rows.equals_missing(&every.rows));
+        assert_eq!(models(&lean, &config), models(&every, &config));
     }
 
     #[test]

@@ -221,6 +221,11 @@ pub const POOL_WEIGHTS: [f64; 3] = [0.0, 0.25, 1.0];
 /// the out-of-fold log loss (after calibration) on the target rows: a model of that distance
 /// alone where it has history enough, partial pooling where it has little. With
 /// `pool_below_deals` target deals or more, the distance alone, without the search.
+///
+/// The model is described by the rows it is fitted on (with `w = 0` alone, those at the
+/// target distance): its training counts, its inputs' means, sds and ranges, and its folds
+/// are theirs, so rows at other distances that it does not fit leave it unchanged, to the bit
+/// (and the training history of `score` need not make them).
 pub fn fit_model(
     train: &DataFrame,
     config: &LikelihoodConfig,
@@ -247,40 +252,45 @@ pub fn fit_model(
         Some(l) => row_leads.iter().map(|r| i64::from(*r) == l).collect(),
         None => vec![true; n],
     };
-    let deals_where = |keep: &dyn Fn(usize) -> bool| -> (usize, usize) {
+    let deals_where = |keep: &dyn Fn(usize) -> bool| -> TargetRows {
         let set: HashSet<(u32, u32, i32), foldhash::fast::FixedState> = (0..n)
             .filter(|i| keep(*i))
             .map(|i| (players[i], clubs[i], windows[i]))
             .collect();
-        let pos = (0..n).filter(|i| keep(*i) && labels[*i]).count();
-        (set.len(), pos)
+        let rows = (0..n).filter(|i| keep(*i)).count();
+        let positives = (0..n).filter(|i| keep(*i) && labels[*i]).count();
+        TargetRows {
+            rows,
+            positives,
+            deals: set.len(),
+        }
     };
-    let (deal_count, positives) = deals_where(&|_| true);
+    // The rows at the target distance, when they hold both outcomes, are where the
+    // calibration is fitted and the pooling judged; else every row.
+    let target = deals_where(&|i| at_target[i]);
+    let lead_unseen = lead.filter(|_| !target.both_outcomes());
+    let (at_target, weights_tried) = pooling(at_target, &target, config);
+    // Rows away from the target distance are fitted only when some weight tried pools them:
+    // the model is described (its training, its inputs' scales and ranges, its folds) by the
+    // rows it is fitted on, whatever other rows the history holds.
+    let pooled = weights_tried.iter().any(|w| *w > 0.0);
+    let used: Vec<usize> = (0..n).filter(|i| at_target[*i] || pooled).collect();
+    let fitted = deals_where(&|i| at_target[i] || pooled);
     let training = TrainingSummary {
-        rows: n,
-        deals: deal_count,
-        positives,
+        rows: fitted.rows,
+        deals: fitted.deals,
+        positives: fitted.positives,
     };
     if let Some(reason) = too_little(&training, config) {
         return Ok(Model::Prior { reason, training });
     }
-    // The rows the calibration is fitted and the pooling judged on: those at the target
-    // distance, when they hold both outcomes; else every row.
-    let (target_deals, target_pos) = deals_where(&|i| at_target[i]);
-    let target_rows = at_target.iter().filter(|t| **t).count();
-    let lead_unseen = lead.filter(|_| target_pos == 0 || target_pos == target_rows);
-    let (at_target, weights_tried) =
-        pooling(at_target, (target_pos, target_rows, target_deals), config);
-    let inputs = standardised(train, &windows)?;
+    let inputs = standardised(train, &windows, &used)?;
     let y: Vec<f64> = labels.iter().map(|l| f64::from(u8::from(*l))).collect();
     // Out-of-fold scores should look like predictions for a window the model has not seen, so
     // folds are whole windows when there are enough of them (else deals, by a hash).
     let folds = config.calibration_folds.max(2);
-    let fold = folds_of(&players, &clubs, &windows, folds);
-
-    // Rows away from the target distance are fitted only when some weight tried pools them.
-    let pooled = weights_tried.iter().any(|w| *w > 0.0);
-    let dm = Design::of(&inputs, n, (0..n).filter(|i| at_target[*i] || pooled));
+    let fold = folds_of(&players, &clubs, &windows, &used, folds);
+    let dm = Design::of(&inputs, n, used.iter().copied());
     let fit_rows = |rows: &[usize], pool: f64, start: Option<&[f64]>| -> Option<LogisticFit> {
         let rows: Vec<usize> = rows
             .iter()
@@ -303,7 +313,7 @@ pub fn fit_model(
         (&fold, folds),
         &dm,
         (&labels, &at_target),
-        target_deals,
+        target.deals,
         config,
     );
     let Some((_, chosen, calibrator)) = best else {
@@ -353,27 +363,50 @@ fn too_little(training: &TrainingSummary, config: &LikelihoodConfig) -> Option<S
         .then(|| "every training deal has the same outcome".into())
 }
 
+/// The training rows at a model's own distance from the close: how many, how many of them
+/// came true, and how many deals they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetRows {
+    pub rows: usize,
+    pub positives: usize,
+    pub deals: usize,
+}
+
+impl TargetRows {
+    /// Whether the rows hold both outcomes.
+    fn both_outcomes(&self) -> bool {
+        self.positives > 0 && self.positives < self.rows
+    }
+}
+
+/// Whether a model with `target` rows at its own distance from the close is fitted on rows
+/// at other distances too: unless its own rows hold both outcomes and `pool_below_deals`
+/// deals or more ([`pooling`]; the training history leaves out the rows no model fits).
+pub fn pools_other_leads(target: &TargetRows, config: &LikelihoodConfig) -> bool {
+    !(target.both_outcomes() && target.deals >= config.pool_below_deals)
+}
+
 /// The rows the calibration is fitted and the pooling judged on, and the pooling weights to
 /// try: the rows at the target distance when they hold both outcomes (with the weights their
-/// number of deals allows), else every row, pooled alike.
+/// number of deals allows: 0 alone, a model of that distance, when every row is at it or
+/// [`pools_other_leads`] says no), else every row, pooled alike.
 fn pooling(
     at_target: Vec<bool>,
-    (target_pos, target_rows, target_deals): (usize, usize, usize),
+    target: &TargetRows,
     config: &LikelihoodConfig,
 ) -> (Vec<bool>, &'static [f64]) {
     let n = at_target.len();
-    if target_pos > 0 && target_pos < target_rows && target_rows < n {
-        let tried: &[f64] = if target_deals >= config.pool_below_deals {
-            &POOL_WEIGHTS[..1]
-        } else if target_deals >= config.min_training_deals {
-            &POOL_WEIGHTS
-        } else {
-            &POOL_WEIGHTS[1..]
-        };
-        (at_target, tried)
-    } else {
-        (vec![true; n], &POOL_WEIGHTS[2..])
+    if !target.both_outcomes() {
+        return (vec![true; n], &POOL_WEIGHTS[2..]);
     }
+    let tried: &[f64] = if target.rows == n || !pools_other_leads(target, config) {
+        &POOL_WEIGHTS[..1]
+    } else if target.deals >= config.min_training_deals {
+        &POOL_WEIGHTS
+    } else {
+        &POOL_WEIGHTS[1..]
+    };
+    (at_target, tried)
 }
 
 /// The pooling weight whose fold fits, calibrated, give the lowest out-of-fold log loss on the
@@ -432,8 +465,10 @@ struct Standardised {
     constant: Vec<(&'static str, f64)>,
 }
 
-fn standardised(train: &DataFrame, windows: &[i32]) -> PolarsResult<Standardised> {
-    let n = train.height();
+/// The inputs of the training rows `used` (row numbers, ascending): their means, sds and
+/// ranges are those rows' (the columns keep every row, for the design to be taken from).
+fn standardised(train: &DataFrame, windows: &[i32], used: &[usize]) -> PolarsResult<Standardised> {
+    let n = used.len();
     let mut inputs = Vec::new();
     let mut columns = Vec::new();
     let (mut means, mut sds, mut ranges, mut constant) =
@@ -442,7 +477,7 @@ fn standardised(train: &DataFrame, windows: &[i32]) -> PolarsResult<Standardised
     // each season in training they would only tell those windows apart.
     let winter = f64_or(train, "x_winter", 0.0)?;
     let mut season_windows: [Vec<i32>; 2] = [Vec::new(), Vec::new()];
-    for i in 0..n {
+    for &i in used {
         season_windows[usize::from(winter[i] > 0.5)].push(windows[i]);
     }
     let seasons_covered = season_windows.iter_mut().all(|w| {
@@ -450,12 +485,21 @@ fn standardised(train: &DataFrame, windows: &[i32]) -> PolarsResult<Standardised
         w.dedup();
         w.len() >= 2
     });
+    // Every row is used, or the few in a history made for other models too.
+    let all = n == train.height();
     for name in MODEL_INPUTS {
-        let v = f64_or(train, name, 0.0)?;
+        let column = f64_or(train, name, 0.0)?;
         if !seasons_covered && SEASON_INPUTS.contains(&name) {
             constant.push((name, f64::NAN));
             continue;
         }
+        let picked: Vec<f64>;
+        let v = if all {
+            &column
+        } else {
+            picked = used.iter().map(|i| column[*i]).collect();
+            &picked
+        };
         let mean = v.iter().sum::<f64>() / n as f64;
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
         if var > 1e-12 {
@@ -465,7 +509,7 @@ fn standardised(train: &DataFrame, windows: &[i32]) -> PolarsResult<Standardised
             means.push(mean);
             sds.push(var.sqrt());
             ranges.push((lo, hi));
-            columns.push(v);
+            columns.push(column);
         } else {
             constant.push((name, mean));
         }
@@ -480,11 +524,17 @@ fn standardised(train: &DataFrame, windows: &[i32]) -> PolarsResult<Standardised
     })
 }
 
-/// Each training row's fold: whole windows when there are at least `folds` of them, else
-/// deals by a hash.
-fn folds_of(players: &[u32], clubs: &[u32], windows: &[i32], folds: usize) -> Vec<usize> {
+/// Each training row's fold: whole windows when the rows `used` cover at least `folds` of
+/// them (numbered in order among those), else deals by a hash. Rows not used get one too.
+fn folds_of(
+    players: &[u32],
+    clubs: &[u32],
+    windows: &[i32],
+    used: &[usize],
+    folds: usize,
+) -> Vec<usize> {
     let n = windows.len();
-    let mut distinct_windows: Vec<i32> = windows.to_vec();
+    let mut distinct_windows: Vec<i32> = used.iter().map(|i| windows[*i]).collect();
     distinct_windows.sort_unstable();
     distinct_windows.dedup();
     if distinct_windows.len() >= folds {
@@ -1068,6 +1118,60 @@ mod tests {
             "{:?}",
             p[0].notes
         );
+    }
+
+    #[test]
+    fn a_model_of_its_own_distance_is_the_same_whatever_other_rows_the_history_holds() {
+        // 3,000 rows: every fourth at 30 days from the close (750 deals), the rest at 60,
+        // whose inputs are shifted: they must not move the model of 30 days.
+        let mut train = training(3000, 13);
+        let lead: Vec<i32> = (0..3000)
+            .map(|i| if i % 4 == 0 { 30 } else { 60 })
+            .collect();
+        let shifted: Vec<f64> = f64_or(&train, MODEL_INPUTS[1], 0.0)
+            .expect("input")
+            .iter()
+            .zip(&lead)
+            .map(|(x, l)| if *l == 60 { x + 5.0 } else { *x })
+            .collect();
+        train
+            .with_column(Column::new("lead".into(), lead))
+            .expect("lead");
+        train
+            .with_column(Column::new(MODEL_INPUTS[1].into(), shifted))
+            .expect("shifted");
+        let config = LikelihoodConfig {
+            pool_below_deals: 500,
+            ..LikelihoodConfig::default()
+        };
+        let at_30 = train
+            .column("lead")
+            .expect("lead")
+            .i32()
+            .expect("i32")
+            .equal(30);
+        let alone = fit_model(&train.filter(&at_30).expect("filter"), &config, Some(30))
+            .expect("fit alone");
+        let with_others = fit_model(&train, &config, Some(30)).expect("fit");
+        // 750 deals at the distance, 500 needed: that distance alone, in both.
+        assert_eq!(alone.pool_weight(), Some(0.0));
+        assert_eq!(alone.training().rows, 750);
+        assert_eq!(alone.training().deals, 750);
+        // Everything the model holds (coefficients, scales, ranges, calibration, training
+        // summary) to the last bit.
+        assert_eq!(format!("{with_others:?}"), format!("{alone:?}"));
+        // With fewer deals than that the other distances are pooled, and described.
+        let pooled = fit_model(
+            &train,
+            &LikelihoodConfig {
+                pool_below_deals: 1000,
+                ..config
+            },
+            Some(30),
+        )
+        .expect("fit");
+        assert!(pooled.pool_weight().is_some_and(|w| w > 0.0), "{pooled:?}");
+        assert_eq!(pooled.training().rows, 3000);
     }
 
     /// Training rows: the model inputs drawn from `seed`, a label from a known logit.
