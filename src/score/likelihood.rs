@@ -119,10 +119,10 @@ pub fn history(
 /// `fitted`: [`history`] at those leads and `likelihood.training_leads_days`, without the
 /// rows none of those models is fitted on. A model whose own rows hold both outcomes and
 /// `likelihood.pool_below_deals` deals or more is fitted on them alone
-/// ([`pools_other_leads`]); when every model is, the rows at the other leads are not made, nor
-/// the lookups at their days (three quarters of the rows of a million claims; BENCHMARKS.md).
-/// The deals are sampled as [`history`] samples them, so each model is fitted on the same
-/// rows, to the bit.
+/// (`score::model::pools_other_leads`); when every model is, the rows at the other leads are
+/// not made (three quarters of the rows of a million claims; BENCHMARKS.md). The deals are
+/// sampled as [`history`] samples them, and the lookups made at every snapshot day, so each
+/// model is the one [`history`] gives, to the bit.
 pub fn history_for_models(
     tables: &PreparedTables,
     config: &Config,
