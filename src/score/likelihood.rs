@@ -463,9 +463,9 @@ mod tests {
         assert_eq!(open_leads(&deals, &windows(), 300).expect("leads"), vec![0]);
     }
 
-    #[test]
-    fn features_come_in_snapshot_order_whatever_the_order_of_the_eligible_deals() {
-        // A generated world of 3,000 claims, scored as of 2026-11-24.
+    /// A generated world of 3,000 claims, prepared as of 2026-11-24 (its directory, kept
+    /// while it is used, and the prepared tables).
+    fn generated_world() -> (tempfile::TempDir, crate::pipeline::Prepared) {
         let dir = tempfile::tempdir().expect("tempdir");
         crate::generate::generate(&crate::generate::GenerateOptions {
             claims: 3000,
@@ -485,6 +485,13 @@ mod tests {
         let settings = crate::settings::Settings::default();
         let s = crate::pipeline::prepare(&opts, &settings, &crate::progress::Progress::hidden())
             .expect("prepare");
+        (dir, s)
+    }
+
+    #[test]
+    fn features_come_in_snapshot_order_whatever_the_order_of_the_eligible_deals() {
+        let (_dir, s) = generated_world();
+        let settings = crate::settings::Settings::default();
         let config = settings.config();
         let leads = config.likelihood.training_leads_days.clone();
         let hist = history(&s.tables(), config, &leads, s.as_of).expect("history");
@@ -523,26 +530,8 @@ mod tests {
 
     #[test]
     fn the_models_history_leaves_out_only_the_rows_no_model_is_fitted_on() {
-        // A generated world of 3,000 claims, scored as of 2026-11-24.
-        let dir = tempfile::tempdir().expect("tempdir");
-        crate::generate::generate(&crate::generate::GenerateOptions {
-            claims: 3000,
-            seed: 5,
-            out: dir.path().to_path_buf(),
-            shape: crate::generate::Shape::default(),
-        })
-        .expect("generate");
-        let file = |f: &str| dir.path().join(f).to_string_lossy().into_owned();
-        let opts = crate::pipeline::ScoreOptions::new(
-            &file("rumours.csv"),
-            &file("transfers.csv"),
-            None,
-            "2026-11-24",
-        )
-        .expect("options");
+        let (_dir, s) = generated_world();
         let settings = crate::settings::Settings::default();
-        let s = crate::pipeline::prepare(&opts, &settings, &crate::progress::Progress::hidden())
-            .expect("prepare");
         let fitted = open_leads(&s.deals, &s.windows, s.as_of).expect("leads");
         assert!(!fitted.is_empty());
         let models = |hist: &History, config: &Config| -> Vec<String> {
