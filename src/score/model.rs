@@ -252,22 +252,21 @@ pub fn fit_model(
         Some(l) => row_leads.iter().map(|r| i64::from(*r) == l).collect(),
         None => vec![true; n],
     };
-    let deals_where = |keep: &dyn Fn(usize) -> bool| -> TargetRows {
-        let set: HashSet<(u32, u32, i32), foldhash::fast::FixedState> = (0..n)
-            .filter(|i| keep(*i))
-            .map(|i| (players[i], clubs[i], windows[i]))
+    let counts_of = |rows: &[usize]| -> TargetRows {
+        let deals: HashSet<(u32, u32, i32), foldhash::fast::FixedState> = rows
+            .iter()
+            .map(|i| (players[*i], clubs[*i], windows[*i]))
             .collect();
-        let rows = (0..n).filter(|i| keep(*i)).count();
-        let positives = (0..n).filter(|i| keep(*i) && labels[*i]).count();
         TargetRows {
-            rows,
-            positives,
-            deals: set.len(),
+            rows: rows.len(),
+            positives: rows.iter().filter(|i| labels[**i]).count(),
+            deals: deals.len(),
         }
     };
     // The rows at the target distance, when they hold both outcomes, are where the
     // calibration is fitted and the pooling judged; else every row.
-    let target = deals_where(&|i| at_target[i]);
+    let target_rows: Vec<usize> = (0..n).filter(|i| at_target[*i]).collect();
+    let target = counts_of(&target_rows);
     let lead_unseen = lead.filter(|_| !target.both_outcomes());
     let (at_target, weights_tried) = pooling(at_target, &target, config);
     // Rows away from the target distance are fitted only when some weight tried pools them:
@@ -275,7 +274,7 @@ pub fn fit_model(
     // rows it is fitted on, whatever other rows the history holds.
     let pooled = weights_tried.iter().any(|w| *w > 0.0);
     let used: Vec<usize> = (0..n).filter(|i| at_target[*i] || pooled).collect();
-    let fitted = deals_where(&|i| at_target[i] || pooled);
+    let fitted = counts_of(&used);
     let training = TrainingSummary {
         rows: fitted.rows,
         deals: fitted.deals,
