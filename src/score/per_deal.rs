@@ -17,8 +17,13 @@ use crate::schema::Stage;
 /// The claims of each row of `rows` (`player, to_club, window, t`; rows numbered by position)
 /// known on its day: the pairs `(claim, row)` of a claim (`player, to_club, window,
 /// published`) about the row's deal published by the row's `t` (a null matches nothing), in
-/// claim order, then row order. The rows are grouped by player, so each claim reads only the
-/// rows of its player.
+/// claim order, then row order.
+///
+/// The rows are grouped by player (a counting sort), and each player's rows ordered by club
+/// and window (row order kept within a deal): a claim finds its deal's rows by a binary search
+/// among its player's. The cost grows with the claims and the rows, not with their product: a
+/// player with hundreds of rows (a few players in many deals, each seen on several days) would
+/// otherwise have every row of theirs read for each of their claims.
 ///
 /// # Errors
 /// Missing columns.
@@ -31,17 +36,42 @@ pub fn claims_at_rows(
     let (r_player, r_club) = (opt_u32(rows, "player")?, opt_u32(rows, "to_club")?);
     let (r_window, r_t) = (opt_i32(rows, "window")?, opt_i32(rows, "t")?);
     let by_player = Groups::of(r_player.iter().copied(), max_id(&r_player));
+    let deal = |r: &u32| (r_club[*r as usize], r_window[*r as usize]);
+    // Each player's rows by deal: the groups' rows, each group sorted by its deal (a stable
+    // sort: table order within a deal).
+    let mut by_deal: Vec<u32> = Vec::with_capacity(rows.height());
+    let mut starts: Vec<usize> = Vec::new();
+    for (p, members) in by_player.iter() {
+        let p = p as usize;
+        if starts.len() <= p + 1 {
+            let last = by_deal.len();
+            starts.resize(p + 2, last);
+        }
+        let from = by_deal.len();
+        by_deal.extend_from_slice(members);
+        by_deal[from..].sort_by_key(deal);
+        starts[p + 1] = by_deal.len();
+    }
+    let rows_of = |p: u32| -> &[u32] {
+        let p = p as usize;
+        match (starts.get(p), starts.get(p + 1)) {
+            (Some(from), Some(to)) => &by_deal[*from..*to],
+            _ => &[],
+        }
+    };
     let (mut claim_of, mut row_of) = (Vec::new(), Vec::new());
     for i in 0..claims.height() {
         let (Some(p), Some(c), Some(w), Some(d)) = (player[i], club[i], window[i], published[i])
         else {
             continue;
         };
-        for r in by_player.rows(p) {
-            let r = *r as usize;
-            if r_club[r] == Some(c) && r_window[r] == Some(w) && r_t[r].is_some_and(|t| d <= t) {
+        let mine = rows_of(p);
+        let key = (Some(c), Some(w));
+        let from = mine.partition_point(|r| deal(r) < key);
+        for r in mine[from..].iter().take_while(|r| deal(r) == key) {
+            if r_t[*r as usize].is_some_and(|t| d <= t) {
                 claim_of.push(i as IdxSize);
-                row_of.push(r as IdxSize);
+                row_of.push(*r as IdxSize);
             }
         }
     }
