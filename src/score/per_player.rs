@@ -30,17 +30,34 @@ pub fn links(claims: &DataFrame, rows: &DataFrame) -> PolarsResult<Vec<Option<u3
     let player = opt_u32(claims, "player")?;
     let (window, published) = (opt_i32(claims, "window")?, opt_i32(claims, "published")?);
     let to_club = opt_u32(claims, "to_club")?;
-    // `(player, window, club, day)` of every claim that can be counted, sorted: the first of
-    // each `(player, window, club)` is the day the club was first linked.
-    let mut named: Vec<(u32, i32, Option<u32>, i32)> = (0..claims.height())
-        .filter_map(|c| Some((player[c]?, window[c]?, to_club[c], published[c]?)))
-        .collect();
+    // `(player, window, club, day)` of every claim that can be counted, packed into one
+    // integer that sorts as the tuple would (a null club first), and sorted: the first of each
+    // `(player, window, club)` is the day the club was first linked. Integers sort several
+    // times faster than tuples holding an `Option` (at a million claims of a few thousand
+    // players, 0.11 s on two threads).
+    let mut named: Vec<u128> = Vec::with_capacity(claims.height());
+    for c in 0..claims.height() {
+        let (Some(p), Some(w), Some(d)) = (player[c], window[c], published[c]) else {
+            continue;
+        };
+        let club = match to_club[c] {
+            None => 0,
+            Some(k) => k.checked_add(1).ok_or_else(|| {
+                PolarsError::ComputeError(format!("club id {k} beyond the clubs read").into())
+            })?,
+        };
+        named.push(pack(&[p, ordered(w), club, ordered(d)]));
+    }
     named.par_sort_unstable();
-    let mut first: Vec<(u32, i32, i32)> = Vec::new();
-    let group = |n: &(u32, i32, Option<u32>, i32)| (n.0, n.1, n.2);
-    for (i, n) in named.iter().enumerate() {
-        if i == 0 || group(&named[i - 1]) != group(n) {
-            first.push((n.0, n.1, n.3));
+    // `(player, window, first day)` of each club, packed, sorted by day within the player's
+    // window.
+    let mut first: Vec<u128> = Vec::new();
+    let mut last_group = None;
+    for n in &named {
+        let group = n >> 32;
+        if last_group != Some(group) {
+            first.push(((n >> 64) << 32) | (n & 0xffff_ffff));
+            last_group = Some(group);
         }
     }
     drop(named);
@@ -54,11 +71,26 @@ pub fn links(claims: &DataFrame, rows: &DataFrame) -> PolarsResult<Vec<Option<u3
         .into_par_iter()
         .map(|i| {
             let (p, w, t) = (r_player[i]?, r_window[i]?, t[i]?);
-            let from = first.partition_point(|f| (f.0, f.1) < (p, w));
-            let linked = first[from..].partition_point(|f| (f.0, f.1) == (p, w) && f.2 <= t);
+            let key = pack(&[p, ordered(w)]);
+            let from = first.partition_point(|f| (f >> 32) < key);
+            let linked = first[from..].partition_point(|f| {
+                (f >> 32) == key && (f & 0xffff_ffff) <= u128::from(ordered(t))
+            });
             (linked > 0).then_some(linked as u32)
         })
         .collect())
+}
+
+/// An `i32` as a `u32` in the same order.
+fn ordered(x: i32) -> u32 {
+    (x as u32) ^ 0x8000_0000
+}
+
+/// Up to four `u32`s as one integer that orders as their tuple does (the first highest).
+fn pack(parts: &[u32]) -> u128 {
+    parts
+        .iter()
+        .fold(0u128, |packed, part| (packed << 32) | u128::from(*part))
 }
 
 /// Per row: how many moves were known, and the day the latest became known.
@@ -179,12 +211,13 @@ mod tests {
         #[test]
         fn links_and_mobility_are_those_of_the_join_and_group_by(
             claims in proptest::collection::vec(
-                (opt(0.95, 0u32..5), opt(0.9, 0i32..3), opt(0.9, 0u32..6), opt(0.9, 0i32..50)),
+                // Windows and days before 1970 too (negative).
+                (opt(0.95, 0u32..5), opt(0.9, -2i32..3), opt(0.9, 0u32..6), opt(0.9, -25i32..50)),
                 0..40,
             ),
             moves in proptest::collection::vec((opt(0.95, 0u32..5), opt(0.9, 0i32..50)), 0..15),
             rows in proptest::collection::vec(
-                (opt(0.95, 0u32..7), opt(0.95, 0i32..3), opt(0.95, 0i32..50)),
+                (opt(0.95, 0u32..7), opt(0.95, -2i32..3), opt(0.95, -25i32..50)),
                 1..20,
             ),
         ) {
