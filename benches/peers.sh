@@ -17,6 +17,11 @@
 # A fourth, `sprawl`, is run only when asked (`SHAPES=sprawl`): 6,000 sources, 20,000 clubs,
 # 600k players per 1M claims, windows from 2005, half the claims without window and half
 # without stage, 30% of transfers dated, 10% of claims just before a close, many rumours true.
+# Two more at the extremes, also only when asked: `narrow` (3 outlets, 20 clubs, 5,000
+# players per 1M claims, windows from 2025 only, every claim with window and stage, dated
+# transfers, half the claims in the two days before a close: a few names in very many deals)
+# and `vast` (30,000 sources, 60,000 clubs, 700k players per 1M claims, windows from 2000,
+# 60% of claims without window and 60% without stage, 10% of transfers dated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rumour-target}"
@@ -39,6 +44,8 @@ shape_args() {
         wide) echo "--sources 2000 --clubs 3000 --players $(( $2 / 5 )) --first-year 2015 --without-window 0.05 --without-stage 0.03 --without-text 0.02 --dated-share 1" ;;
         rush) echo "--sources 8 --clubs 40 --players $(( $2 / 2 )) --first-year 2023 --dated-share 0 --deadline-share 0.3 --hit-shift -2" ;;
         sprawl) echo "--sources 6000 --clubs 20000 --players $(( $2 * 3 / 5 )) --first-year 2005 --without-window 0.5 --without-stage 0.5 --dated-share 0.3 --deadline-share 0.1 --hit-shift 1" ;;
+        narrow) echo "--sources 3 --clubs 20 --players $(( $2 / 200 )) --first-year 2025 --without-window 0 --without-stage 0 --dated-share 1 --deadline-share 0.5" ;;
+        vast) echo "--sources 30000 --clubs 60000 --players $(( $2 * 7 / 10 )) --first-year 2000 --without-window 0.6 --without-stage 0.6 --dated-share 0.1" ;;
         *) echo "unknown shape $1" >&2; exit 2 ;;
     esac
 }
