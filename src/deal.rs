@@ -217,8 +217,8 @@ impl IdDealKey {
 
 /// The rows of `rows` (their `columns` only) whose id in `column` occurs in `column` of
 /// `keys`, in their order. The ids are interned (`UInt32`, dense), so they are marked in a
-/// table by id and each row reads one entry of it, where a semi join ([`rows_with_keys_in`])
-/// hashes every row: at ten million claims, picking the claims of some deals' players before
+/// table by id and each row reads one entry of it, where a semi join would hash every
+/// row: at ten million claims, picking the claims of some deals' players before
 /// a join on (player, to_club, window). The rows found are listed, a piece of the rows per
 /// thread ([`crate::column_values::per_piece`]), and gathered: the work on the other columns
 /// grows with the rows kept, not with every row (a mask over ten million rows and a filter of
@@ -260,22 +260,6 @@ pub fn rows_with_ids_in(
     })?;
     let found = IdxCa::from_vec(PlSmallStr::EMPTY, found);
     rows.select(columns.iter().copied())?.take(&found)
-}
-
-/// The rows of `rows` whose `column` value occurs in `column` of `keys` (a semi-join on that
-/// one column), for keys that are not dense ids (the packed deal key, say; ids go through
-/// [`rows_with_ids_in`]). Run before a join on several columns, it leaves that join a small
-/// share of the rows to hash instead of all of them.
-pub fn rows_with_keys_in(rows: LazyFrame, column: &str, keys: &DataFrame) -> LazyFrame {
-    rows.join(
-        keys.clone()
-            .lazy()
-            .select([col(column)])
-            .unique(None, UniqueKeepStrategy::Any),
-        [col(column)],
-        [col(column)],
-        JoinArgs::new(JoinType::Semi),
-    )
 }
 
 #[cfg(test)]
