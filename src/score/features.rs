@@ -266,14 +266,15 @@ pub fn deal_features(
     // Each eligible row (a deal at a snapshot) is numbered once: its claims carry the number,
     // and the per-deal tables are made by it and gathered by it.
     let eligible = eligible.with_row_index(ROW.into(), None)?;
-    let claims = claims_of_players(claims, &eligible, claim_ids)?;
+    let deal_claims = claims_of_deals(claims, &eligible, claim_ids)?;
+    let player_claims = claims_of_players(claims, &eligible)?;
     let n = eligible.height();
     let rows = eligible_rows(&eligible, requests)?;
     // The claims' side (each deal's claims at its snapshot) and the players' side (their
     // links and moves) are independent: each on a thread of its own.
     let (per_row, players) = rayon::join(
         || -> PolarsResult<_> {
-            let c = claims_by_snapshot(&claims, &eligible, &rows)?;
+            let c = claims_by_snapshot(&deal_claims, &eligible, &rows)?;
             let groups = crate::column_values::Groups::by(&c, ROW, n)?;
             let c = with_origins(c, &groups, n, lc.copy_window_days as i32)?;
             let m = lc.momentum_days as i32;
@@ -289,7 +290,7 @@ pub fn deal_features(
             let (aggregates, seller) = rest?;
             Ok((by_origin?, aggregates, seller))
         },
-        || -> PolarsResult<_> { player_context(&claims, &rows, lookups) },
+        || -> PolarsResult<_> { player_context(&player_claims, &rows, lookups) },
     );
     let (by_origin, aggregates, seller) = per_row?;
     let players = players?;
@@ -381,16 +382,19 @@ fn joined_by_row(
     Ok(out)
 }
 
-/// The columns the features read of the claims of the eligible deals' players (with
-/// `claim_ids`, `claim_id` too), in file order ([`crate::deal::rows_with_ids_in`], once for
-/// both uses: the deals' claims and the players' links). The pairing with the eligible rows
-/// then reads a small share of the claims (at ten million wide claims, 0.1 GiB less live at
-/// the training history's peak, 0.45 GiB at the open deals').
-fn claims_of_players(
+/// The columns the features read of the claims of the eligible deals (with `claim_ids`,
+/// `claim_id` too), in file order: the rows found a piece of the claims per thread, by their
+/// deal (player, to_club, window) in a hash set of the eligible deals, then gathered. The
+/// claims of the players' other deals are read only by the players' links
+/// ([`claims_of_players`]): where a few players are in very many deals (the `narrow` world of
+/// `benches/peers.sh`), gathering every column of every claim of theirs held 0.8 GiB at ten
+/// million claims, and the open deals' peak passed 2.5 GiB.
+fn claims_of_deals(
     claims: &DataFrame,
     eligible: &DataFrame,
     claim_ids: bool,
 ) -> PolarsResult<DataFrame> {
+    use crate::column_values::{opt_i32, opt_u32};
     let mut columns = vec![
         "player",
         "to_club",
@@ -408,13 +412,52 @@ fn claims_of_players(
     if claim_ids {
         columns.push("claim_id");
     }
-    crate::deal::rows_with_ids_in(claims, &columns, "player", eligible)
+    let (player, club) = (opt_u32(eligible, "player")?, opt_u32(eligible, "to_club")?);
+    let window = opt_i32(eligible, "window")?;
+    let wanted: std::collections::HashSet<(u32, u32, i32), foldhash::fast::FixedState> = player
+        .iter()
+        .zip(&club)
+        .zip(&window)
+        .filter_map(|((p, c), w)| Some(((*p)?, (*c)?, (*w)?)))
+        .collect();
+    let keys = claims.select(["player", "to_club", "window"])?;
+    let found = crate::column_values::rows_found(&keys, |piece| {
+        let rows = piece
+            .column("player")?
+            .u32()?
+            .iter()
+            .zip(piece.column("to_club")?.u32()?.iter())
+            .zip(piece.column("window")?.i32()?.iter());
+        let mut found = Vec::new();
+        for (i, ((p, c), w)) in rows.enumerate() {
+            if let (Some(p), Some(c), Some(w)) = (p, c, w) {
+                if wanted.contains(&(p, c, w)) {
+                    found.push(i as IdxSize);
+                }
+            }
+        }
+        Ok(found)
+    })?;
+    claims
+        .select(columns)?
+        .take(&IdxCa::from_vec(PlSmallStr::EMPTY, found))
+}
+
+/// What the players' links read of the claims of the eligible deals' players, in file order
+/// ([`crate::deal::rows_with_ids_in`]).
+fn claims_of_players(claims: &DataFrame, eligible: &DataFrame) -> PolarsResult<DataFrame> {
+    crate::deal::rows_with_ids_in(
+        claims,
+        &["player", "window", "to_club", "published"],
+        "player",
+        eligible,
+    )
 }
 
 /// The claims of each eligible deal as known at each snapshot (`published <= t`), with the
 /// snapshot (`snap`, `t`), the number of the eligible row ([`ROW`]) and the source they cite
-/// (or their own) as `cited`. `claims` are those of the eligible deals' players
-/// ([`claims_of_players`]); `rows` are the eligible rows' deals and days ([`eligible_rows`]).
+/// (or their own) as `cited`. `claims` are those of the eligible deals
+/// ([`claims_of_deals`]); `rows` are the eligible rows' deals and days ([`eligible_rows`]).
 /// The pairs are found by [`per_deal::claims_at_rows`] and the claims gathered once, where
 /// two joins on four columns did the same (BENCHMARKS.md).
 fn claims_by_snapshot(
