@@ -260,6 +260,13 @@ impl Groups {
     }
 }
 
+/// Up to four `u32`s as one integer that orders as their tuple does (the first highest).
+pub fn packed(parts: &[u32]) -> u128 {
+    parts
+        .iter()
+        .fold(0u128, |acc, part| (acc << 32) | u128::from(*part))
+}
+
 /// One more than the largest id (0 for none): the ids [`Groups::of`] has room for.
 pub fn max_id(ids: &[Option<u32>]) -> usize {
     ids.iter().flatten().max().map_or(0, |m| *m as usize + 1)

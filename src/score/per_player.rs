@@ -11,7 +11,7 @@
 
 use polars::prelude::*;
 
-use crate::column_values::{opt_i32, opt_u32};
+use crate::column_values::{opt_i32, opt_u32, packed};
 
 /// Per row of `rows` (`player, window, t`): `player_links`, the distinct `to_club`s (a null
 /// counted as one) among the `claims` (`player, window, to_club, published`) of the player
@@ -46,7 +46,7 @@ pub fn links(claims: &DataFrame, rows: &DataFrame) -> PolarsResult<Vec<Option<u3
                 PolarsError::ComputeError(format!("club id {k} beyond the clubs read").into())
             })?,
         };
-        named.push(pack(&[p, ordered(w), club, ordered(d)]));
+        named.push(packed(&[p, ordered(w), club, ordered(d)]));
     }
     named.par_sort_unstable();
     // `(player, window, first day)` of each club, packed, sorted by day within the player's
@@ -71,7 +71,7 @@ pub fn links(claims: &DataFrame, rows: &DataFrame) -> PolarsResult<Vec<Option<u3
         .into_par_iter()
         .map(|i| {
             let (p, w, t) = (r_player[i]?, r_window[i]?, t[i]?);
-            let key = pack(&[p, ordered(w)]);
+            let key = packed(&[p, ordered(w)]);
             let from = first.partition_point(|f| (f >> 32) < key);
             let linked = first[from..].partition_point(|f| {
                 (f >> 32) == key && (f & 0xffff_ffff) <= u128::from(ordered(t))
@@ -84,13 +84,6 @@ pub fn links(claims: &DataFrame, rows: &DataFrame) -> PolarsResult<Vec<Option<u3
 /// An `i32` as a `u32` in the same order.
 fn ordered(x: i32) -> u32 {
     (x as u32) ^ 0x8000_0000
-}
-
-/// Up to four `u32`s as one integer that orders as their tuple does (the first highest).
-fn pack(parts: &[u32]) -> u128 {
-    parts
-        .iter()
-        .fold(0u128, |packed, part| (packed << 32) | u128::from(*part))
 }
 
 /// Per row: how many moves were known, and the day the latest became known.

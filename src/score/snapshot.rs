@@ -37,7 +37,8 @@ pub struct StagePriors<'a> {
 type GroupKey = u64;
 
 fn pack(keys: &[u32]) -> GroupKey {
-    keys.iter().fold(0u64, |acc, k| (acc << 32) | u64::from(*k))
+    // One or two keys: the packed value fits.
+    crate::column_values::packed(keys) as GroupKey
 }
 
 /// One group's record: `(day, hits, trials)` cumulated over the items resolved by `day`, one
