@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 
-use super::reader::{ColumnSpec, CsvTable, Next, Row, RowProblem};
+use super::fields::line_u32;
+use super::reader::{ColumnSpec, CsvTable, Next, Parts, Row, RowProblem};
 use super::rejects::{log_problems, note_problem, RejectLog};
 use super::{stats_for, FileStats, IdMaps, Names, ReadContext};
 use crate::error::{Error, Result};
@@ -16,21 +17,73 @@ use crate::settings::{ColumnsConfig, Reading};
 
 /// Rows of one chunk of a file, parsed with the chunk's own name tables.
 pub(super) struct Chunk {
+    /// The rows, with a `UInt32` column `line`.
     pub(super) frame: DataFrame,
     pub(super) names: Names,
     /// `(line, problem)` in line order.
     pub(super) problems: Vec<(u64, RowProblem)>,
     pub(super) read: u64,
     pub(super) used: u64,
+    /// Where the chunk's reader stopped ([`CsvTable::stopped_at`]).
+    pub(super) stopped: Option<(u64, u64)>,
 }
 
-/// Reads `table` in parallel chunks with `parse`; the chunks, in file order.
+/// Reads `table` in parallel chunks with `parse`, and hands each chunk, its line numbers now
+/// the file's, to `lines_known`; the chunks, in file order.
+///
+/// The chunks are cut where a record most likely starts ([`CsvTable::split_guessed`]): every
+/// chunk's reader starts at once, and those after the first number their lines from their own
+/// start. Each chunk but the last must then have stopped exactly where the next one started,
+/// and its line count there gives the next chunk's first line. If one did not (a line feed
+/// inside a quoted field at a cut), or a chunk after the first failed (its error would name a
+/// line of its own), the file is read again from its first row, split exactly by counting
+/// quotes and line feeds ([`CsvTable::split`]): the rows, lines and errors are always those of
+/// reading the file in one piece.
 pub(super) fn parse_chunks(
     table: CsvTable,
     reading: Reading,
     parse: &(dyn Fn(CsvTable) -> Result<Chunk> + Sync),
+    lines_known: fn(&mut Chunk) -> Result<()>,
 ) -> Result<Vec<Chunk>> {
-    let parts = table.split(reading.threads.max(1), reading.split_min_bytes)?;
+    let threads = reading.threads.max(1);
+    let path = table.path().to_path_buf();
+    let mut chunks = match table.split_guessed(threads, reading.split_min_bytes)? {
+        Parts::Exact(parts) => parse_each(parts, parse)
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?,
+        Parts::Guessed { parts, again } => {
+            let starts: Vec<u64> = parts.iter().map(|p| p.range().0).collect();
+            let mut chunks = parse_each(parts, parse);
+            match lines_before_chunks(&chunks, &starts) {
+                Some(offsets) => {
+                    for (chunk, offset) in chunks.iter_mut().zip(offsets) {
+                        if let Ok(chunk) = chunk {
+                            shift_lines(chunk, offset, &path)?;
+                        }
+                    }
+                    chunks.into_iter().collect::<Result<Vec<_>>>()?
+                }
+                None => {
+                    drop(chunks);
+                    let parts = again.split(threads, reading.split_min_bytes)?;
+                    parse_each(parts, parse)
+                        .into_iter()
+                        .collect::<Result<Vec<_>>>()?
+                }
+            }
+        }
+    };
+    for chunk in &mut chunks {
+        lines_known(chunk)?;
+    }
+    Ok(chunks)
+}
+
+/// Parses each part on a thread of its own; the outcomes in part order.
+fn parse_each(
+    parts: Vec<CsvTable>,
+    parse: &(dyn Fn(CsvTable) -> Result<Chunk> + Sync),
+) -> Vec<Result<Chunk>> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
@@ -44,6 +97,53 @@ pub(super) fn parse_chunks(
             })
             .collect()
     })
+}
+
+/// The lines of the file before each chunk of a guessed split (chunks after the first
+/// number their lines from 1 at their start), when every chunk but the last stopped exactly
+/// where the next one starts (`starts`) and every chunk after the first was read without an
+/// error (the first numbers its lines as the file does, so its error stands); `None`
+/// otherwise. An error of the first chunk leaves the offsets of the others unknown: `Some`
+/// with zeros after it, the error kept.
+fn lines_before_chunks(chunks: &[Result<Chunk>], starts: &[u64]) -> Option<Vec<u64>> {
+    let mut offsets = vec![0u64; chunks.len()];
+    for k in 1..chunks.len() {
+        let previous = match &chunks[k - 1] {
+            Ok(c) => c,
+            // The first chunk's error is the one reading in one piece would meet first.
+            Err(_) if k == 1 => return Some(offsets),
+            Err(_) => return None,
+        };
+        if chunks[k].is_err() {
+            return None;
+        }
+        let (byte, line) = previous.stopped?;
+        if byte != starts[k] {
+            return None;
+        }
+        // `line` is the line of the record at `starts[k]` in the previous chunk's numbering.
+        offsets[k] = (line + offsets[k - 1]).checked_sub(1)?;
+    }
+    Some(offsets)
+}
+
+/// Adds `offset` to the line numbers of `chunk`: its problems' and its `line` column.
+fn shift_lines(chunk: &mut Chunk, offset: u64, path: &Path) -> Result<()> {
+    if offset == 0 {
+        return Ok(());
+    }
+    for (line, _) in &mut chunk.problems {
+        *line += offset;
+    }
+    if let Ok(column) = chunk.frame.column("line") {
+        let lines = column.u32()?;
+        // The same refusal as a row's own line past the limit.
+        line_u32(path, u64::from(lines.max().unwrap_or(0)) + offset)?;
+        let offset = line_u32(path, offset)?;
+        let shifted = lines.apply_values(|l| l + offset).into_column();
+        chunk.frame.replace("line", shifted)?;
+    }
+    Ok(())
 }
 
 /// Merges the chunks' names into `names` (renumbering the `id_columns` later, in
@@ -87,6 +187,8 @@ pub(super) struct FileKind {
     pub(super) mapping: fn(&ColumnsConfig) -> &BTreeMap<String, String>,
     /// The name columns, and the kind of name each holds.
     pub(super) id_columns: &'static [(&'static str, NameKind)],
+    /// What a chunk's rows gain once their line numbers are the file's.
+    pub(super) lines_known: fn(&mut Chunk) -> Result<()>,
 }
 
 /// Opens `path` with `kind`'s columns (through the user's `mapping`), lets `check` refuse its
@@ -114,7 +216,12 @@ pub(super) fn read_file(
     check(&table)?;
     let stats = stats_for(&table);
     let bar = progress.bytes(&format!("reading {}", kind.label), table.progress().1);
-    let chunks = parse_chunks(table, ctx.reading, &|part| parse(part, ctx, &bar))?;
+    let chunks = parse_chunks(
+        table,
+        ctx.reading,
+        &|part| parse(part, ctx, &bar),
+        kind.lines_known,
+    )?;
     bar.finish_and_clear();
     Ok(Parsed {
         path: path.to_path_buf(),
@@ -219,6 +326,8 @@ pub(super) struct Pass {
     pub(super) used: u64,
     /// `(line, problem)` in line order.
     pub(super) problems: Vec<(u64, RowProblem)>,
+    /// Where the reader stopped ([`CsvTable::stopped_at`]).
+    pub(super) stopped: Option<(u64, u64)>,
 }
 
 /// Reads every record of `table`: `use_row` gets each readable one and returns `Ok(Ok(()))`
@@ -251,5 +360,155 @@ pub(super) fn read_rows(
         }
     }
     bar.inc(table.progress().0.saturating_sub(reported));
+    pass.stopped = table.stopped_at();
     Ok(pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::ingest::decode::InputFormat;
+
+    const SPECS: &[ColumnSpec] = &[
+        ColumnSpec {
+            name: "a",
+            required: true,
+        },
+        ColumnSpec {
+            name: "b",
+            required: false,
+        },
+    ];
+
+    /// Reads `path` in up to `threads` chunks: every row as `line: a|b` and every problem as
+    /// `line: problem`, in file order, and how many chunks were parsed in all.
+    fn read(path: &Path, threads: usize) -> (Vec<String>, Vec<String>, usize) {
+        let table = CsvTable::open(
+            path,
+            SPECS,
+            &BTreeMap::new(),
+            1 << 16,
+            InputFormat::default(),
+        )
+        .expect("open");
+        let parsed = AtomicUsize::new(0);
+        let parse = |mut table: CsvTable| -> Result<Chunk> {
+            parsed.fetch_add(1, Ordering::Relaxed);
+            let (mut lines, mut texts) = (Vec::new(), Vec::new());
+            let bar = indicatif::ProgressBar::hidden();
+            let pass = read_rows(&mut table, false, &bar, |row| {
+                lines.push(u32::try_from(row.line).expect("line"));
+                texts.push(format!(
+                    "{}|{}",
+                    row.get(0).unwrap_or_default(),
+                    row.get(1).unwrap_or_default()
+                ));
+                Ok(Ok(()))
+            })?;
+            Ok(Chunk {
+                frame: df!("line" => lines, "text" => texts)?,
+                names: Names::default(),
+                problems: pass.problems,
+                read: pass.read,
+                used: pass.used,
+                stopped: pass.stopped,
+            })
+        };
+        let reading = Reading {
+            threads,
+            split_min_bytes: 1,
+        };
+        let chunks = parse_chunks(table, reading, &parse, |_| Ok(())).expect("parse");
+        let (mut rows, mut problems) = (Vec::new(), Vec::new());
+        for chunk in &chunks {
+            let lines = chunk.frame.column("line").expect("line");
+            let texts = chunk.frame.column("text").expect("text");
+            for (line, text) in lines
+                .u32()
+                .expect("u32")
+                .iter()
+                .zip(texts.str().expect("str").iter())
+            {
+                rows.push(format!("{}: {}", line.expect("line"), text.expect("text")));
+            }
+            for (line, p) in &chunk.problems {
+                problems.push(format!("{line}: {}", p.reason));
+            }
+        }
+        (rows, problems, parsed.into_inner())
+    }
+
+    fn write(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).expect("write");
+        (dir, path)
+    }
+
+    #[test]
+    fn chunks_cut_at_guesses_give_the_rows_lines_and_problems_of_one_piece() {
+        // Quoted line feeds (some at line starts, some doubled), escaped quotes, CRLF, blank
+        // lines between rows, ragged rows: cuts fall on each kind of line feed.
+        let mut text = String::from("a,b\r\n");
+        for i in 0..400 {
+            match i % 7 {
+                0 => text.push_str(&format!("{i},\"multi\nline \"\"quoted\"\", value\"\r\n")),
+                1 => text.push_str(&format!("{i},plain\n\n")),
+                2 => text.push_str(&format!("\"{i}\",\"x\"\"\"\n")),
+                3 => text.push_str(&format!("{i}\n")),
+                4 => text.push_str(&format!("{i},\"\n\n\"\n\n\n")),
+                5 => text.push_str(&format!("{i},a,b\n")),
+                _ => text.push_str(&format!("{i},\"\nx\n\n\ny\"\n")),
+            }
+        }
+        let (_dir, path) = write(&text);
+        let (rows, problems, _) = read(&path, 1);
+        assert_eq!(rows.len() + problems.len(), 400);
+        assert_eq!(rows[0], "2: 0|multi\nline \"quoted\", value");
+        assert_eq!(rows[1], "4: 1|plain");
+        assert_eq!(problems[0], "7: the row has 1 fields, the header has 2");
+        let mut fell_back = 0;
+        for threads in [2, 3, 4, 5, 7, 16, 64] {
+            let (r, p, parsed) = read(&path, threads);
+            assert!(
+                r == rows,
+                "{threads} chunks: the rows or their lines differ"
+            );
+            assert_eq!(p, problems, "{threads} chunks: the problems differ");
+            fell_back += usize::from(parsed > threads);
+        }
+        // Some cuts fell inside quoted fields and were read again, split exactly.
+        assert!(fell_back > 0);
+    }
+
+    #[test]
+    fn a_cut_inside_a_quoted_field_reads_the_file_again() {
+        // One long quoted field of many lines holds the middle of the file.
+        let long = "word\n".repeat(2_000);
+        let text = format!("a,b\n1,x\n2,\"{long}\"\n3,y\n4,z\n");
+        let (_dir, path) = write(&text);
+        let (rows, _, parsed) = read(&path, 2);
+        assert_eq!(parsed, 2 + 2, "two guessed chunks, then two exact ones");
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[2], "2004: 3|y");
+        assert_eq!(rows, read(&path, 1).0);
+    }
+
+    #[test]
+    fn a_file_without_quoted_line_feeds_is_read_once() {
+        // Blank lines too: a cut is never guessed among them.
+        let text: String = std::iter::once("a,b\n".to_string())
+            .chain((0..1_000).map(|i| format!("{i},v{i}\n{}", "\n".repeat(20 * (i % 2)))))
+            .collect();
+        let (_dir, path) = write(&text);
+        for threads in [2, 3, 4, 7] {
+            let (rows, _, parsed) = read(&path, threads);
+            assert_eq!(parsed, threads);
+            assert_eq!(rows[999], "10981: 999|v999");
+            assert_eq!(rows, read(&path, 1).0);
+        }
+    }
 }

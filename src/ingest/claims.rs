@@ -122,6 +122,7 @@ pub(super) fn parse_claims(path: &Path, ctx: ReadContext, progress: &Progress) -
         columns: CLAIM_COLUMNS,
         mapping: |c| &c.claims,
         id_columns: CLAIM_IDS,
+        lines_known: ids_from_lines,
     };
     let parsed = read_file(path, &kind, ctx, progress, &|_| Ok(()), &claims_chunk)?;
     if parsed.chunks.iter().all(|c| c.read == 0) {
@@ -192,7 +193,46 @@ pub(super) fn claims_chunk(
         problems: pass.problems,
         read: pass.read,
         used: pass.used,
+        stopped: pass.stopped,
     })
+}
+
+/// Gives the claims of `chunk` without a `claim_id` the id `line-<line>`, with its hash.
+fn ids_from_lines(chunk: &mut Chunk) -> Result<()> {
+    use std::hash::BuildHasher;
+    let df = &mut chunk.frame;
+    let ids = df.column("claim_id")?.str()?;
+    if ids.null_count() == 0 {
+        return Ok(());
+    }
+    let (lines, hashes) = (df.column("line")?.u32()?, df.column("id_hash")?.u64()?);
+    let hasher = claim_id_hasher();
+    let mut made_ids = StringChunkedBuilder::new("claim_id".into(), df.height());
+    let mut made_hashes = Vec::with_capacity(df.height());
+    for ((id, line), hash) in ids.iter().zip(lines.iter()).zip(hashes.iter()) {
+        match (id, hash) {
+            (Some(id), Some(hash)) => {
+                made_ids.append_value(id);
+                made_hashes.push(hash);
+            }
+            _ => {
+                let id = format!("line-{}", line.unwrap_or_default());
+                made_hashes.push(hasher.hash_one(&id));
+                made_ids.append_value(id);
+            }
+        }
+    }
+    df.replace("claim_id", made_ids.finish().into_column())?;
+    df.replace(
+        "id_hash",
+        UInt64Chunked::from_vec("id_hash".into(), made_hashes).into_column(),
+    )?;
+    Ok(())
+}
+
+/// The hasher of claim ids (and of claims' wording): the same in every chunk and run.
+fn claim_id_hasher() -> foldhash::fast::FixedState {
+    foldhash::fast::FixedState::with_seed(0x5eed)
 }
 
 /// The claims table of one chunk, column by column, as its rows are read.
@@ -254,7 +294,7 @@ impl ClaimColumns {
             extra: (0..extras)
                 .map(|k| StringChunkedBuilder::new(extra_column(k).into(), cap))
                 .collect(),
-            hasher: foldhash::fast::FixedState::with_seed(0x5eed),
+            hasher: claim_id_hasher(),
         }
     }
 
@@ -275,10 +315,11 @@ impl ClaimColumns {
                 self.id.append_value(id);
                 self.id_hash.append_value(self.hasher.hash_one(id));
             }
+            // Made from the line once the chunk's line numbers are the file's
+            // ([`ids_from_lines`]).
             None => {
-                let id = format!("line-{line}");
-                self.id_hash.append_value(self.hasher.hash_one(&id));
-                self.id.append_value(id);
+                self.id_hash.append_null();
+                self.id.append_null();
             }
         }
         self.published

@@ -77,6 +77,7 @@ pub(super) fn parse_transfers(
         columns: TRANSFER_COLUMNS,
         mapping: |c| &c.transfers,
         id_columns: TRANSFER_IDS,
+        lines_known: |_| Ok(()),
     };
     let check = |table: &CsvTable| {
         if !table.has_column("date") && !table.has_column("window") {
@@ -175,6 +176,7 @@ pub(super) fn transfers_chunk(
         problems: pass.problems,
         read: pass.read,
         used: pass.used,
+        stopped: pass.stopped,
     })
 }
 

@@ -106,3 +106,85 @@ fn identical_reports_across_runs_threads_and_row_order() {
         );
     }
 }
+
+/// The claims of `from` rewritten as a person might leave them: no `claim_id` column (the
+/// ids are then made from line numbers), wording over several lines with quotes in every
+/// seventh claim, a blank line after every tenth, and one claim with an impossible date.
+/// Returns the line of that claim.
+fn hand_edited(from: &Path, to: &Path) -> u64 {
+    let mut reader = csv::Reader::from_path(from).expect("read");
+    let header = reader.headers().expect("header").clone();
+    let text = header.iter().position(|h| h == "text").expect("text");
+    let published = header
+        .iter()
+        .position(|h| h == "published")
+        .expect("published");
+    let row = |fields: &mut dyn Iterator<Item = &str>| -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(fields).expect("write");
+        w.into_inner().expect("bytes")
+    };
+    let mut out = row(&mut header.iter().skip(1));
+    let mut bad_line = 0;
+    for (i, record) in reader.records().enumerate() {
+        let record = record.expect("record");
+        let mut fields: Vec<String> = record.iter().map(str::to_string).collect();
+        if i % 7 == 3 {
+            fields[text] = format!("{}\nas \"one\" paper put it,\n\nat length", fields[text]);
+        }
+        if i == 4_001 {
+            fields[published] = "2024-13-45".into();
+            bad_line = 1 + out.iter().filter(|b| **b == b'\n').count() as u64;
+        }
+        out.extend(row(&mut fields.iter().skip(1).map(String::as_str)));
+        if i % 10 == 9 {
+            out.push(b'\n');
+        }
+    }
+    std::fs::write(to, out).expect("write");
+    bad_line
+}
+
+#[test]
+fn claims_read_in_chunks_give_the_reports_of_one_piece() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let world = tmp.path().join("world");
+    generate(&world, 6_000);
+    let edited = tmp.path().join("edited");
+    std::fs::create_dir_all(&edited).expect("dir");
+    let bad_line = hand_edited(&world.join("rumours.csv"), &edited.join("rumours.csv"));
+    for name in ["transfers.csv", "aliases.csv"] {
+        std::fs::copy(world.join(name), edited.join(name)).expect("copy");
+    }
+    let run = |threads: &str, split_min_bytes: &str, out: &Path| {
+        Run::new(&["score", "--as-of", "2026-11-20", "--quiet"])
+            .arg("--rumours")
+            .arg(edited.join("rumours.csv"))
+            .arg("--transfers")
+            .arg(edited.join("transfers.csv"))
+            .arg("--aliases")
+            .arg(edited.join("aliases.csv"))
+            .arg("--out")
+            .arg(out)
+            .env("POLARS_MAX_THREADS", threads)
+            .env("RUMOUR_SPLIT_MIN_BYTES", split_min_bytes)
+            .success();
+        files(out)
+    };
+    let whole = run("1", "1", &tmp.path().join("whole"));
+    let rejects = String::from_utf8_lossy(&whole["rejects.csv"]).to_string();
+    assert_eq!(rejects.lines().count(), 2, "{rejects}");
+    assert!(
+        rejects.contains(&format!(",{bad_line},published,2024-13-45,")),
+        "{rejects}"
+    );
+    for threads in ["2", "3", "5", "8"] {
+        let chunked = run(threads, "1", &tmp.path().join(format!("t{threads}")));
+        for (name, bytes) in &whole {
+            assert!(
+                chunked.get(name) == Some(bytes),
+                "{name} differs read in {threads} chunks"
+            );
+        }
+    }
+}
