@@ -642,7 +642,8 @@ impl CsvTable {
             self.stopped = Some((self.base_offset + rec.byte, self.base_lines + rec.line));
             return Ok(Next::End);
         }
-        let line = self.base_lines + rec.line;
+        // The line of the row itself, past any blank lines before it.
+        let line = self.base_lines + rec.first_line;
         let header = &self.layout.header;
         let column_name = |i: usize| {
             header

@@ -9,7 +9,9 @@
 //! the ones `csv::Reader` gives with the settings rumour read with (`\n` ends a record and a
 //! `\r` before it stays in the last field; blank lines are skipped), and so are their
 //! positions: a record's position is where the reader stood when asked for it, before the
-//! blank lines it skipped (the tests check both against the csv crate).
+//! blank lines it skipped (the tests check both against the csv crate). Each record also
+//! tells the line of its own first byte, past those blank lines: the line a person finds it
+//! on.
 
 use std::io::{self, Read};
 use std::ops::Range;
@@ -27,6 +29,9 @@ pub(super) struct Record<'a> {
     /// this record.
     pub byte: u64,
     pub line: u64,
+    /// The line (from 1) of the record's first byte: `line` plus the blank lines skipped
+    /// before it.
+    pub first_line: u64,
 }
 
 impl<'a> Record<'a> {
@@ -70,6 +75,8 @@ pub(super) struct Records {
     /// Offset in the stream and line number (from 1) of `buf[pos]`.
     byte: u64,
     line: u64,
+    /// The line of the last record's first byte.
+    record_line: u64,
     delimiter: u8,
     /// The fields of the last record.
     fields: Vec<Range<usize>>,
@@ -90,6 +97,7 @@ impl Records {
             eof: false,
             byte: 0,
             line: 1,
+            record_line: 1,
             delimiter,
             fields: Vec::with_capacity(32),
             held: Held::Parsed(0),
@@ -153,6 +161,7 @@ impl Records {
         if !self.next()? {
             return Ok(None);
         }
+        let first_line = self.record_line;
         let bytes = match self.held {
             Held::Line(start, end) => &self.buf[start..end],
             Held::Parsed(len) => &self.out[..len],
@@ -162,6 +171,7 @@ impl Records {
             fields: &self.fields,
             byte,
             line,
+            first_line,
         }))
     }
 
@@ -177,6 +187,7 @@ impl Records {
             }
             self.advance(1, 1);
         }
+        self.record_line = self.line;
         // The line: up to the next line feed, or the end of the source.
         let mut searched = 0;
         let (end, newline) = loop {
@@ -287,6 +298,12 @@ mod tests {
         let mut r = Records::new(Box::new(Trickle(data.to_vec(), 0, chunk)), delimiter);
         let mut all = Vec::new();
         while let Some(rec) = r.read().expect("read") {
+            // The record's own line is past the blank lines (one line feed each) skipped
+            // before it, and its first byte is not one.
+            let skipped = usize::try_from(rec.first_line - rec.line).expect("lines");
+            let at = usize::try_from(rec.byte).expect("byte");
+            assert!(data[at..at + skipped].iter().all(|b| *b == b'\n'));
+            assert_ne!(data.get(at + skipped), Some(&b'\n'));
             // The reader checks a record's bytes as text once: they must be text exactly when
             // every field is.
             let fields_are_text = rec.iter().all(|f| std::str::from_utf8(f).is_ok());

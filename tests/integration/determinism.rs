@@ -109,8 +109,8 @@ fn identical_reports_across_runs_threads_and_row_order() {
 
 /// The claims of `from` rewritten as a person might leave them: no `claim_id` column (the
 /// ids are then made from line numbers), wording over several lines with quotes in every
-/// seventh claim, a blank line after every tenth, and one claim with an impossible date.
-/// Returns the line of that claim.
+/// seventh claim, a blank line after every tenth, and one claim with an impossible date,
+/// after a blank line. Returns the line of that claim.
 fn hand_edited(from: &Path, to: &Path) -> u64 {
     let mut reader = csv::Reader::from_path(from).expect("read");
     let header = reader.headers().expect("header").clone();
@@ -132,7 +132,7 @@ fn hand_edited(from: &Path, to: &Path) -> u64 {
         if i % 7 == 3 {
             fields[text] = format!("{}\nas \"one\" paper put it,\n\nat length", fields[text]);
         }
-        if i == 4_001 {
+        if i == 4_000 {
             fields[published] = "2024-13-45".into();
             bad_line = 1 + out.iter().filter(|b| **b == b'\n').count() as u64;
         }
