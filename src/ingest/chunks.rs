@@ -366,34 +366,15 @@ pub(super) fn read_rows(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::ingest::decode::InputFormat;
-
-    const SPECS: &[ColumnSpec] = &[
-        ColumnSpec {
-            name: "a",
-            required: true,
-        },
-        ColumnSpec {
-            name: "b",
-            required: false,
-        },
-    ];
+    use crate::ingest::reader::tests::open_test_file;
 
     /// Reads `path` in up to `threads` chunks: every row as `line: a|b` and every problem as
     /// `line: problem`, in file order, and how many chunks were parsed in all.
     fn read(path: &Path, threads: usize) -> (Vec<String>, Vec<String>, usize) {
-        let table = CsvTable::open(
-            path,
-            SPECS,
-            &BTreeMap::new(),
-            1 << 16,
-            InputFormat::default(),
-        )
-        .expect("open");
+        let table = open_test_file(path);
         let parsed = AtomicUsize::new(0);
         let parse = |mut table: CsvTable| -> Result<Chunk> {
             parsed.fetch_add(1, Ordering::Relaxed);

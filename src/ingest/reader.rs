@@ -1009,7 +1009,7 @@ fn missing_hint(column: &str, extra: &[String], mapped_from: Option<&String>) ->
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -1041,6 +1041,18 @@ mod tests {
             required: false,
         },
     ];
+
+    /// `path` opened with the columns `a` and `b`.
+    pub(in crate::ingest) fn open_test_file(path: &Path) -> CsvTable {
+        CsvTable::open(
+            path,
+            SPECS,
+            &BTreeMap::new(),
+            1 << 16,
+            InputFormat::default(),
+        )
+        .expect("open")
+    }
 
     fn rows(mut t: CsvTable) -> Vec<(u64, Option<String>, Option<String>)> {
         let mut out = Vec::new();
@@ -1106,16 +1118,7 @@ mod tests {
             }
         }
         std::fs::write(&path, text).expect("write");
-        let open = || {
-            CsvTable::open(
-                &path,
-                SPECS,
-                &BTreeMap::new(),
-                1 << 16,
-                InputFormat::default(),
-            )
-            .expect("open")
-        };
+        let open = || open_test_file(&path);
         let whole = rows(open());
         assert_eq!(whole.len(), n);
         assert_eq!(whole[0].0, 2, "line numbers count the header");
@@ -1144,16 +1147,7 @@ mod tests {
             text.push_str(&format!("{i},v\n{}", "\n".repeat(1 + i % 3)));
         }
         std::fs::write(&path, text).expect("write");
-        let open = || {
-            CsvTable::open(
-                &path,
-                SPECS,
-                &BTreeMap::new(),
-                1 << 16,
-                InputFormat::default(),
-            )
-            .expect("open")
-        };
+        let open = || open_test_file(&path);
         let whole = rows(open());
         assert_eq!(whole.len(), 300);
         for parts in [2, 3, 5, 8, 13] {

@@ -14,7 +14,13 @@ fn generate(dir: &Path, claims: u64) {
 }
 
 fn score(dir: &Path, out: &Path, threads: &str) {
-    Run::new(&["score", "--as-of", "2026-11-20", "--quiet"])
+    score_split(dir, out, threads, None);
+}
+
+/// `score` with `threads` reading threads, each file split for them from `split_min_bytes`
+/// bytes (the default, 4 MiB, when `None`).
+fn score_split(dir: &Path, out: &Path, threads: &str, split_min_bytes: Option<&str>) {
+    let mut run = Run::new(&["score", "--as-of", "2026-11-20", "--quiet"])
         .arg("--rumours")
         .arg(dir.join("rumours.csv"))
         .arg("--transfers")
@@ -23,8 +29,11 @@ fn score(dir: &Path, out: &Path, threads: &str) {
         .arg(dir.join("aliases.csv"))
         .arg("--out")
         .arg(out)
-        .env("POLARS_MAX_THREADS", threads)
-        .success();
+        .env("POLARS_MAX_THREADS", threads);
+    if let Some(bytes) = split_min_bytes {
+        run = run.env("RUMOUR_SPLIT_MIN_BYTES", bytes);
+    }
+    run.success();
 }
 
 /// Reverses the data rows of a CSV file without quoted newlines (the generator writes none),
@@ -65,18 +74,7 @@ fn identical_reports_across_runs_threads_and_row_order() {
     assert_eq!(first, files(&c), "run to run");
     // The claims read in parallel chunks (forced on this small file) give the same reports.
     let e = tmp.path().join("e");
-    Run::new(&["score", "--as-of", "2026-11-20", "--quiet"])
-        .arg("--rumours")
-        .arg(world.join("rumours.csv"))
-        .arg("--transfers")
-        .arg(world.join("transfers.csv"))
-        .arg("--aliases")
-        .arg(world.join("aliases.csv"))
-        .arg("--out")
-        .arg(&e)
-        .env("POLARS_MAX_THREADS", "3")
-        .env("RUMOUR_SPLIT_MIN_BYTES", "1")
-        .success();
+    score_split(&world, &e, "3", Some("1"));
     assert_eq!(first, files(&e), "read in three chunks");
 
     // Same rows, another order, same file names in another directory.
@@ -156,22 +154,11 @@ fn claims_read_in_chunks_give_the_reports_of_one_piece() {
     for name in ["transfers.csv", "aliases.csv"] {
         std::fs::copy(world.join(name), edited.join(name)).expect("copy");
     }
-    let run = |threads: &str, split_min_bytes: &str, out: &Path| {
-        Run::new(&["score", "--as-of", "2026-11-20", "--quiet"])
-            .arg("--rumours")
-            .arg(edited.join("rumours.csv"))
-            .arg("--transfers")
-            .arg(edited.join("transfers.csv"))
-            .arg("--aliases")
-            .arg(edited.join("aliases.csv"))
-            .arg("--out")
-            .arg(out)
-            .env("POLARS_MAX_THREADS", threads)
-            .env("RUMOUR_SPLIT_MIN_BYTES", split_min_bytes)
-            .success();
+    let run = |threads: &str, out: &Path| {
+        score_split(&edited, out, threads, Some("1"));
         files(out)
     };
-    let whole = run("1", "1", &tmp.path().join("whole"));
+    let whole = run("1", &tmp.path().join("whole"));
     let rejects = String::from_utf8_lossy(&whole["rejects.csv"]).to_string();
     assert_eq!(rejects.lines().count(), 2, "{rejects}");
     assert!(
@@ -179,7 +166,7 @@ fn claims_read_in_chunks_give_the_reports_of_one_piece() {
         "{rejects}"
     );
     for threads in ["2", "3", "5", "8"] {
-        let chunked = run(threads, "1", &tmp.path().join(format!("t{threads}")));
+        let chunked = run(threads, &tmp.path().join(format!("t{threads}")));
         for (name, bytes) in &whole {
             assert!(
                 chunked.get(name) == Some(bytes),
