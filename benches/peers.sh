@@ -61,11 +61,15 @@ measure() {
         END { printf "%.2f %.2f %.2f\n", s, u + y, m }' "$log"
 }
 
-# Removes the three engines' outputs and waits for the disk, before a round's timings.
+# Removes the three engines' outputs and waits for the disk, before a round's timings, and
+# reads the world's inputs once, untimed: on the development VM the page cache does not keep
+# them (at times only 7% of a 2.2 GB file was cached between runs), and score, first in each
+# round, would otherwise be the one to read them from disk (BENCHMARKS.md).
 clear_outputs() {
     rm -rf "$work/reports" "$work/out-duckdb" "$work/out-polars"
     mkdir -p "$work/out-duckdb" "$work/out-polars"
     sync
+    cat "$1"/*.csv > /dev/null
 }
 
 # median and range of one column of a file.
@@ -94,7 +98,7 @@ for shape in ${SHAPES:-default wide rush}; do
             # the round before (score removes its previous set, the peers truncate theirs; on
             # the development VM freeing a gigabyte of written blocks takes 0.2-0.4 s, and
             # varies with what else the disk holds; BENCHMARKS.md).
-            clear_outputs
+            clear_outputs "$dir"
             s=$(measure "$bin" score --quiet --rumours "$dir/rumours.csv" --transfers "$dir/transfers.csv" \
                 --aliases "$dir/aliases.csv" --as-of "$as_of" --out "$work/reports")
             d=$(measure "$py" benches/peers/core_duckdb.py "$dir" "$work/out-duckdb" "$as_of")
