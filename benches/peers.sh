@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `rumour score` timed beside two peers doing the core work of ../shared/perf/REFERENCE.md
 # (benches/peers/: DuckDB and Python polars, pinned in requirements.txt), on the same files,
-# interleaved: each round runs score, DuckDB and polars back to back, so that the noise of
+# interleaved: each round runs score, DuckDB and polars back to back (each with the inputs just
+# read, untimed), so that the noise of
 # this shared VM falls on all three alike. Every round is printed (wall seconds, CPU seconds
 # = user + system, peak RSS), then the medians and ranges. The peers' outputs are checked to
 # agree with each other once per world.
@@ -61,14 +62,19 @@ measure() {
         END { printf "%.2f %.2f %.2f\n", s, u + y, m }' "$log"
 }
 
-# Removes the three engines' outputs and waits for the disk, before a round's timings, and
-# reads the world's inputs once, untimed: on the development VM the page cache does not keep
-# them (at times only 7% of a 2.2 GB file was cached between runs), and score, first in each
-# round, would otherwise be the one to read them from disk (BENCHMARKS.md).
+# Removes the three engines' outputs and waits for the disk, before a round's timings.
 clear_outputs() {
     rm -rf "$work/reports" "$work/out-duckdb" "$work/out-polars"
     mkdir -p "$work/out-duckdb" "$work/out-polars"
     sync
+}
+
+# Reads the world's inputs, untimed, right before each engine: on the development VM the page
+# cache does not keep them (at times only 7% of a 2.2 GB file was cached between runs), and
+# memory left untouched for a few seconds is several times slower to read again (226 MB read
+# at once: 0.04 s; 5 s later 0.27 s; 20 s later 0.6 s; BENCHMARKS.md). Read once per round,
+# the engine timed first would be the only one to find them fresh.
+warm() {
     cat "$1"/*.csv > /dev/null
 }
 
@@ -98,10 +104,13 @@ for shape in ${SHAPES:-default wide rush}; do
             # the round before (score removes its previous set, the peers truncate theirs; on
             # the development VM freeing a gigabyte of written blocks takes 0.2-0.4 s, and
             # varies with what else the disk holds; BENCHMARKS.md).
-            clear_outputs "$dir"
+            clear_outputs
+            warm "$dir"
             s=$(measure "$bin" score --quiet --rumours "$dir/rumours.csv" --transfers "$dir/transfers.csv" \
                 --aliases "$dir/aliases.csv" --as-of "$as_of" --out "$work/reports")
+            warm "$dir"
             d=$(measure "$py" benches/peers/core_duckdb.py "$dir" "$work/out-duckdb" "$as_of")
+            warm "$dir"
             p=$(measure "$py" benches/peers/core_polars.py "$dir" "$work/out-polars" "$as_of")
             echo "$s" >> "$work/score.txt"; echo "$d" >> "$work/duckdb.txt"; echo "$p" >> "$work/polars.txt"
             echo "| $r | ${s// / / } | ${d// / / } | ${p// / / } |"
