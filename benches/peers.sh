@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # `rumour score` timed beside two peers doing the core work of ../shared/perf/REFERENCE.md
 # (benches/peers/: DuckDB and Python polars, pinned in requirements.txt), on the same files,
-# interleaved: each round runs score, DuckDB and polars back to back (each with the inputs just
-# read, untimed), so that the noise of
-# this shared VM falls on all three alike. Every round is printed (wall seconds, CPU seconds
-# = user + system, peak RSS), then the medians and ranges. The peers' outputs are checked to
-# agree with each other once per world.
+# interleaved: each round runs score, DuckDB and polars back to back, each with the inputs
+# just read (untimed), so that the noise of this shared VM falls on all three alike. Every
+# round is printed (wall seconds, CPU seconds = user + system, peak RSS), then the medians
+# and ranges. The peers' outputs are checked to agree with each other once per world.
 #
 #   bash benches/peers.sh                      # the three shapes at 1M and 10M, ROUNDS=5
 #   SHAPES=wide SIZES=1000000 ROUNDS=3 bash benches/peers.sh
