@@ -233,7 +233,7 @@ fn counts_by(table: &DataFrame, key: &str) -> PolarsResult<DataFrame> {
 }
 
 /// A group's counts ([`group_counts`]).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Counts {
     stories: u32,
     resolved: u32,
@@ -264,7 +264,7 @@ fn day_weights(
     narrow: &DataFrame,
     config: &ReliabilityConfig,
     as_of: i32,
-) -> PolarsResult<std::collections::HashMap<i32, Option<i64>, foldhash::fast::FixedState>> {
+) -> PolarsResult<DayWeights> {
     let weight = if config.half_life_days > 0.0 {
         lit(0.5)
             .pow((lit(as_of) - col("__day")).cast(DataType::Float64) / lit(config.half_life_days))
@@ -295,51 +295,19 @@ fn day_weights(
 
 /// Per group of `keys` (one or two key columns of `narrow`, in key order, nulls last): its
 /// stories, resolved, hits, open and late items, and the fixed-point weighted resolved items
-/// and hits. One pass over the items on every thread (a hash map per piece, summed: whole
-/// numbers, so the same whatever the pieces), where a polars group-by computed a power per
-/// item: at ten million stories 0.2–0.4 s less per table (BENCHMARKS.md).
+/// and hits. One pass over the items, in an array with a slot per key where the ids are dense
+/// ([`counts_by_slots`]), else in a hash map per piece on every thread ([`counts_by_hash`]):
+/// whole numbers, so the same either way, where a polars group-by computed a power per item
+/// (at ten million stories 0.2–0.4 s less per table; BENCHMARKS.md).
 fn group_counts(
     narrow: &DataFrame,
     keys: &[&str],
-    weights: &std::collections::HashMap<i32, Option<i64>, foldhash::fast::FixedState>,
+    weights: &DayWeights,
 ) -> PolarsResult<DataFrame> {
-    type Key = (Option<u32>, Option<u32>);
-    type Groups = std::collections::HashMap<Key, Counts, foldhash::fast::FixedState>;
-    let maps = per_piece(narrow, |part| -> PolarsResult<Groups> {
-        let flag =
-            |c: &str| -> PolarsResult<BooleanChunked> { Ok(part.column(c)?.bool()?.clone()) };
-        let keys = KeyPairs::of(part, keys)?;
-        let (resolved, hit) = (flag("__resolved")?, flag("__hit")?);
-        let (open, late) = (flag("__open")?, flag("__late")?);
-        let day = part.column("__day")?.i32()?;
-        let mut groups = Groups::default();
-        let rows = keys.iter().zip(day.iter()).zip(
-            resolved
-                .iter()
-                .zip(hit.iter())
-                .zip(open.iter().zip(late.iter())),
-        );
-        for ((key, d), ((r, h), (o, l))) in rows {
-            let (r, h) = (r == Some(true), h == Some(true));
-            let w = d.and_then(|d| weights.get(&d).copied().flatten());
-            let g = groups.entry(key).or_default();
-            g.stories += 1;
-            g.resolved += u32::from(r);
-            g.hits += u32::from(h);
-            g.open += u32::from(o == Some(true));
-            g.late += u32::from(l == Some(true));
-            if let Some(w) = w {
-                g.w_trials += if r { w } else { 0 };
-                g.w_hits += if h { w } else { 0 };
-            }
-        }
-        Ok(groups)
-    })?;
-    let total = sum_maps(maps, |sum, counts| sum.add(&counts));
-    let mut rows: Vec<(Key, Counts)> = total.into_iter().collect();
-    // Nulls last, as the table has always been sorted.
-    let last = |k: Option<u32>| (k.is_none(), k.unwrap_or(0));
-    rows.sort_unstable_by_key(|((a, b), _)| (last(*a), last(*b)));
+    let rows = match counts_by_slots(narrow, keys, weights)? {
+        Some(rows) => rows,
+        None => counts_by_hash(narrow, keys, weights)?,
+    };
     let mut columns = Vec::with_capacity(keys.len() + 8);
     for (j, k) in keys.iter().enumerate() {
         let values: UInt32Chunked = rows
@@ -372,6 +340,161 @@ fn group_counts(
         u32_column("misses", |c| c.resolved - c.hits),
     ]);
     DataFrame::new_infer_height(columns)
+}
+
+/// A group's keys (the second `None` with one key column).
+type GroupKey = (Option<u32>, Option<u32>);
+
+/// The fixed-point weight of each distinct day ([`day_weights`]).
+type DayWeights = std::collections::HashMap<i32, Option<i64>, foldhash::fast::FixedState>;
+
+/// [`group_counts`]' groups in key order (nulls last), counted in a hash map per piece of the
+/// rows on every thread and summed.
+fn counts_by_hash(
+    narrow: &DataFrame,
+    keys: &[&str],
+    weights: &DayWeights,
+) -> PolarsResult<Vec<(GroupKey, Counts)>> {
+    type Groups = std::collections::HashMap<GroupKey, Counts, foldhash::fast::FixedState>;
+    let maps = per_piece(narrow, |part| -> PolarsResult<Groups> {
+        let flag =
+            |c: &str| -> PolarsResult<BooleanChunked> { Ok(part.column(c)?.bool()?.clone()) };
+        let keys = KeyPairs::of(part, keys)?;
+        let (resolved, hit) = (flag("__resolved")?, flag("__hit")?);
+        let (open, late) = (flag("__open")?, flag("__late")?);
+        let day = part.column("__day")?.i32()?;
+        let mut groups = Groups::default();
+        let rows = keys.iter().zip(day.iter()).zip(
+            resolved
+                .iter()
+                .zip(hit.iter())
+                .zip(open.iter().zip(late.iter())),
+        );
+        for ((key, d), ((r, h), (o, l))) in rows {
+            let (r, h) = (r == Some(true), h == Some(true));
+            let w = d.and_then(|d| weights.get(&d).copied().flatten());
+            let g = groups.entry(key).or_default();
+            g.stories += 1;
+            g.resolved += u32::from(r);
+            g.hits += u32::from(h);
+            g.open += u32::from(o == Some(true));
+            g.late += u32::from(l == Some(true));
+            if let Some(w) = w {
+                g.w_trials += if r { w } else { 0 };
+                g.w_hits += if h { w } else { 0 };
+            }
+        }
+        Ok(groups)
+    })?;
+    let total = sum_maps(maps, |sum, counts| sum.add(&counts));
+    let mut rows: Vec<(GroupKey, Counts)> = total.into_iter().collect();
+    // Nulls last, as the table has always been sorted.
+    let last = |k: Option<u32>| (k.is_none(), k.unwrap_or(0));
+    rows.sort_unstable_by_key(|((a, b), _)| (last(*a), last(*b)));
+    Ok(rows)
+}
+
+/// [`group_counts`]' groups in key order (nulls last), counted in one array with a slot per
+/// possible key (`None` when there would be more than a slot per four rows, or the days span
+/// many more days than there are rows): the key ids are dense, and a slot per key, read in order, needs
+/// neither a hash per row nor a sort. The same counts as [`counts_by_hash`] (whole numbers).
+fn counts_by_slots(
+    narrow: &DataFrame,
+    keys: &[&str],
+    weights: &DayWeights,
+) -> PolarsResult<Option<Vec<(GroupKey, Counts)>>> {
+    if keys.is_empty() || keys.len() > 2 {
+        return Err(PolarsError::ComputeError(
+            "a group is keyed by one or two columns".into(),
+        ));
+    }
+    let n = narrow.height() as u64;
+    // The columns read piece by piece (their chunks, when they share their bounds; else each
+    // in one piece), by row number within a piece.
+    let mut columns = Vec::with_capacity(keys.len() + 5);
+    for (i, k) in keys.iter().enumerate() {
+        let key = narrow.column(k)?.cast(&DataType::UInt32)?;
+        columns.push(key.with_name(format!("__key{i}").into()));
+    }
+    for name in ["__day", "__resolved", "__hit", "__open", "__late"] {
+        columns.push(narrow.column(name)?.clone());
+    }
+    let mut table = DataFrame::new_infer_height(columns)?;
+    table.align_chunks_par();
+    let key_columns = (0..keys.len())
+        .map(|i| Ok(table.column(&format!("__key{i}"))?.u32()?.clone()))
+        .collect::<PolarsResult<Vec<UInt32Chunked>>>()?;
+    // A key's slot: its id, or the last slot for a null (nulls sort last).
+    let width = |c: &UInt32Chunked| c.max().map_or(1, |m| u64::from(m) + 2);
+    let width_a = width(&key_columns[0]);
+    let width_b = key_columns.get(1).map_or(1, width);
+    let slots = width_a.saturating_mul(width_b);
+    // An array of slots at most a quarter of the rows long (40 bytes a slot: at ten million
+    // stories, 100 MB at most, and far less for the keys reliabilities group by).
+    if slots > n / 4 + (1 << 16) || slots >= u64::from(u32::MAX) {
+        return Ok(None);
+    }
+    // The weights by day, in an array from the first day.
+    let first_day = weights.keys().min().copied().unwrap_or(0);
+    let last_day = weights.keys().max().copied().unwrap_or(0);
+    let days = i64::from(last_day) - i64::from(first_day) + 1;
+    if days > n as i64 + (1 << 16) {
+        return Ok(None);
+    }
+    let mut weight_of_day = vec![None; days.max(0) as usize];
+    for (d, w) in weights {
+        weight_of_day[(i64::from(*d) - i64::from(first_day)) as usize] = *w;
+    }
+    let flag =
+        |name: &str| -> PolarsResult<BooleanChunked> { Ok(table.column(name)?.bool()?.clone()) };
+    let (resolved, hit) = (flag("__resolved")?, flag("__hit")?);
+    let (open, late) = (flag("__open")?, flag("__late")?);
+    let day = table.column("__day")?.i32()?.clone();
+    let a_pieces: Vec<_> = key_columns[0].downcast_iter().collect();
+    let b_pieces: Option<Vec<_>> = key_columns.get(1).map(|b| b.downcast_iter().collect());
+    let day_pieces: Vec<_> = day.downcast_iter().collect();
+    let resolved_pieces: Vec<_> = resolved.downcast_iter().collect();
+    let hit_pieces: Vec<_> = hit.downcast_iter().collect();
+    let open_pieces: Vec<_> = open.downcast_iter().collect();
+    let late_pieces: Vec<_> = late.downcast_iter().collect();
+    let slot = |k: Option<u32>, width: u64| k.map_or(width - 1, u64::from);
+    let mut counts = vec![Counts::default(); slots as usize];
+    for p in 0..day_pieces.len() {
+        let (a, day) = (a_pieces[p], day_pieces[p]);
+        let b = b_pieces.as_ref().map(|b| b[p]);
+        let (resolved, hit) = (resolved_pieces[p], hit_pieces[p]);
+        let (open, late) = (open_pieces[p], late_pieces[p]);
+        for i in 0..day.len() {
+            let s = slot(a.get(i), width_a) * width_b + slot(b.and_then(|b| b.get(i)), width_b);
+            let (r, h) = (resolved.get(i) == Some(true), hit.get(i) == Some(true));
+            let w = day.get(i).and_then(|d| {
+                let at = usize::try_from(i64::from(d) - i64::from(first_day)).ok()?;
+                weight_of_day.get(at).copied().flatten()
+            });
+            let g = &mut counts[s as usize];
+            g.stories += 1;
+            g.resolved += u32::from(r);
+            g.hits += u32::from(h);
+            g.open += u32::from(open.get(i) == Some(true));
+            g.late += u32::from(late.get(i) == Some(true));
+            if let Some(w) = w {
+                g.w_trials += if r { w } else { 0 };
+                g.w_hits += if h { w } else { 0 };
+            }
+        }
+    }
+    let key = |s: u64, width: u64| (s != width - 1).then_some(s as u32);
+    Ok(Some(
+        counts
+            .into_iter()
+            .enumerate()
+            .filter(|(_, c)| c.stories > 0)
+            .map(|(s, c)| {
+                let s = s as u64;
+                ((key(s / width_b, width_a), key(s % width_b, width_b)), c)
+            })
+            .collect(),
+    ))
 }
 
 /// Fits the priors and appends the posterior columns.
@@ -532,6 +655,58 @@ mod tests {
         // No order assumed with a step of 0; no data at all: one half.
         assert!((stage_centres(&[(1, 1.0, 10.0)], 0.0)[6] - 1.5 / 11.0).abs() < 1e-12);
         assert_eq!(stage_centres(&[], 0.5), [0.5; 7]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_slot_counts_are_the_hash_counts(
+            rows in proptest::collection::vec(
+                (
+                    proptest::option::weighted(0.9, 0u32..6),
+                    proptest::option::weighted(0.9, 0u32..4),
+                    proptest::option::weighted(0.8, -3i32..9),
+                    (
+                        proptest::option::weighted(0.9, proptest::bool::ANY),
+                        proptest::option::weighted(0.9, proptest::bool::ANY),
+                        proptest::option::weighted(0.9, proptest::bool::ANY),
+                        proptest::option::weighted(0.9, proptest::bool::ANY),
+                    ),
+                ),
+                0..60,
+            ),
+            split in 0i64..60,
+            weight_seed in proptest::collection::vec(proptest::option::weighted(0.8, 0i64..1000), 12),
+        ) {
+            let flags = |k: usize| -> Vec<Option<bool>> {
+                rows.iter().map(|r| [r.3 .0, r.3 .1, r.3 .2, r.3 .3][k]).collect()
+            };
+            let narrow = df!(
+                "a" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                "b" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                "__day" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                "__resolved" => flags(0),
+                "__hit" => flags(1),
+                "__open" => flags(2),
+                "__late" => flags(3),
+            )
+            .expect("narrow");
+            // Every distinct day has a weight (some null), as `day_weights` gives.
+            let weights: DayWeights = rows
+                .iter()
+                .filter_map(|r| r.2)
+                .map(|d| (d, weight_seed[(d + 3) as usize]))
+                .collect();
+            // In one piece, and in two pieces whose bounds every column shares.
+            let cut = split.min(rows.len() as i64);
+            let mut pieces = narrow.slice(0, cut as usize);
+            pieces.vstack_mut(&narrow.slice(cut, rows.len())).expect("vstack");
+            for table in [&narrow, &pieces] {
+                for keys in [&["a"][..], &["a", "b"][..], &["b", "a"][..]] {
+                    let slots = counts_by_slots(table, keys, &weights).expect("slots").expect("dense");
+                    proptest::prop_assert_eq!(&slots, &counts_by_hash(&narrow, keys, &weights).expect("hash"));
+                }
+            }
+        }
     }
 
     fn items() -> DataFrame {
