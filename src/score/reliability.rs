@@ -10,7 +10,7 @@
 
 use polars::prelude::*;
 
-use crate::column_values::{per_piece, sum_maps, KeyPairs};
+use crate::column_values::{aligned_keys_and, per_piece, sum_maps, KeyPairs};
 use crate::schema::outcome;
 use crate::schema::Stage;
 use crate::settings::ReliabilityConfig;
@@ -409,21 +409,11 @@ fn counts_by_slots(
         ));
     }
     let n = narrow.height() as u64;
-    // The columns read piece by piece (their chunks, when they share their bounds; else each
-    // in one piece), by row number within a piece.
-    let mut columns = Vec::with_capacity(keys.len() + 5);
-    for (i, k) in keys.iter().enumerate() {
-        let key = narrow.column(k)?.cast(&DataType::UInt32)?;
-        columns.push(key.with_name(format!("__key{i}").into()));
-    }
-    for name in ["__day", "__resolved", "__hit", "__open", "__late"] {
-        columns.push(narrow.column(name)?.clone());
-    }
-    let mut table = DataFrame::new_infer_height(columns)?;
-    table.align_chunks_par();
-    let key_columns = (0..keys.len())
-        .map(|i| Ok(table.column(&format!("__key{i}"))?.u32()?.clone()))
-        .collect::<PolarsResult<Vec<UInt32Chunked>>>()?;
+    let (table, key_columns) = aligned_keys_and(
+        narrow,
+        keys,
+        &["__day", "__resolved", "__hit", "__open", "__late"],
+    )?;
     // A key's slot: its id, or the last slot for a null (nulls sort last).
     let width = |c: &UInt32Chunked| c.max().map_or(1, |m| u64::from(m) + 2);
     let width_a = width(&key_columns[0]);

@@ -16,7 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use polars::prelude::*;
 
-use crate::column_values::{opt_f64, opt_i32, opt_u32, per_piece, sum_maps, KeyPairs};
+use crate::column_values::{
+    aligned_keys_and, opt_f64, opt_i32, opt_u32, per_piece, sum_maps, KeyPairs,
+};
 use crate::schema::Stage;
 use crate::score::reliability::stage_centres;
 use crate::settings::ReliabilityConfig;
@@ -505,23 +507,7 @@ fn daily_by_slots(narrow: &DataFrame, keys: &[&str]) -> PolarsResult<Option<Dail
             "a group is keyed by one or two columns".into(),
         ));
     }
-    // The columns read piece by piece (their chunks, when they share their bounds; else each
-    // in one piece: polars' `align_chunks`) and by row number within a piece: iterators of
-    // optional values, zipped, cost several times more per row (at ten million stories,
-    // 0.3 s), and a copy of each column in one piece raised the peak.
-    let mut columns = Vec::with_capacity(keys.len() + 3);
-    for (i, k) in keys.iter().enumerate() {
-        let key = narrow.column(k)?.cast(&DataType::UInt32)?;
-        columns.push(key.with_name(format!("__key{i}").into()));
-    }
-    for name in ["__day", "__counted", "__hit"] {
-        columns.push(narrow.column(name)?.clone());
-    }
-    let mut table = DataFrame::new_infer_height(columns)?;
-    table.align_chunks_par();
-    let key_columns = (0..keys.len())
-        .map(|i| Ok(table.column(&format!("__key{i}"))?.u32()?.clone()))
-        .collect::<PolarsResult<Vec<UInt32Chunked>>>()?;
+    let (table, key_columns) = aligned_keys_and(narrow, keys, &["__day", "__counted", "__hit"])?;
     let day = table.column("__day")?.i32()?.clone();
     let counted = table.column("__counted")?.bool()?.clone();
     let is_hit = table.column("__hit")?.bool()?.clone();
