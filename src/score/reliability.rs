@@ -245,6 +245,21 @@ struct Counts {
 }
 
 impl Counts {
+    /// Counts one item: its flags `[resolved, hit, open, late]` (a null is false) and its day's
+    /// weight, if any.
+    fn count(&mut self, flags: [Option<bool>; 4], weight: Option<i64>) {
+        let [r, h, o, l] = flags.map(|f| f == Some(true));
+        self.stories += 1;
+        self.resolved += u32::from(r);
+        self.hits += u32::from(h);
+        self.open += u32::from(o);
+        self.late += u32::from(l);
+        if let Some(w) = weight {
+            self.w_trials += if r { w } else { 0 };
+            self.w_hits += if h { w } else { 0 };
+        }
+    }
+
     fn add(&mut self, other: &Counts) {
         self.stories += other.stories;
         self.resolved += other.resolved;
@@ -371,18 +386,8 @@ fn counts_by_hash(
                 .zip(open.iter().zip(late.iter())),
         );
         for ((key, d), ((r, h), (o, l))) in rows {
-            let (r, h) = (r == Some(true), h == Some(true));
             let w = d.and_then(|d| weights.get(&d).copied().flatten());
-            let g = groups.entry(key).or_default();
-            g.stories += 1;
-            g.resolved += u32::from(r);
-            g.hits += u32::from(h);
-            g.open += u32::from(o == Some(true));
-            g.late += u32::from(l == Some(true));
-            if let Some(w) = w {
-                g.w_trials += if r { w } else { 0 };
-                g.w_hits += if h { w } else { 0 };
-            }
+            groups.entry(key).or_default().count([r, h, o, l], w);
         }
         Ok(groups)
     })?;
@@ -396,8 +401,8 @@ fn counts_by_hash(
 
 /// [`group_counts`]' groups in key order (nulls last), counted in one array with a slot per
 /// possible key (`None` when there would be more than a slot per four rows, or the days span
-/// many more days than there are rows): the key ids are dense, and a slot per key, read in order, needs
-/// neither a hash per row nor a sort. The same counts as [`counts_by_hash`] (whole numbers).
+/// many more days than there are rows): the key ids are dense, and a slot per key, read in
+/// order, needs neither a hash per row nor a sort. The same counts as [`counts_by_hash`].
 fn counts_by_slots(
     narrow: &DataFrame,
     keys: &[&str],
@@ -456,21 +461,12 @@ fn counts_by_slots(
         let (open, late) = (open_pieces[p], late_pieces[p]);
         for i in 0..day.len() {
             let s = slot(a.get(i), width_a) * width_b + slot(b.and_then(|b| b.get(i)), width_b);
-            let (r, h) = (resolved.get(i) == Some(true), hit.get(i) == Some(true));
             let w = day.get(i).and_then(|d| {
                 let at = usize::try_from(i64::from(d) - i64::from(first_day)).ok()?;
                 weight_of_day.get(at).copied().flatten()
             });
-            let g = &mut counts[s as usize];
-            g.stories += 1;
-            g.resolved += u32::from(r);
-            g.hits += u32::from(h);
-            g.open += u32::from(open.get(i) == Some(true));
-            g.late += u32::from(late.get(i) == Some(true));
-            if let Some(w) = w {
-                g.w_trials += if r { w } else { 0 };
-                g.w_hits += if h { w } else { 0 };
-            }
+            let flags = [resolved.get(i), hit.get(i), open.get(i), late.get(i)];
+            counts[s as usize].count(flags, w);
         }
     }
     let key = |s: u64, width: u64| (s != width - 1).then_some(s as u32);
