@@ -16,48 +16,49 @@ pub fn left_join_in_order() -> JoinArgs {
 }
 
 pub fn opt_u32(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u32>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::UInt32)?
-        .u32()?
-        .iter()
-        .collect())
+    let column = df.column(name)?.cast(&DataType::UInt32)?;
+    Ok(opt_values(column.u32()?))
 }
 
 pub fn opt_u64(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u64>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::UInt64)?
-        .u64()?
-        .iter()
-        .collect())
+    let column = df.column(name)?.cast(&DataType::UInt64)?;
+    Ok(opt_values(column.u64()?))
 }
 
 pub fn opt_i32(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i32>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::Int32)?
-        .i32()?
-        .iter()
-        .collect())
+    let column = df.column(name)?.cast(&DataType::Int32)?;
+    Ok(opt_values(column.i32()?))
 }
 
 pub fn opt_i64(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::Int64)?
-        .i64()?
-        .iter()
-        .collect())
+    let column = df.column(name)?.cast(&DataType::Int64)?;
+    Ok(opt_values(column.i64()?))
 }
 
 pub fn opt_f64(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::Float64)?
-        .f64()?
-        .iter()
-        .collect())
+    let column = df.column(name)?.cast(&DataType::Float64)?;
+    Ok(opt_values(column.f64()?))
+}
+
+/// The values of `ca` as options, chunk by chunk: a chunk without nulls value by value, one
+/// with nulls beside its validity bits. (The chunked array's own iterator of options goes
+/// through an iterator per chunk and costs several times more per value: these run over
+/// whole tables of claims and stories.)
+fn opt_values<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<Option<T::Native>> {
+    let mut out = Vec::with_capacity(ca.len());
+    for chunk in ca.downcast_iter() {
+        match chunk.validity().filter(|v| v.unset_bits() > 0) {
+            None => out.extend(chunk.values().iter().map(|v| Some(*v))),
+            Some(valid) => out.extend(
+                chunk
+                    .values()
+                    .iter()
+                    .zip(valid.iter())
+                    .map(|(v, ok)| ok.then_some(*v)),
+            ),
+        }
+    }
+    out
 }
 
 // The `*_or` variants read a column without nulls as its values, chunk by chunk, and only
@@ -92,13 +93,23 @@ fn values_or<T: PolarsNumericType>(ca: &ChunkedArray<T>, null: T::Native) -> Vec
 }
 
 pub fn bool_or(df: &DataFrame, name: &str, null: bool) -> PolarsResult<Vec<bool>> {
-    Ok(df
-        .column(name)?
-        .cast(&DataType::Boolean)?
-        .bool()?
-        .iter()
-        .map(|v| v.unwrap_or(null))
-        .collect())
+    let column = df.column(name)?.cast(&DataType::Boolean)?;
+    let mut out = Vec::with_capacity(column.len());
+    for chunk in column.bool()?.downcast_iter() {
+        match chunk.validity().filter(|v| v.unset_bits() > 0) {
+            None => out.extend(chunk.values().iter()),
+            Some(valid) => {
+                out.extend(
+                    chunk
+                        .values()
+                        .iter()
+                        .zip(valid.iter())
+                        .map(|(v, ok)| if ok { v } else { null }),
+                )
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The key columns `keys` of `narrow` (as `UInt32`) and its columns `others`, in one table
@@ -324,5 +335,62 @@ mod tests {
             vec![Some(1.0), Some(2.0), Some(3.0), None, Some(5.0)]
         );
         assert!(f64_or(&df, "missing", 0.0).is_err());
+    }
+
+    proptest::proptest! {
+        /// Read chunk by chunk, the values are those of the column's own iterator, in every
+        /// type, whatever the chunks, their nulls and a slice's offset into them.
+        #[test]
+        fn values_read_by_chunk_are_the_iterators(
+            pieces in proptest::collection::vec(
+                proptest::collection::vec(proptest::option::weighted(0.8, 0u8..200), 0..90),
+                1..5,
+            ),
+            skip in 0usize..40,
+            take in 0usize..400,
+        ) {
+            let frame = |piece: &Vec<Option<u8>>| {
+                let x: Vec<Option<i64>> = piece.iter().map(|v| v.map(i64::from)).collect();
+                let b: Vec<Option<bool>> = piece.iter().map(|v| v.map(|v| v % 3 == 0)).collect();
+                df!("x" => x, "b" => b).expect("df")
+            };
+            let mut df = frame(&pieces[0]);
+            for piece in &pieces[1..] {
+                df.vstack_mut(&frame(piece)).expect("stack");
+            }
+            let df = df.slice(skip as i64, take);
+            let x = df.column("x").expect("x");
+            let reference = |t: DataType| -> Vec<Option<f64>> {
+                let c = x.cast(&t).expect("cast").cast(&DataType::Float64).expect("f64");
+                c.f64().expect("f64").iter().collect()
+            };
+            let as_f64 = |v: Vec<Option<f64>>| v;
+            proptest::prop_assert_eq!(
+                as_f64(opt_u32(&df, "x").expect("u32").into_iter().map(|v| v.map(f64::from)).collect()),
+                reference(DataType::UInt32)
+            );
+            proptest::prop_assert_eq!(
+                opt_u64(&df, "x").expect("u64").into_iter().map(|v| v.map(|v| v as f64)).collect::<Vec<_>>(),
+                reference(DataType::UInt64)
+            );
+            proptest::prop_assert_eq!(
+                opt_i32(&df, "x").expect("i32").into_iter().map(|v| v.map(f64::from)).collect::<Vec<_>>(),
+                reference(DataType::Int32)
+            );
+            proptest::prop_assert_eq!(
+                opt_i64(&df, "x").expect("i64").into_iter().map(|v| v.map(|v| v as f64)).collect::<Vec<_>>(),
+                reference(DataType::Int64)
+            );
+            proptest::prop_assert_eq!(opt_f64(&df, "x").expect("f64"), reference(DataType::Float64));
+            let bools: Vec<bool> = df
+                .column("b")
+                .expect("b")
+                .bool()
+                .expect("bool")
+                .iter()
+                .map(|v| v.unwrap_or(true))
+                .collect();
+            proptest::prop_assert_eq!(bool_or(&df, "b", true).expect("bool"), bools);
+        }
     }
 }
