@@ -39,6 +39,24 @@ impl Window {
     /// Also accepted, as data from elsewhere writes them: a space or `_` instead of `-`, and the
     /// season first (`Summer 2026`).
     pub fn parse(s: &str) -> Option<Window> {
+        // The usual spelling, `2025-summer`, read off its bytes (this runs for every claim).
+        if let [y0, y1, y2, y3, b'-', season @ ..] = s.as_bytes() {
+            let year = [*y0, *y1, *y2, *y3];
+            let season = match season {
+                b"summer" => Some(Season::Summer),
+                b"winter" => Some(Season::Winter),
+                _ => None,
+            };
+            if let (Some(season), true) = (season, year.iter().all(u8::is_ascii_digit)) {
+                let year = year.iter().fold(0, |n, d| n * 10 + i32::from(d - b'0'));
+                return Some(Window { year, season });
+            }
+        }
+        Window::parse_any(s)
+    }
+
+    /// [`Window::parse`] of any spelling it takes.
+    fn parse_any(s: &str) -> Option<Window> {
         let s = s.trim();
         let cut = s.find(['-', ' ', '_'])?;
         let (a, b) = (s[..cut].trim(), s[cut + 1..].trim());
@@ -252,6 +270,20 @@ mod tests {
             );
             assert_eq!(date_from_days(days_since_epoch(day)), day);
             day = day.succ_opt().expect("next day");
+        }
+    }
+
+    proptest::proptest! {
+        /// The usual spelling read off its bytes is what the general reading gives, and
+        /// near misses fall through to it.
+        #[test]
+        fn the_usual_window_spelling_reads_as_any_other(
+            year in proptest::sample::select(vec!["2025", "1999", "0000", "9999", "20x5", " 202"]),
+            separator in proptest::sample::select(vec!["-", "_", " ", "--"]),
+            season in proptest::sample::select(vec!["summer", "winter", "Summer", "WINTER", "summer ", "sumer"]),
+        ) {
+            let s = format!("{year}{separator}{season}");
+            proptest::prop_assert_eq!(Window::parse(&s), Window::parse_any(&s), "{}", s);
         }
     }
 
