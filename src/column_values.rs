@@ -364,9 +364,8 @@ mod tests {
                 let c = x.cast(&t).expect("cast").cast(&DataType::Float64).expect("f64");
                 c.f64().expect("f64").iter().collect()
             };
-            let as_f64 = |v: Vec<Option<f64>>| v;
             proptest::prop_assert_eq!(
-                as_f64(opt_u32(&df, "x").expect("u32").into_iter().map(|v| v.map(f64::from)).collect()),
+                opt_u32(&df, "x").expect("u32").into_iter().map(|v| v.map(f64::from)).collect::<Vec<_>>(),
                 reference(DataType::UInt32)
             );
             proptest::prop_assert_eq!(
