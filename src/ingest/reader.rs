@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::records::{Record, Records};
+use super::records::{Lend, Lent, Record, Records};
 use crate::error::InputError;
 use crate::ingest::decode::{
     bom_encoding, delimiter_name, detect_delimiter, legacy_encoding, transcode, InputFormat,
@@ -365,11 +365,10 @@ impl CsvTable {
         });
         let file_bytes = meta.len();
         let mapped = Mapped::new(&file, &meta);
-        let source: Box<dyn Read + Send> = match &mapped {
-            Some(m) => Box::new(m.range(0, file_bytes)),
-            None => Box::new(BufReader::with_capacity(1 << 20, file)),
+        let mut reader = match &mapped {
+            Some(m) => Records::lent(m.range(0, file_bytes), delimiter),
+            None => Records::new(Box::new(BufReader::with_capacity(1 << 20, file)), delimiter),
         };
-        let mut reader = Records::new(source, delimiter);
         let expected = specs
             .iter()
             .filter(|s| s.required)
@@ -473,7 +472,7 @@ impl CsvTable {
             source: self.source.clone(),
             layout: self.layout.clone(),
             mapped: Some(map.clone()),
-            reader: Records::new(Box::new(map.range(start, map.len)), self.source.delimiter),
+            reader: Records::lent(map.range(start, map.len), self.source.delimiter),
             max_field_bytes: self.max_field_bytes,
             start,
             end,
@@ -559,8 +558,8 @@ impl CsvTable {
         out.push(first);
         for (k, (start, lines_before)) in bounds.iter().enumerate() {
             let stop = bounds.get(k + 1).map_or(end, |b| b.0);
-            let source: Box<dyn Read + Send> = match &mapped {
-                Some(m) => Box::new(m.range(*start, stop)),
+            let reader = match &mapped {
+                Some(m) => Records::lent(m.range(*start, stop), source_info.delimiter),
                 None => {
                     let unreadable = |source| InputError::Unreadable {
                         file: path.clone(),
@@ -568,7 +567,10 @@ impl CsvTable {
                     };
                     let mut file = File::open(&source_info.read_path).map_err(unreadable)?;
                     file.seek(SeekFrom::Start(*start)).map_err(unreadable)?;
-                    Box::new(BufReader::with_capacity(1 << 20, file.take(stop - start)))
+                    Records::new(
+                        Box::new(BufReader::with_capacity(1 << 20, file.take(stop - start))),
+                        source_info.delimiter,
+                    )
                 }
             };
             out.push(CsvTable {
@@ -576,7 +578,7 @@ impl CsvTable {
                 source: source_info.clone(),
                 layout: layout.clone(),
                 mapped: mapped.clone(),
-                reader: Records::new(source, source_info.delimiter),
+                reader,
                 max_field_bytes,
                 start: *start,
                 end: stop,
@@ -734,8 +736,9 @@ impl CsvTable {
     }
 }
 
-/// Bytes mapped at a time (a multiple of the page size): at most one such window per reader
-/// is mapped, so mapped file pages never add more than this to a reader's resident memory.
+/// Bytes mapped at a time (a multiple of the page size): one such window per reader is mapped
+/// (two for a moment as a reader moves on, and more only for a record longer than a window),
+/// so mapped file pages add little more than this to a reader's resident memory.
 #[cfg(not(test))]
 const MAP_WINDOW: u64 = 1 << 26;
 /// Small windows in unit tests, so that records and boundary scans cross window edges.
@@ -769,7 +772,13 @@ impl Mapped {
     /// The window that holds byte `at` and the offset where it starts.
     fn window(&self, at: u64) -> std::io::Result<(u64, Window)> {
         let start = at - at % MAP_WINDOW;
-        let len = (self.len - start).min(MAP_WINDOW);
+        self.window_from(start, MAP_WINDOW)
+    }
+
+    /// The window of `len` bytes from `start` (a multiple of the page size), cut at the end
+    /// of the file, and `start`.
+    fn window_from(&self, start: u64, len: u64) -> std::io::Result<(u64, Window)> {
+        let len = (self.len - start).min(len);
         let mut options = memmap2::MmapOptions::new();
         options
             .offset(start)
@@ -779,14 +788,13 @@ impl Mapped {
             .map_err(std::io::Error::other)
     }
 
-    /// A reader of bytes `start..end` of the file.
-    fn range(&self, start: u64, end: u64) -> MappedRange {
-        MappedRange {
+    /// The bytes `start..end` of the file, to be lent to a reader of records.
+    fn range(&self, start: u64, end: u64) -> Box<MappedRange> {
+        Box::new(MappedRange {
             map: self.clone(),
-            pos: start.min(self.len),
+            start: start.min(self.len),
             end: end.min(self.len),
-            window: None,
-        }
+        })
     }
 
     /// The first offset `b >= at` that follows a line feed ending a non-blank line which
@@ -833,39 +841,32 @@ impl Mapped {
     }
 }
 
-/// `Read` over a byte range of a mapped file.
+/// A byte range of a mapped file, lent a window at a time.
 struct MappedRange {
     map: Mapped,
-    pos: u64,
+    start: u64,
     end: u64,
-    /// The window mapped now, and its start.
-    window: Option<(u64, Window)>,
 }
 
-impl Read for MappedRange {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.pos >= self.end || buf.is_empty() {
-            self.window = None;
-            return Ok(0);
+/// Where lent windows start: a multiple of every usual page size (4, 16 and 64 KiB).
+const WINDOW_ALIGN: u64 = 1 << 16;
+
+impl Lend for MappedRange {
+    fn lend(&mut self, offset: u64, want: usize) -> std::io::Result<Option<Lent>> {
+        let at = self.start.saturating_add(offset);
+        if at >= self.end {
+            return Ok(None);
         }
-        let inside = |w: &(u64, Window)| {
-            self.pos >= w.0 && self.pos < w.0 + <Window as AsRef<[u8]>>::as_ref(&w.1).len() as u64
-        };
-        if !self.window.as_ref().is_some_and(inside) {
-            // Unmap the old window first: one window at a time.
-            self.window = None;
-            self.window = Some(self.map.window(self.pos)?);
-        }
-        let Some((from, window)) = &self.window else {
-            return Ok(0);
-        };
-        let bytes: &[u8] = window.as_ref();
-        let at = (self.pos - from) as usize;
-        let stop = bytes.len().min((self.end - from) as usize);
-        let n = (stop - at).min(buf.len());
-        buf[..n].copy_from_slice(&bytes[at..at + n]);
-        self.pos += n as u64;
-        Ok(n)
+        let from = at - at % WINDOW_ALIGN;
+        let need = at.saturating_add(want as u64).min(self.end) - from;
+        let (from, window) = self.map.window_from(from, need.max(MAP_WINDOW))?;
+        let len = <Window as AsRef<[u8]>>::as_ref(&window).len() as u64;
+        let cut = |b: u64| usize::try_from(b - from).map_err(std::io::Error::other);
+        Ok(Some(Lent {
+            at: cut(at)?,
+            end: cut((from + len).min(self.end))?,
+            bytes: Box::new(window),
+        }))
     }
 }
 

@@ -64,11 +64,50 @@ enum Held {
     Parsed(usize),
 }
 
+/// Bytes that lie in memory already (a memory-mapped file), lent a window at a time.
+pub(super) trait Lend: Send {
+    /// A window that holds the bytes from `offset` (counted from the source's start) to
+    /// `offset + want`, or to the end of the source if that comes first, with where `offset`
+    /// lies in it and where the source's bytes in it end; `None` from the end of the source
+    /// on.
+    fn lend(&mut self, offset: u64, want: usize) -> io::Result<Option<Lent>>;
+}
+
+/// A window lent by [`Lend::lend`]: the source's bytes are `bytes[..end]`.
+pub(super) struct Lent {
+    pub bytes: Box<dyn AsRef<[u8]> + Send>,
+    pub at: usize,
+    pub end: usize,
+}
+
+/// Where a reader's bytes come from, and where they lie.
+enum Source {
+    /// Read into a buffer of the reader's own.
+    Read {
+        from: Box<dyn Read + Send>,
+        buf: Vec<u8>,
+    },
+    /// Lent where they lie: records are split there, never copied.
+    Lent {
+        from: Box<dyn Lend>,
+        window: Option<Box<dyn AsRef<[u8]> + Send>>,
+    },
+}
+
+impl Source {
+    /// The bytes the positions of [`Records`] count in.
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Source::Read { buf, .. } => buf,
+            Source::Lent { window, .. } => window.as_deref().map_or(&[], |w| w.as_ref()),
+        }
+    }
+}
+
 /// A reader of records.
 pub(super) struct Records {
-    source: Box<dyn Read + Send>,
-    buf: Vec<u8>,
-    /// The unread bytes are `buf[pos..filled]`.
+    source: Source,
+    /// The unread bytes are `source.bytes()[pos..filled]` (`buf` below).
     pos: usize,
     filled: usize,
     eof: bool,
@@ -88,10 +127,31 @@ pub(super) struct Records {
 }
 
 impl Records {
+    /// A reader of the records of a byte stream, read into a buffer of its own.
     pub(super) fn new(source: Box<dyn Read + Send>, delimiter: u8) -> Records {
+        Records::of(
+            Source::Read {
+                from: source,
+                buf: vec![0; BUFFER],
+            },
+            delimiter,
+        )
+    }
+
+    /// A reader of the records of bytes already in memory, split where they lie.
+    pub(super) fn lent(source: Box<dyn Lend>, delimiter: u8) -> Records {
+        Records::of(
+            Source::Lent {
+                from: source,
+                window: None,
+            },
+            delimiter,
+        )
+    }
+
+    fn of(source: Source, delimiter: u8) -> Records {
         Records {
             source,
-            buf: vec![0; BUFFER],
             pos: 0,
             filled: 0,
             eof: false,
@@ -115,32 +175,54 @@ impl Records {
         (self.byte, self.line)
     }
 
-    /// Reads more of the source after the unread bytes (moved to the front; the buffer doubles
-    /// when they fill it). False at the end of the source.
+    /// Brings more of the source after the unread bytes: read in after them (moved to the
+    /// front; the buffer doubles when they fill it), or a window lent that holds them and
+    /// more (at least as many again). False at the end of the source.
     fn fill(&mut self) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
-        if self.pos > 0 {
-            self.buf.copy_within(self.pos..self.filled, 0);
-            self.filled -= self.pos;
-            self.pos = 0;
-        }
-        if self.filled == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
-        }
-        loop {
-            match self.source.read(&mut self.buf[self.filled..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(false);
+        match &mut self.source {
+            Source::Read { from, buf } => {
+                if self.pos > 0 {
+                    buf.copy_within(self.pos..self.filled, 0);
+                    self.filled -= self.pos;
+                    self.pos = 0;
                 }
-                Ok(n) => {
-                    self.filled += n;
-                    return Ok(true);
+                if self.filled == buf.len() {
+                    buf.resize(buf.len() * 2, 0);
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                loop {
+                    match from.read(&mut buf[self.filled..]) {
+                        Ok(0) => {
+                            self.eof = true;
+                            return Ok(false);
+                        }
+                        Ok(n) => {
+                            self.filled += n;
+                            return Ok(true);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Source::Lent { from, window } => {
+                let unread = self.filled - self.pos;
+                let want = unread.saturating_mul(2).max(unread + 1);
+                match from.lend(self.byte, want)? {
+                    Some(lent) if lent.end - lent.at > unread => {
+                        // The old window goes as the new one comes.
+                        *window = Some(lent.bytes);
+                        self.pos = lent.at;
+                        self.filled = lent.end;
+                        Ok(true)
+                    }
+                    _ => {
+                        self.eof = true;
+                        Ok(false)
+                    }
+                }
             }
         }
     }
@@ -163,7 +245,7 @@ impl Records {
         }
         let first_line = self.record_line;
         let bytes = match self.held {
-            Held::Line(start, end) => &self.buf[start..end],
+            Held::Line(start, end) => &self.source.bytes()[start..end],
             Held::Parsed(len) => &self.out[..len],
         };
         Ok(Some(Record {
@@ -182,7 +264,7 @@ impl Records {
             if self.pos == self.filled && !self.fill()? {
                 return Ok(false);
             }
-            if self.buf[self.pos] != b'\n' {
+            if self.source.bytes()[self.pos] != b'\n' {
                 break;
             }
             self.advance(1, 1);
@@ -192,7 +274,7 @@ impl Records {
         let mut searched = 0;
         let (end, newline) = loop {
             let from = self.pos + searched;
-            match memchr::memchr(b'\n', &self.buf[from..self.filled]) {
+            match memchr::memchr(b'\n', &self.source.bytes()[from..self.filled]) {
                 Some(i) => break (from + i, true),
                 None => {
                     searched = self.filled - self.pos;
@@ -203,7 +285,11 @@ impl Records {
             }
         };
         let start = self.pos;
-        if !split_line(&self.buf[start..end], self.delimiter, &mut self.fields) {
+        if !split_line(
+            &self.source.bytes()[start..end],
+            self.delimiter,
+            &mut self.fields,
+        ) {
             return self.parse();
         }
         self.held = Held::Line(start, end);
@@ -215,7 +301,7 @@ impl Records {
     fn parse(&mut self) -> io::Result<bool> {
         let (mut out_len, mut ends_len) = (0, 0);
         loop {
-            let input = &self.buf[self.pos..self.filled];
+            let input = &self.source.bytes()[self.pos..self.filled];
             let (result, read, written, ended) =
                 self.core
                     .read_record(input, &mut self.out[out_len..], &mut self.ends[ends_len..]);
@@ -295,7 +381,43 @@ mod tests {
                 Ok(n)
             }
         }
-        let mut r = Records::new(Box::new(Trickle(data.to_vec(), 0, chunk)), delimiter);
+        let r = Records::new(Box::new(Trickle(data.to_vec(), 0, chunk)), delimiter);
+        records_of(r, data)
+    }
+
+    /// The same, the bytes lent in windows of at least `window` bytes that start at multiples
+    /// of `align` (as a mapped file's do).
+    fn lent(
+        data: &[u8],
+        delimiter: u8,
+        window: usize,
+        align: usize,
+    ) -> Vec<(Vec<Vec<u8>>, u64, u64)> {
+        struct Windows(Vec<u8>, usize, usize);
+        impl Lend for Windows {
+            fn lend(&mut self, offset: u64, want: usize) -> io::Result<Option<Lent>> {
+                let Windows(data, window, align) = self;
+                let at = usize::try_from(offset).map_err(io::Error::other)?;
+                if at >= data.len() {
+                    return Ok(None);
+                }
+                let from = at - at % *align;
+                let end = (at + want).max(from + *window).min(data.len());
+                // Bytes past the source's end in the window are not the source's.
+                let mut bytes = data[from..end].to_vec();
+                bytes.extend_from_slice(b"\n\"x");
+                Ok(Some(Lent {
+                    bytes: Box::new(bytes),
+                    at: at - from,
+                    end: end - from,
+                }))
+            }
+        }
+        let r = Records::lent(Box::new(Windows(data.to_vec(), window, align)), delimiter);
+        records_of(r, data)
+    }
+
+    fn records_of(mut r: Records, data: &[u8]) -> Vec<(Vec<Vec<u8>>, u64, u64)> {
         let mut all = Vec::new();
         while let Some(rec) = r.read().expect("read") {
             // The record's own line is past the blank lines (one line feed each) skipped
@@ -369,6 +491,15 @@ mod tests {
                         String::from_utf8_lossy(data),
                         delimiter as char
                     );
+                    for align in [1, 4] {
+                        assert_eq!(
+                            lent(data, delimiter, chunk, align),
+                            want,
+                            "{:?} delimiter {} window {chunk} align {align}",
+                            String::from_utf8_lossy(data),
+                            delimiter as char
+                        );
+                    }
                 }
             }
         }
@@ -382,6 +513,8 @@ mod tests {
         assert_eq!(want.len(), 3);
         assert_eq!(ours(data.as_bytes(), b',', 1 << 20), want);
         assert_eq!(ours(data.as_bytes(), b',', 5000), want);
+        assert_eq!(lent(data.as_bytes(), b',', 5000, 4096), want);
+        assert_eq!(lent(data.as_bytes(), b',', 1, 1), want);
     }
 
     proptest::proptest! {
@@ -391,6 +524,7 @@ mod tests {
         fn any_bytes_read_as_the_csv_crate_reads_them(
             picks in proptest::collection::vec(0usize..10, 0..200),
             chunk in 1usize..50,
+            align in proptest::sample::select(vec![1usize, 2, 8, 32]),
             semicolon in proptest::bool::ANY,
         ) {
             // The quote twice: quotes are what the fast path must get right.
@@ -399,7 +533,10 @@ mod tests {
             ];
             let data: Vec<u8> = picks.iter().flat_map(|&i| PIECES[i].iter().copied()).collect();
             let delimiter = if semicolon { b';' } else { b',' };
-            proptest::prop_assert_eq!(ours(&data, delimiter, chunk), theirs(&data, delimiter));
+            let want = theirs(&data, delimiter);
+            proptest::prop_assert_eq!(ours(&data, delimiter, chunk), want.clone());
+            // Lent in windows: of at least `chunk` bytes, from multiples of `align`.
+            proptest::prop_assert_eq!(lent(&data, delimiter, chunk, align), want);
         }
     }
 }
