@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use polars::prelude::*;
 
+use crate::column_values::distinct_i32;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::report::summary::counts;
@@ -101,21 +102,8 @@ pub fn prepare(opts: &ScoreOptions, settings: &Settings, progress: &Progress) ->
         )
     })?;
     let claims = progress.stage("stages", || prepare_claims(claims, config))?;
-    let mut ordinals: Vec<i32> = claims
-        .column("window")?
-        .i32()?
-        .unique()?
-        .iter()
-        .flatten()
-        .collect();
-    ordinals.extend(
-        transfers
-            .column("window")?
-            .i32()?
-            .unique()?
-            .iter()
-            .flatten(),
-    );
+    let mut ordinals = distinct_i32(&claims, "window")?;
+    ordinals.extend(distinct_i32(&transfers, "window")?);
     let windows = calendar.table(&ordinals)?;
     let claims_stage_inferred = claims.column("stage_inferred")?.bool()?.sum().unwrap_or(0) as u64;
     let claims_window_inferred =
