@@ -171,22 +171,26 @@ pub fn encode_rows(df: &DataFrame, kinds: &[CellKind], guard: bool) -> PolarsRes
         .map(|(c, k)| cells(c, k))
         .collect::<PolarsResult<_>>()?;
     const BLOCK: usize = 1 << 14;
-    (0..df.height().div_ceil(BLOCK))
-        .into_par_iter()
-        .map(|b| {
-            let rows = b * BLOCK..((b + 1) * BLOCK).min(df.height());
-            let mut out = Vec::with_capacity(rows.len() * 96);
-            let mut cells = BlockCells::new(columns.len());
-            let mut start = rows.start;
-            while start < rows.end {
-                let stop = (start + SLICE).min(rows.end);
-                cells.fill(&columns, start..stop, guard)?;
-                cells.write_rows(&columns, &mut out);
-                start = stop;
-            }
-            Ok(out)
-        })
-        .collect()
+    // On polars' pool whatever thread this is called from (the stories report's own, for
+    // one): one pool of a thread per core (see [`crate::pipeline::on_polars_pool`]).
+    crate::pipeline::on_polars_pool(|| {
+        (0..df.height().div_ceil(BLOCK))
+            .into_par_iter()
+            .map(|b| {
+                let rows = b * BLOCK..((b + 1) * BLOCK).min(df.height());
+                let mut out = Vec::with_capacity(rows.len() * 96);
+                let mut cells = BlockCells::new(columns.len());
+                let mut start = rows.start;
+                while start < rows.end {
+                    let stop = (start + SLICE).min(rows.end);
+                    cells.fill(&columns, start..stop, guard)?;
+                    cells.write_rows(&columns, &mut out);
+                    start = stop;
+                }
+                Ok(out)
+            })
+            .collect()
+    })
 }
 
 /// Rows encoded at a time: a column at a time into [`BlockCells`], then row by row into
