@@ -5,6 +5,8 @@
 //! directory: `default` is the project's own world, `wide` the shape of a market with many
 //! names (2,000 sources, 3,000 clubs, a player per five claims, windows from 2015, dated
 //! transfers, some claims without window, stage or text). Throughput is in claims per second.
+//! Each stage runs on polars' thread pool, as the binary runs every command
+//! (`rumour::pipeline::on_polars_pool`).
 //! `polars_read_floor` is the time polars alone takes to read the claims file: the floor the
 //! whole batch is compared with in BENCHMARKS.md.
 
@@ -18,8 +20,8 @@ use criterion::{
 use polars::prelude::*;
 use rumour::generate::{generate, GenerateOptions, Shape};
 use rumour::pipeline::{
-    counted_moves, days_since_epoch, history, ingest, model_for_day, open_leads, prepare,
-    prepare_claims, reliability, stories_and_deals, story_hit, AliasTable, IngestOptions,
+    counted_moves, days_since_epoch, history, ingest, model_for_day, on_polars_pool, open_leads,
+    prepare, prepare_claims, reliability, stories_and_deals, story_hit, AliasTable, IngestOptions,
     InputPaths, Prepared, ScoreOptions,
 };
 use rumour::settings::Settings;
@@ -91,22 +93,26 @@ fn shape_benches(c: &mut Criterion, shape: &str, wide: bool) {
 
     group.bench_function("polars_read_floor", |b| {
         b.iter(|| {
-            LazyCsvReader::new(PlRefPath::new(paths.claims.to_string_lossy().as_ref()))
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .finish()
-                .and_then(|lf| lf.collect())
-                .expect("read")
-                .height()
+            on_polars_pool(|| {
+                LazyCsvReader::new(PlRefPath::new(paths.claims.to_string_lossy().as_ref()))
+                    .with_has_header(true)
+                    .with_infer_schema_length(Some(0))
+                    .finish()
+                    .and_then(|lf| lf.collect())
+                    .expect("read")
+                    .height()
+            })
         })
     });
 
     group.bench_function("ingest", |b| {
         b.iter(|| {
-            ingest(&paths, &settings, &opts, &progress)
-                .expect("ingest")
-                .claims
-                .height()
+            on_polars_pool(|| {
+                ingest(&paths, &settings, &opts, &progress)
+                    .expect("ingest")
+                    .claims
+                    .height()
+            })
         })
     });
 
@@ -126,17 +132,19 @@ fn shape_benches(c: &mut Criterion, shape: &str, wide: bool) {
     group.bench_function("stages", |b| {
         b.iter_batched(
             || inputs.claims.clone(),
-            |df| prepare_claims(df, &config).expect("stages").height(),
+            |df| on_polars_pool(|| prepare_claims(df, &config).expect("stages").height()),
             BatchSize::LargeInput,
         )
     });
     group.bench_function("stories_and_deals", |b| {
         b.iter(|| {
-            let moves = counted_moves(&inputs.transfers, &config.outcomes);
-            stories_and_deals(claims, moves, windows, &config, day)
-                .expect("stories")
-                .stories
-                .height()
+            on_polars_pool(|| {
+                let moves = counted_moves(&inputs.transfers, &config.outcomes);
+                stories_and_deals(claims, moves, windows, &config, day)
+                    .expect("stories")
+                    .stories
+                    .height()
+            })
         })
     });
 
@@ -156,45 +164,53 @@ fn scoring_benches(
     let tables = prepared.tables();
     group.bench_function("reliability", |b| {
         b.iter(|| {
-            reliability(
-                prepared.stories.clone().lazy(),
-                &["source", "stage"],
-                Some("stage"),
-                story_hit(),
-                &config.reliability,
-                day,
-                &|v| v.to_string(),
-            )
-            .expect("reliability")
-            .table
-            .height()
+            on_polars_pool(|| {
+                reliability(
+                    prepared.stories.clone().lazy(),
+                    &["source", "stage"],
+                    Some("stage"),
+                    story_hit(),
+                    &config.reliability,
+                    day,
+                    &|v| v.to_string(),
+                )
+                .expect("reliability")
+                .table
+                .height()
+            })
         })
     });
     let mut leads = config.likelihood.training_leads_days.clone();
     leads.extend(open_leads(&prepared.deals, &prepared.windows, day).expect("leads"));
     group.bench_function("training_history", |b| {
         b.iter(|| {
-            history(&tables, config, &leads, day)
-                .expect("history")
-                .rows
-                .height()
+            on_polars_pool(|| {
+                history(&tables, config, &leads, day)
+                    .expect("history")
+                    .rows
+                    .height()
+            })
         })
     });
     let hist = history(&tables, config, &leads, day).expect("history");
     group.bench_function("model_fit", |b| {
         b.iter(|| {
-            model_for_day(&hist, &prepared.windows, config, day, leads.last().copied())
-                .expect("model")
-                .training()
-                .rows
+            on_polars_pool(|| {
+                model_for_day(&hist, &prepared.windows, config, day, leads.last().copied())
+                    .expect("model")
+                    .training()
+                    .rows
+            })
         })
     });
     group.bench_function("score_end_to_end", |b| {
         b.iter(|| {
-            rumour::pipeline::score(score_opts, settings, &progress)
-                .expect("score")
-                .deals
-                .height()
+            on_polars_pool(|| {
+                rumour::pipeline::score(score_opts, settings, &progress)
+                    .expect("score")
+                    .deals
+                    .height()
+            })
         })
     });
     // What `rumour score` runs: the batch and every report written, the stories report made
@@ -202,19 +218,21 @@ fn scoring_benches(
     let into = tempfile::tempdir().expect("tmp");
     group.bench_function("score_and_write", |b| {
         b.iter(|| {
-            let set =
-                rumour::pipeline::OutputSet::begin(&into.path().join("reports")).expect("set");
-            rumour::pipeline::score_into(
-                score_opts,
-                settings,
-                &progress,
-                set,
-                rumour::pipeline::Format::Csv,
-            )
-            .expect("score")
-            .0
-            .deals
-            .height()
+            on_polars_pool(|| {
+                let set =
+                    rumour::pipeline::OutputSet::begin(&into.path().join("reports")).expect("set");
+                rumour::pipeline::score_into(
+                    score_opts,
+                    settings,
+                    &progress,
+                    set,
+                    rumour::pipeline::Format::Csv,
+                )
+                .expect("score")
+                .0
+                .deals
+                .height()
+            })
         })
     });
     // Every report written as one atomic set (`stories.csv` is most of the bytes).
@@ -223,8 +241,10 @@ fn scoring_benches(
     let reports = out.path().join("reports");
     group.bench_function("write_reports", |b| {
         b.iter(|| {
-            run.write(&reports, rumour::pipeline::Format::Csv)
-                .expect("write")
+            on_polars_pool(|| {
+                run.write(&reports, rumour::pipeline::Format::Csv)
+                    .expect("write")
+            })
         })
     });
 }
