@@ -16,7 +16,8 @@
 //! 8. `report` — the tables, `summary.json` and `report.html`, written as one atomic set.
 //!
 //! Around them: [`settings`] (the configuration, checked once), [`schema`] (column names,
-//! stages and outcomes), [`stats`] (the maths), [`error`]; and the tools [`extract`] (claims
+//! stages and outcomes), [`stats`] (the maths), [`error`], `pool` (the one thread pool every
+//! command runs on: [`pipeline::on_polars_pool`]); and the tools [`extract`] (claims
 //! from article text), [`generate`] (synthetic worlds) and [`import`] (third-party data).
 //!
 //! ```
@@ -43,6 +44,7 @@ mod column_values;
 mod deal;
 mod ingest;
 mod normalise;
+mod pool;
 mod prepared;
 mod progress;
 mod report;

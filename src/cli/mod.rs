@@ -39,7 +39,7 @@ where
     crate::report::install_signal_handler();
     let progress = Progress::new(cli.quiet);
     let quiet = cli.quiet;
-    crate::pipeline::on_polars_pool(|| match cli.command {
+    crate::pool::on_polars_pool(|| match cli.command {
         Command::Config => commands::config(),
         Command::Score(args) => commands::score(&args, &progress, quiet),
         Command::Backtest(args) => commands::backtest(&args, &progress, quiet),

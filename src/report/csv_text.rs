@@ -172,8 +172,8 @@ pub fn encode_rows(df: &DataFrame, kinds: &[CellKind], guard: bool) -> PolarsRes
         .collect::<PolarsResult<_>>()?;
     const BLOCK: usize = 1 << 14;
     // On polars' pool whatever thread this is called from (the stories report's own, for
-    // one): one pool of a thread per core (see [`crate::pipeline::on_polars_pool`]).
-    crate::pipeline::on_polars_pool(|| {
+    // one): one pool of a thread per core (see [`crate::pool::on_polars_pool`]).
+    crate::pool::on_polars_pool(|| {
         (0..df.height().div_ceil(BLOCK))
             .into_par_iter()
             .map(|b| {
